@@ -1,0 +1,1 @@
+"""codelaw: language-aware scaling laws for code LLMs."""

@@ -1,0 +1,80 @@
+"""Single entry point: `python -m codelaw.launch --config configs/X.py[:arg] --workdir DIR [--config.k=v ...]`.
+
+The config's `job` field picks the module that runs it; every job module exposes
+`main(config: ml_collections.ConfigDict, workdir: str) -> None`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from absl import app, flags
+from ml_collections import config_flags
+
+from codelaw.errors import UserError
+
+JOBS: dict[str, str] = {
+    "corpus": "codelaw.data.build_corpus",
+    "tokenizer": "codelaw.data.tokenizer",
+    "train": "codelaw.train.trainer",
+    "study": "codelaw.study.runner",
+    "fit": "codelaw.laws.fit_job",
+    "allocate": "codelaw.laws.allocate_job",
+    "evaluate": "codelaw.evals.evaluate",
+    "report": "codelaw.report.build",
+    "quickstart": "codelaw.study.quickstart",
+}
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Job config file, optionally with `:arg`.", lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for this job's outputs.")
+
+
+def _fail(message: str) -> None:
+  print(f"codelaw: error: {message}", file=sys.stderr)
+  sys.exit(2)
+
+
+def run(config, workdir: str) -> None:
+  """Runs the job a config names; raises UserError for bad input."""
+  job = config.get("job")
+  if job not in JOBS:
+    raise UserError(f"config.job = {job!r}: expected one of {', '.join(sorted(JOBS))}")
+  importlib.import_module(JOBS[job]).main(config, workdir)
+
+
+def _main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    _fail(f"unexpected arguments: {' '.join(argv[1:])}")
+  if _WORKDIR.value is None:
+    _fail("--workdir is required")
+  config = _CONFIG.value
+  try:
+    config.get("job")  # a config file that failed to load raises here, not at parse time
+  except OSError as e:
+    _fail(f"could not load the config: {str(e).splitlines()[-1].strip()}")
+  try:
+    run(config, _WORKDIR.value)
+  except UserError as e:
+    _fail(str(e))
+
+
+def _parse_flags(argv: list[str]) -> list[str]:
+  # absl prints a multi-line usage dump on bad flags; users get one line naming the bad flag or key instead.
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    _fail(str(e).splitlines()[0])
+  except (KeyError, AttributeError) as e:
+    _fail(f"unknown config key {str(e).strip(chr(34))} in the --config.* overrides")
+  except (ValueError, TypeError, OSError) as e:
+    _fail(str(e).splitlines()[0])
+  return []
+
+
+def main() -> None:
+  app.run(_main, flags_parser=_parse_flags)
+
+
+if __name__ == "__main__":
+  main()

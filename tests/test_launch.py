@@ -1,0 +1,51 @@
+import subprocess
+import sys
+
+import pytest
+
+from codelaw import languages
+from codelaw.errors import UserError
+from codelaw.io import atomic_write_json
+
+
+def _launch(*args, cwd):
+  return subprocess.run([sys.executable, "-m", "codelaw.launch", *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture
+def config_file(tmp_path):
+  path = tmp_path / "cfg.py"
+  path.write_text("import ml_collections\n"
+                  "def get_config(arg=None):\n"
+                  "  return ml_collections.ConfigDict({'job': 'no-such-job', 'x': 1})\n")
+  return path
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ((), "config.job = 'no-such-job'"),
+    (("--config.y=3",), "unknown config key 'y'"),
+    (("--config.x=abc",), "--config.x=abc"),
+])
+def test_bad_config_is_one_line_error(tmp_path, config_file, extra, expected):
+  result = _launch("--config", str(config_file), "--workdir", str(tmp_path / "w"), *extra, cwd=tmp_path)
+  assert result.returncode != 0
+  lines = result.stderr.strip().splitlines()
+  assert len(lines) == 1 and expected in lines[0], result.stderr
+
+
+def test_missing_config_file_names_it(tmp_path):
+  result = _launch("--config", str(tmp_path / "absent.py"), "--workdir", str(tmp_path), cwd=tmp_path)
+  assert result.returncode != 0 and "absent.py" in result.stderr
+  assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_proportions_are_checked_and_normalised():
+  assert languages.check_proportions({"python": 1, "rust": 3, "go": 0}) == {"python": 0.25, "rust": 0.75, "go": 0.0}
+  for bad in ({"python": -1}, {"python": float("nan")}, {"python": 0, "go": 0}, {"cobol": 1}):
+    with pytest.raises(UserError):
+      languages.check_proportions(bad)
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path):
+  atomic_write_json(tmp_path / "a.json", {"x": 1})
+  assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
