@@ -1,0 +1,146 @@
+"""Exact dedup after whitespace normalisation, and MinHash-LSH near-duplicate removal (numpy only).
+
+Near-duplicates are what exact dedup misses: the same file in two packages with a changed header or a few
+edited lines (Mono's corefx vs referencesource, lucene-solr vs lucene8). Each document becomes the set of
+its k-token shingles; a MinHash signature estimates the Jaccard similarity of two such sets, and LSH banding
+finds candidate pairs without comparing all pairs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+_WS = re.compile(r"\s+")
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_MASK32 = np.uint64(0xFFFFFFFF)
+
+
+def normalized_hash(text: str) -> bytes:
+  """A digest that is the same for texts that differ only in whitespace."""
+  return hashlib.blake2b(_WS.sub(" ", text).strip().encode("utf-8"), digest_size=16).digest()
+
+
+class ExactDedup:
+  """Remembers normalised digests; `seen(text)` is True from the second copy on."""
+
+  def __init__(self) -> None:
+    self._digests: set[bytes] = set()
+
+  def seen(self, text: str) -> bool:
+    digest = normalized_hash(text)
+    if digest in self._digests:
+      return True
+    self._digests.add(digest)
+    return False
+
+
+class MinHasher:
+  """MinHash signatures of token shingles with `num_perm` multiply-shift hash functions."""
+
+  def __init__(self, num_perm: int = 128, shingle: int = 5, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    self.num_perm = num_perm
+    self.shingle = shingle
+    # odd multipliers: multiply-shift hashing of 64-bit keys to 32 bits (Dietzfelbinger et al.)
+    self._a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
+    self._b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+    self._token_cache: dict[str, int] = {}
+
+  def _token_ids(self, text: str) -> np.ndarray:
+    cache = self._token_cache
+    out = []
+    for tok in _TOKEN.findall(text):
+      h = cache.get(tok)
+      if h is None:
+        h = zlib.crc32(tok.encode("utf-8"))
+        if len(cache) < 2_000_000:
+          cache[tok] = h
+      out.append(h)
+    return np.asarray(out, dtype=np.uint64)
+
+  def shingles(self, text: str) -> np.ndarray:
+    """64-bit hashes of the distinct k-token shingles of `text`."""
+    ids = self._token_ids(text)
+    k = self.shingle
+    if len(ids) < k:
+      ids = np.concatenate([ids, np.zeros(k - len(ids), np.uint64)])
+    n = len(ids) - k + 1
+    h = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+      for j in range(k):  # polynomial rolling combination of the k token hashes, wrapping mod 2^64
+        h = h * np.uint64(0x100000001B3) + ids[j:j + n]
+    return np.unique(h)
+
+  def signature(self, text: str) -> np.ndarray:
+    """uint32[num_perm]: the minimum of each hash function over the shingles."""
+    sh = self.shingles(text)
+    sig = np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+      for start in range(0, len(sh), 8192):  # bounded memory for 512 KB files
+        block = sh[start:start + 8192, None]
+        hashed = (block * self._a[None, :] + self._b[None, :]) >> np.uint64(32)
+        np.minimum(sig, hashed.min(axis=0), out=sig)
+    return sig.astype(np.uint32)
+
+
+def jaccard_estimate(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
+  return float(np.mean(sig_a == sig_b))
+
+
+class NearDedup:
+  """Greedy streaming near-duplicate filter: a document is dropped if an earlier kept one is similar.
+
+  `bands` x `rows` must equal the signature length; a pair with Jaccard s becomes a candidate with
+  probability 1 - (1 - s^rows)^bands, and candidates are confirmed on the full signature (>= threshold).
+  """
+
+  def __init__(self, threshold: float = 0.8, num_perm: int = 128, bands: int = 16, shingle: int = 5,
+               seed: int = 0) -> None:
+    if num_perm % bands:
+      raise ValueError(f"num_perm={num_perm} is not a multiple of bands={bands}")
+    self.threshold = threshold
+    self.hasher = MinHasher(num_perm=num_perm, shingle=shingle, seed=seed)
+    self.bands = bands
+    self.rows = num_perm // bands
+    self._buckets: list[dict[bytes, list[int]]] = [{} for _ in range(bands)]
+    self._signatures: list[np.ndarray] = []
+
+  def is_duplicate(self, text: str) -> bool:
+    """True if `text` is a near-duplicate of a document kept before; otherwise keeps it and returns False."""
+    sig = self.hasher.signature(text)
+    keys = [sig[b * self.rows:(b + 1) * self.rows].tobytes() for b in range(self.bands)]
+    checked: set[int] = set()
+    for bucket, key in zip(self._buckets, keys):
+      for idx in bucket.get(key, ()):
+        if idx in checked:
+          continue
+        checked.add(idx)
+        if jaccard_estimate(sig, self._signatures[idx]) >= self.threshold:
+          return True
+    idx = len(self._signatures)
+    self._signatures.append(sig)
+    for bucket, key in zip(self._buckets, keys):
+      bucket.setdefault(key, []).append(idx)
+    return False
+
+
+def dedup(texts: Iterable[str], *, near: bool = True, threshold: float = 0.8) -> Iterator[tuple[int, str | None]]:
+  """Yields (index, None) for kept texts and (index, "duplicate" | "near_duplicate") for dropped ones."""
+  exact = ExactDedup()
+  approx = NearDedup(threshold=threshold) if near else None
+  for i, text in enumerate(texts):
+    if exact.seen(text):
+      yield i, "duplicate"
+    elif approx is not None and approx.is_duplicate(text):
+      yield i, "near_duplicate"
+    else:
+      yield i, None
+
+
+def keep_mask(texts: Sequence[str], **kwargs) -> list[bool]:
+  return [reason is None for _, reason in dedup(texts, **kwargs)]

@@ -1,0 +1,256 @@
+"""The Grain mixture pipeline: languages mixed by token proportions, packed, batched, sliced per process.
+
+Structure (for each ROW SLOT r of the global batch, r = 0 .. global_batch_size-1):
+
+    per language l:  ArrayRecord docs -> shuffle(seed_l) -> repeat (reshuffled every epoch)
+                     -> keep every G-th document starting at r  (G = global_batch_size)
+                     -> append EOS -> ConcatThenSplit into rows of seq_len tokens (see packing.py)
+    IterDataset.mix({l: rows_l}, {l: w_l})          exact deterministic interleave of *rows*
+then the process zips its own row slots [i*b, (i+1)*b) into a batch (b = G // process_count).
+
+Why this shape:
+- Mixing full rows (fixed-length chunks) instead of documents makes token proportions follow the weights
+  whatever the document lengths. The remaining bias is one unweighted position per segment end; the mixing
+  weight corrects it: w_l = p_l / (1 - 1/L - 1/(m_l + 1)) with m_l the mean document length (manifest).
+  Grain integerises mix weights with the smallest at 100, i.e. < 1% relative error per weight.
+- Row slots are independent streams, so a process reads only the documents of its own slots, and the global
+  batch is the same whatever the process count (a checkpoint restores on another process count by
+  re-slicing the same slot states).
+- `IterDataset.mix` with a *mapping* restores components by key. **Changing proportions on resume**: build
+  the dataset with the new proportions and `set_state` the old state; every language keeps its position in
+  its own document stream, the interleave continues from the saved position with the new weights, a language
+  that was absent (weight 0) starts at its beginning, and a dropped language's state is ignored.
+- A language that runs out repeats with a fresh shuffle; `epochs_per_language` says how often.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Mapping
+
+import grain
+import numpy as np
+
+from codelaw import languages
+from codelaw.data import corpus_format, packing
+from codelaw.errors import UserError
+
+if TYPE_CHECKING:
+  from codelaw.data.translation import TranslationSpec
+
+TRANSLATION_KEY = "translation"
+# Synchronous reads: each pipeline holds many small sub-streams; threads per stream would only add overhead.
+_READ = grain.ReadOptions(num_threads=0, prefetch_buffer_size=0)
+
+
+def resolve_corpus_dir(corpus_dir: str | os.PathLike) -> Path:
+  if str(corpus_dir) == "sample":
+    from codelaw.data.sample import resolve_corpus  # the sample corpus is materialised on demand
+    return Path(resolve_corpus("sample"))
+  path = Path(corpus_dir)
+  if not path.exists():
+    raise UserError(f"corpus_dir {path} does not exist")
+  return path
+
+
+def language_documents(corpus_dir: str | os.PathLike, language: str, split: str) -> grain.MapDataset:
+  """The documents of one language and split, as a MapDataset of int32 token arrays (no EOS)."""
+  paths = corpus_format.shard_paths(corpus_dir, language, split)
+  return grain.MapDataset.source(grain.sources.ArrayRecordDataSource(paths)).map(corpus_format.decode_document)
+
+
+def _check_inputs(manifest: corpus_format.Manifest, proportions: Mapping[str, float], split: str,
+                  seq_len: int, global_batch_size: int) -> dict[str, float]:
+  if not isinstance(seq_len, int) or seq_len < 2:
+    raise UserError(f"seq_len = {seq_len!r}: must be an integer >= 2")
+  if not isinstance(global_batch_size, int) or global_batch_size < 1:
+    raise UserError(f"global_batch_size = {global_batch_size!r}: must be a positive integer")
+  if split not in corpus_format.SPLITS:
+    raise UserError(f"split = {split!r}: expected one of {corpus_format.SPLITS}")
+  props = languages.check_proportions(proportions)
+  for lang, p in props.items():
+    if p > 0:
+      stats = manifest.splits.get(lang, {}).get(split)
+      if stats is None or stats.documents == 0:
+        raise UserError(f"proportions.{lang} = {p:g} but the corpus has no {split} documents for {lang}")
+  return props
+
+
+def mixing_weights(manifest: corpus_format.Manifest, proportions: Mapping[str, float], seq_len: int,
+                   split: str = "train") -> dict[str, float]:
+  """Row-mixing weights (sum 1) that make *weighted target tokens* follow `proportions` (zeros dropped)."""
+  out = {}
+  for lang, p in proportions.items():
+    if p <= 0:
+      continue
+    stats = manifest.splits[lang][split]
+    mean_len = stats.tokens / max(stats.documents, 1)
+    # Unweighted positions per row: the last column plus one per document end inside the row.
+    out[lang] = p / (1.0 - 1.0 / seq_len - 1.0 / (mean_len + 1.0))
+  total = sum(out.values())
+  return {lang: w / total for lang, w in out.items()}
+
+
+def _stream_seed(seed: int, key: str) -> int:
+  # A stable per-component seed (python's hash() is salted per process).
+  salt = sum((i + 1) * ord(c) for i, c in enumerate(key))
+  return int(np.random.SeedSequence([seed, salt]).generate_state(1)[0])
+
+
+def _slot_docs(docs: grain.MapDataset, seed: int, slot: int, slots: int) -> grain.MapDataset:
+  """Slot `slot` of `slots`: every `slots`-th document of the shuffled, endlessly repeated stream."""
+  return docs.shuffle(seed=seed).repeat().slice(slice(slot, None, slots))
+
+
+def mixture_dataset(corpus_dir: str | os.PathLike, proportions: dict[str, float], *, seq_len: int,
+                    global_batch_size: int, seed: int, split: str = "train",
+                    process_index: int | None = None, process_count: int | None = None,
+                    translation: "TranslationSpec | None" = None) -> grain.IterDataset:
+  """Infinite stream of this process's slice of each global batch (fields: see INTERFACES.md)."""
+  corpus_dir = resolve_corpus_dir(corpus_dir)
+  manifest = corpus_format.read_manifest(corpus_dir)
+  props = _check_inputs(manifest, proportions, split, seq_len, global_batch_size)
+  if process_index is None or process_count is None:
+    import jax
+    process_index = jax.process_index() if process_index is None else process_index
+    process_count = jax.process_count() if process_count is None else process_count
+  if process_count < 1 or not 0 <= process_index < process_count:
+    raise UserError(f"process_index = {process_index} is not in [0, process_count = {process_count})")
+  if global_batch_size % process_count:
+    raise UserError(f"global_batch_size = {global_batch_size} is not divisible by process_count = {process_count}")
+
+  weights = mixing_weights(manifest, props, seq_len, split)
+  if translation is not None:
+    from codelaw.data import translation as translation_lib
+    translation.validate()
+    weights = {lang: w * (1.0 - translation.weight) for lang, w in weights.items()}
+    if translation.weight > 0:
+      weights[TRANSLATION_KEY] = translation.weight
+  sources = {lang: language_documents(corpus_dir, lang, split) for lang in weights if lang != TRANSLATION_KEY}
+  local = global_batch_size // process_count
+  slot_streams = []
+  for slot in range(process_index * local, (process_index + 1) * local):
+    components = {}
+    for lang, docs in sources.items():
+      lang_docs = _slot_docs(docs, _stream_seed(seed, lang), slot, global_batch_size)
+      lang_docs = lang_docs.map(lambda ids: {"tokens": packing.with_eos(ids, manifest.eos_id)})
+      components[lang] = packing.concat_then_split(
+          lang_docs.to_iter_dataset(_READ), seq_len, languages.NAMES.index(lang))
+    if TRANSLATION_KEY in weights:
+      components[TRANSLATION_KEY] = translation_lib.training_rows(
+          corpus_dir, translation, seq_len=seq_len, seed=_stream_seed(seed, TRANSLATION_KEY),
+          slot=slot, slots=global_batch_size)
+    slot_streams.append(grain.IterDataset.mix(components, {k: weights[k] for k in components}))
+  pad_id = manifest.pad_id
+  batches = grain.experimental.ZipIterDataset(slot_streams).map(lambda rows: packing.rows_to_batch(rows, pad_id))
+  return _JsonStateDataset(batches)
+
+
+def _tuples_for_slices(state):
+  """grain's ConcatThenSplit compares its remainder slices with a tuple; JSON (how Orbax stores iterator
+  state) turns tuples into lists, which would silently restore a different position."""
+  if isinstance(state, dict):
+    return {k: ({f: tuple(v) for f, v in s.items()} if k == "remainder_slices" else _tuples_for_slices(s))
+            for k, s in state.items()}
+  if isinstance(state, list):
+    return [_tuples_for_slices(s) for s in state]
+  return state
+
+
+class _JsonStateDataset(grain.IterDataset):
+  """Passes elements through; its iterator accepts a state that went through JSON."""
+
+  def __iter__(self) -> grain.DatasetIterator:
+    return _JsonStateIterator(self._parent.__iter__())
+
+
+class _JsonStateIterator(grain.DatasetIterator):
+
+  def __next__(self):
+    return next(self._parent)
+
+  def get_state(self):
+    return self._parent.get_state()
+
+  def set_state(self, state) -> None:
+    self._parent.set_state(_tuples_for_slices(state))
+
+
+def eval_batches(corpus_dir: str | os.PathLike, language: str, *, seq_len: int, batch_size: int,
+                 max_tokens: int | None = None) -> list[dict[str, np.ndarray]]:
+  """Deterministic batches of the val split of one language, in file order, each document seen once.
+
+  Rows are filled by the same concat-then-split packing as training; the last batch is completed with
+  all-padding rows (weight 0) so every batch has the same shape. Stops once `max_tokens` row tokens
+  (batch_size * seq_len per batch) are reached, or when the split is exhausted.
+  """
+  languages.get(language)
+  corpus_dir = resolve_corpus_dir(corpus_dir)
+  manifest = corpus_format.read_manifest(corpus_dir)
+  _check_inputs(manifest, {language: 1.0}, "val", seq_len, batch_size)
+  if max_tokens is not None and max_tokens <= 0:
+    raise UserError(f"max_tokens = {max_tokens}: must be positive (or None for the whole split)")
+  max_batches = math.inf if max_tokens is None else math.ceil(max_tokens / (batch_size * seq_len))
+  docs = language_documents(corpus_dir, language, "val").map(
+      lambda ids: {"tokens": packing.with_eos(ids, manifest.eos_id)})
+  rows = packing.concat_then_split(docs.to_iter_dataset(_READ), seq_len, languages.NAMES.index(language))
+  return _batches_from_rows(iter(rows), batch_size, seq_len, manifest.pad_id, max_batches)
+
+
+def _batches_from_rows(rows, batch_size: int, seq_len: int, pad_id: int, max_batches: float,
+                       only_target_mask: bool = False) -> list[dict[str, np.ndarray]]:
+  batches: list[dict[str, np.ndarray]] = []
+  done = False
+  while not done and len(batches) < max_batches:
+    chunk = []
+    for row in rows:
+      chunk.append(row)
+      if len(chunk) == batch_size:
+        break
+    else:
+      done = True
+    if not chunk:
+      break
+    chunk += [packing.empty_row(seq_len)] * (batch_size - len(chunk))
+    batches.append(packing.rows_to_batch(chunk, pad_id, only_target_mask=only_target_mask))
+  return batches
+
+
+def epochs_per_language(corpus_dir: str | os.PathLike, proportions: dict[str, float], tokens: float, *,
+                        seq_len: int = 256, split: str = "train") -> dict[str, float]:
+  """Epochs over each language's documents (EOS included) after `tokens` packed training tokens."""
+  corpus_dir = resolve_corpus_dir(corpus_dir)
+  manifest = corpus_format.read_manifest(corpus_dir)
+  props = _check_inputs(manifest, proportions, split, seq_len, 1)
+  weights = mixing_weights(manifest, props, seq_len, split)
+  out = {}
+  for lang in props:
+    if lang not in weights:
+      out[lang] = 0.0
+      continue
+    stats = manifest.splits[lang][split]
+    out[lang] = tokens * weights[lang] / (stats.tokens + stats.documents)
+  return out
+
+
+@dataclasses.dataclass
+class ProportionMeter:
+  """Accumulates weighted target tokens per language over batches: the realized proportions."""
+  counts: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(len(languages.NAMES)))
+
+  def update(self, batch: Mapping[str, np.ndarray]) -> None:
+    lang = np.asarray(batch["language_ids"]).reshape(-1)
+    w = np.asarray(batch["weights"]).reshape(-1)
+    keep = lang >= 0
+    self.counts += np.bincount(lang[keep], weights=w[keep], minlength=len(languages.NAMES))
+
+  @property
+  def tokens(self) -> float:
+    return float(self.counts.sum())
+
+  def proportions(self) -> dict[str, float]:
+    total = max(self.counts.sum(), 1e-12)
+    return {name: float(c / total) for name, c in zip(languages.NAMES, self.counts)}

@@ -1,0 +1,13 @@
+"""Python HumanEval → Java, JavaScript, TypeScript, C#, Go, Rust (MultiPL-E style)."""
+from __future__ import annotations
+
+from codelaw.evals.harness.translate.base import Target
+from codelaw.evals.harness.translate.golang import Go, add_imports
+from codelaw.evals.harness.translate.jvmlike import CSharp, Java
+from codelaw.evals.harness.translate.pyparse import PyProblem, Untranslatable, parse_problem
+from codelaw.evals.harness.translate.rust import Rust
+from codelaw.evals.harness.translate.scripting import JavaScript, TypeScript
+
+TARGETS: dict[str, Target] = {t.name: t for t in (Java(), JavaScript(), TypeScript(), CSharp(), Go(), Rust())}
+
+__all__ = ["TARGETS", "PyProblem", "Untranslatable", "parse_problem", "add_imports"]

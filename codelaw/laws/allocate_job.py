@@ -1,0 +1,181 @@
+"""Job `allocate`: solve for p*, compare with uniform (and with the paper's guided mix on the paper preset),
+re-solve under the bootstrap fits, and write OUT/allocation.json and OUT/allocation.png."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from codelaw.errors import UserError
+from codelaw.io import atomic_write_bytes, atomic_write_json
+from codelaw.laws import allocation, compute_optimal, presets
+from codelaw.laws.fit_file import FitFile, load_fit
+
+PAPER_N, PAPER_D = 1.5e9, 350e9
+
+
+def _num(config, key: str, *, minimum: float = 0.0) -> float:
+  try:
+    x = float(config[key])
+  except (TypeError, ValueError):
+    raise UserError(f"config.{key} = {config[key]!r}: expected a number") from None
+  if not math.isfinite(x) or x < minimum:
+    raise UserError(f"config.{key} = {x}: expected a finite number >= {minimum}")
+  return x
+
+
+def _subset(values: Mapping[str, Any], langs: tuple[str, ...], skip: float) -> dict[str, float]:
+  # Config dicts list all 7 languages; keep the fitted ones whose value differs from "no constraint".
+  return {n: float(v) for n, v in values.items() if n in langs and float(v) != skip}
+
+
+def _interval(x: np.ndarray, level: float) -> list[float]:
+  q = (1.0 - level) / 2.0
+  return [float(np.quantile(x, q)), float(np.quantile(x, 1.0 - q))]
+
+
+def _chart(langs, shares: dict[str, np.ndarray], errors: np.ndarray | None, title: str) -> bytes:
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  from codelaw.languages import BY_NAME
+  fig, ax = plt.subplots(figsize=(1.3 * len(langs) + 2, 4.2))
+  width = 0.8 / len(shares)
+  x = np.arange(len(langs))
+  for k, (label, p) in enumerate(shares.items()):
+    pos = x + (k - (len(shares) - 1) / 2) * width
+    yerr = None
+    if errors is not None and label.startswith("p*"):
+      yerr = np.abs(errors * 100 - p[None, :] * 100)
+    bars = ax.bar(pos, p * 100, width, label=label, yerr=yerr, capsize=2)
+    ax.bar_label(bars, labels=[f"{v * 100:.1f}" for v in p], fontsize=7, padding=2)
+  ax.set_xticks(x, [BY_NAME[n].display for n in langs])
+  ax.set_ylabel("share of training tokens (%)")
+  ax.set_title(title, fontsize=10)
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  buf = io.BytesIO()
+  fig.savefig(buf, format="png", dpi=120)
+  plt.close(fig)
+  return buf.getvalue()
+
+
+def run(config) -> dict:
+  """Computes the allocation.json contents (no files written)."""
+  fit_arg = str(config.fit or "")
+  if not fit_arg:
+    raise UserError("config.fit is required: a fit.json path or 'paper'")
+  if fit_arg == "paper":
+    fit = FitFile(law=presets.paper_law(tau_mapping=config.paper_tau), bootstrap=(), source="paper")
+  else:
+    fit = load_fit(fit_arg)
+  law = fit.law
+  langs = law.langs
+  N, D, C = _num(config, "N"), _num(config, "D"), _num(config, "flops")
+  k_flops = _num(config, "flops_per_param_token", minimum=1e-12)
+  if config.method not in ("auto", "water_filling", "numerical"):
+    raise UserError(f"config.method = {config.method!r}: expected auto, water_filling or numerical")
+  level = _num(config, "confidence")
+  if not 0 < level < 1:
+    raise UserError(f"config.confidence = {level}: expected a number in (0, 1)")
+  weights = allocation.normalise_weights(_subset(config.weights, langs, math.nan), langs)
+  min_share = _subset(config.min_share, langs, 0.0)
+  max_share = _subset(config.max_share, langs, 1.0)
+  unique = _subset(config.unique_tokens, langs, 0.0)
+  max_epochs = _num(config, "max_epochs") or None
+  notes = []
+  plan = None
+  if C > 0:
+    fpt = lambda n: k_flops * n
+    plan = compute_optimal.for_mix(law, C, weights=weights, min_share=min_share, max_share=max_share,
+                                   max_epochs=max_epochs, unique_tokens=unique, flops_per_token=fpt,
+                                   method=config.method)
+  if N == 0 and D == 0:
+    if plan is not None:
+      N, D = plan.N, plan.D
+      notes.append("N and D are the compute-optimal plan for config.flops")
+    elif fit_arg == "paper":
+      N, D = PAPER_N, PAPER_D
+      notes.append("N, D = the paper's guided run: 1.5B parameters, 350B code tokens")
+  if not (N > 0 and D > 0):
+    raise UserError(f"config.N = {N}, config.D = {D}: both must be > 0 (or set config.flops to plan them)")
+
+  cons = allocation.build_constraints(law, D, min_share=min_share, max_share=max_share, max_epochs=max_epochs,
+                                      unique_tokens=unique)
+  sol = allocation.solve(law, N, D, weights=weights, constraints=cons, method=config.method)
+  p_uni = allocation.uniform(cons)
+  losses_uni = [float(allocation.objective(law, N, D, np.eye(len(langs))[i], p_uni)) for i in range(len(langs))]
+  obj_uni = float(weights @ np.asarray(losses_uni))
+  as_dict = lambda v: {n: float(x) for n, x in zip(langs, v)}
+  out: dict[str, Any] = {
+      "law": law.family, "fit": fit.source, "languages": list(langs),
+      "N": N, "D": D, "weights": as_dict(weights),
+      "units": {"N": "non-embedding parameters (raw count)", "D": "training tokens (raw count)",
+                "law_evaluated_at": f"N / {law.n_unit:g}, D / {law.d_unit:g}"},
+      "p_star": as_dict(sol.p), "p_uniform": as_dict(p_uni),
+      "tokens_star": as_dict(sol.p * D),
+      "losses_star": as_dict(sol.losses), "losses_uniform": as_dict(losses_uni),
+      "objective_star": sol.objective, "objective_uniform": obj_uni, "gain": obj_uni - sol.objective,
+      "uniform_feasible": bool(np.all(p_uni >= cons.lower - 1e-12) and np.all(p_uni <= cons.upper + 1e-12)),
+      "kkt_residual": sol.kkt_residual, "kkt_residual_relative": sol.kkt_residual_relative,
+      "marginal_utility": sol.marginal_utility, "active_constraints": sol.active,
+      "method": sol.method, "iterations": sol.iterations,
+      "constraints": {"lower": as_dict(cons.lower), "upper": as_dict(cons.upper),
+                      "upper_kind": dict(zip(langs, cons.upper_kind)), "min_share": min_share,
+                      "max_share": max_share, "max_epochs": max_epochs, "unique_tokens": unique},
+      "uncertainty": None, "notes": notes,
+  }
+  errors = None
+  if fit.bootstrap:
+    boot = list(fit.bootstrap)
+    P = allocation.solve_many(boot, N, D, weights, cons)
+    gains = np.asarray([allocation.objective(b, N, D, weights, p_uni) - allocation.objective(b, N, D, weights, p)
+                        for b, p in zip(boot, P)])
+    ints = np.asarray([_interval(P[:, i], level) for i in range(len(langs))])  # [K, 2]
+    errors = ints.T
+    out["uncertainty"] = {"level": level, "resamples": len(boot),
+                          "p_star": {n: ints[i].tolist() for i, n in enumerate(langs)},
+                          "gain": _interval(gains, level)}
+  if plan is not None:
+    out["compute_optimal"] = {
+        "flops": C, "flops_per_param_token": k_flops,
+        "per_language": compute_optimal.per_language(
+            law, C, None if k_flops == 6.0 else (lambda n: k_flops * n)),
+        "mix": {"N": plan.N, "D": plan.D, "p": as_dict(plan.solution.p), "objective": plan.solution.objective},
+    }
+  if fit_arg == "paper":
+    fig5 = presets.figure5()
+    guided = np.asarray([presets.paper_guided_shares(config.paper_reading)[n] for n in langs])
+    out["paper_guided"] = {
+        "reading": config.paper_reading, "description": fig5["readings"][config.paper_reading]["description"],
+        "p": as_dict(guided),
+        "objective": allocation.objective(law, N, D, weights, guided),
+        "deltas_billion_tokens": fig5["published_deltas"], "notes": fig5["notes"],
+        "preset_assumptions": "A_i = B_i = 1 with N, D in billions (not published); tau = Table 1 "
+                              f"({config.paper_tau}); alpha, beta, E from Figure 2",
+    }
+  return out
+
+
+def main(config, workdir: str) -> None:
+  result = run(config)
+  out = Path(workdir)
+  langs = result["languages"]
+  shares = {"uniform": np.asarray([result["p_uniform"][n] for n in langs]),
+            "p* (ours)": np.asarray([result["p_star"][n] for n in langs])}
+  if "paper_guided" in result:
+    shares[f"paper guided ({result['paper_guided']['reading']})"] = np.asarray(
+        [result["paper_guided"]["p"][n] for n in langs])
+  errors = None
+  if result["uncertainty"]:
+    errors = np.asarray([result["uncertainty"]["p_star"][n] for n in langs]).T
+  title = (f"{result['law']} law, N={result['N']:.3g}, D={result['D']:.3g}: "
+           f"objective {result['objective_uniform']:.4f} (uniform) -> {result['objective_star']:.4f} (p*)")
+  atomic_write_bytes(out / "allocation.png", _chart(langs, shares, errors, title))
+  atomic_write_json(out / "allocation.json", result)
+  print(f"wrote {out / 'allocation.json'}: gain {result['gain']:.6g}, kkt residual {result['kkt_residual']:.2e}")

@@ -1,0 +1,141 @@
+"""Decoder building blocks: RMSNorm, rotary embeddings, SwiGLU MLP, and (GQA) attention with a KV cache.
+
+Every parameter is float32 and carries logical axis names (`out_sharding` metadata) that
+`codelaw.train.mesh.LOGICAL_RULES` maps onto the device mesh. Computation runs in `cfg.dtype`.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from codelaw.model.attention import attention
+from codelaw.model.config import ModelConfig
+from codelaw.train import mesh as mesh_lib
+
+# The residual stream is split over the batch only (parameters, not activations, carry fsdp/tensor).
+RESIDUAL_AXES = ("batch", "length", None)
+
+
+def param(rngs: nnx.Rngs, init, shape: tuple[int, ...], logical_axes: tuple[str | None, ...]) -> nnx.Param:
+  """A float32 parameter annotated with its logical axes."""
+  return nnx.Param(init(rngs.params(), shape, jnp.float32), out_sharding=logical_axes)
+
+
+def constrain(x: jax.Array, logical_axes: tuple[str | None, ...]) -> jax.Array:
+  """Pins an activation's sharding under the mesh of the surrounding `jax.set_mesh` (no-op without one)."""
+  mesh = jax.sharding.get_abstract_mesh()
+  if mesh.empty or not set(mesh_lib.AXES) <= set(mesh.axis_names):
+    return x
+  return jax.lax.with_sharding_constraint(x, mesh_lib.logical_to_spec(logical_axes, x.shape, mesh))
+
+
+def fan_in_init(fan_in: int, scale: float = 1.0):
+  return nnx.initializers.truncated_normal(stddev=scale * fan_in ** -0.5)
+
+
+class RMSNorm(nnx.Module):
+  def __init__(self, dim: int, eps: float, *, rngs: nnx.Rngs):
+    self.scale = param(rngs, nnx.initializers.ones, (dim,), ("norm",))
+    self.eps = eps
+
+  def __call__(self, x_BxLxD: jax.Array) -> jax.Array:
+    # Statistics in float32 even when computing in bfloat16.
+    x32 = x_BxLxD.astype(jnp.float32)
+    normed = x32 * jax.lax.rsqrt(jnp.mean(x32 * x32, axis=-1, keepdims=True) + self.eps)
+    return (normed * self.scale[...]).astype(x_BxLxD.dtype)
+
+
+def apply_rope(x_BxLxHxK: jax.Array, positions_BxL: jax.Array, theta: float) -> jax.Array:
+  """Rotary embedding (rotate-half layout). Positions restart per packed document, so RoPE does too."""
+  half = x_BxLxHxK.shape[-1] // 2
+  inv_freq = theta ** (-jnp.arange(half, dtype=jnp.float32) / half)
+  angle_BxLx1xK2 = positions_BxL.astype(jnp.float32)[:, :, None, None] * inv_freq
+  sin, cos = jnp.sin(angle_BxLx1xK2), jnp.cos(angle_BxLx1xK2)
+  x1, x2 = jnp.split(x_BxLxHxK.astype(jnp.float32), 2, axis=-1)
+  out = jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
+  return out.astype(x_BxLxHxK.dtype)
+
+
+class Mlp(nnx.Module):
+  """SwiGLU: down(silu(gate(x)) * up(x))."""
+
+  def __init__(self, cfg: ModelConfig, *, rngs: nnx.Rngs):
+    d, f = cfg.d_model, cfg.d_ff
+    self.w_gate = param(rngs, fan_in_init(d), (d, f), ("embed", "mlp"))
+    self.w_up = param(rngs, fan_in_init(d), (d, f), ("embed", "mlp"))
+    # Residual-branch outputs are scaled down with depth (GPT-2 style) for a stable start.
+    self.w_down = param(rngs, fan_in_init(f, (2 * cfg.n_layers) ** -0.5), (f, d), ("mlp", "embed"))
+
+  def __call__(self, x_BxLxD: jax.Array) -> jax.Array:
+    dtype = x_BxLxD.dtype
+    gate_BxLxF = jnp.einsum("bld,df->blf", x_BxLxD, self.w_gate[...].astype(dtype))
+    up_BxLxF = jnp.einsum("bld,df->blf", x_BxLxD, self.w_up[...].astype(dtype))
+    return jnp.einsum("blf,fd->bld", jax.nn.silu(gate_BxLxF) * up_BxLxF, self.w_down[...].astype(dtype))
+
+
+class Attention(nnx.Module):
+  def __init__(self, cfg: ModelConfig, *, rngs: nnx.Rngs):
+    d, h, g, k = cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
+    self.cfg = cfg
+    self.wq = param(rngs, fan_in_init(d), (d, h, k), ("embed", "heads", "head_dim"))
+    self.wk = param(rngs, fan_in_init(d), (d, g, k), ("embed", "kv_heads", "head_dim"))
+    self.wv = param(rngs, fan_in_init(d), (d, g, k), ("embed", "kv_heads", "head_dim"))
+    self.wo = param(rngs, fan_in_init(h * k, (2 * cfg.n_layers) ** -0.5), (h, k, d), ("heads", "head_dim", "embed"))
+
+  def _qkv(self, x_BxLxD: jax.Array, positions_BxL: jax.Array):
+    dtype, theta = x_BxLxD.dtype, self.cfg.rope_theta
+    q_BxLxHxK = jnp.einsum("bld,dhk->blhk", x_BxLxD, self.wq[...].astype(dtype))
+    k_BxLxGxK = jnp.einsum("bld,dgk->blgk", x_BxLxD, self.wk[...].astype(dtype))
+    v_BxLxGxK = jnp.einsum("bld,dgk->blgk", x_BxLxD, self.wv[...].astype(dtype))
+    return apply_rope(q_BxLxHxK, positions_BxL, theta), apply_rope(k_BxLxGxK, positions_BxL, theta), v_BxLxGxK
+
+  def _out(self, o_BxLxHxK: jax.Array) -> jax.Array:
+    return jnp.einsum("blhk,hkd->bld", o_BxLxHxK, self.wo[...].astype(o_BxLxHxK.dtype))
+
+  def __call__(self, x_BxLxD: jax.Array, positions_BxL: jax.Array, segment_ids_BxL: jax.Array) -> jax.Array:
+    q, k, v = self._qkv(x_BxLxD, positions_BxL)
+    return self._out(attention(q, k, v, segment_ids_BxL, impl=self.cfg.attention))
+
+  def decode(self, x_BxTxD: jax.Array, positions_BxT: jax.Array, cache: dict) -> tuple[jax.Array, dict]:
+    """Attention of T new tokens written at cache slots [index, index+T) over every filled slot.
+
+    `cache` holds k/v `[batch, slots, kv_heads, head_dim]`, `valid [batch, slots]` (False for left padding
+    and unfilled slots; already updated for the new tokens) and the write `index`.
+    """
+    q_BxTxHxK, k_BxTxGxK, v_BxTxGxK = self._qkv(x_BxTxD, positions_BxT)
+    index = cache["index"]
+    k_BxSxGxK = jax.lax.dynamic_update_slice_in_dim(cache["k"], k_BxTxGxK.astype(cache["k"].dtype), index, 1)
+    v_BxSxGxK = jax.lax.dynamic_update_slice_in_dim(cache["v"], v_BxTxGxK.astype(cache["v"].dtype), index, 1)
+    t, s = q_BxTxHxK.shape[1], k_BxSxGxK.shape[1]
+    query_slot_T = index + jnp.arange(t)
+    visible_BxTxS = cache["valid"][:, None, :] & (jnp.arange(s)[None, :] <= query_slot_T[:, None])[None]
+    repeats = self.cfg.n_heads // self.cfg.n_kv_heads
+    kk = jnp.repeat(k_BxSxGxK, repeats, axis=2).astype(q_BxTxHxK.dtype)
+    vv = jnp.repeat(v_BxSxGxK, repeats, axis=2).astype(q_BxTxHxK.dtype)
+    logits_BxHxTxS = jnp.einsum("bqhk,bshk->bhqs", q_BxTxHxK, kk).astype(jnp.float32) * self.cfg.head_dim ** -0.5
+    logits_BxHxTxS = jnp.where(visible_BxTxS[:, None], logits_BxHxTxS, jnp.finfo(jnp.float32).min)
+    probs_BxHxTxS = jax.nn.softmax(logits_BxHxTxS, axis=-1)
+    o_BxTxHxK = jnp.einsum("bhqs,bshk->bqhk", probs_BxHxTxS.astype(vv.dtype), vv).astype(q_BxTxHxK.dtype)
+    return self._out(o_BxTxHxK), dict(cache, k=k_BxSxGxK, v=v_BxSxGxK)
+
+
+class Block(nnx.Module):
+  """Pre-norm transformer block: x + attn(norm(x)), then x + mlp(norm(x))."""
+
+  def __init__(self, cfg: ModelConfig, *, rngs: nnx.Rngs):
+    self.attn_norm = RMSNorm(cfg.d_model, cfg.norm_eps, rngs=rngs)
+    self.attn = Attention(cfg, rngs=rngs)
+    self.mlp_norm = RMSNorm(cfg.d_model, cfg.norm_eps, rngs=rngs)
+    self.mlp = Mlp(cfg, rngs=rngs)
+
+  def __call__(self, x_BxLxD: jax.Array, positions_BxL: jax.Array, segment_ids_BxL: jax.Array) -> jax.Array:
+    x_BxLxD = constrain(x_BxLxD + self.attn(self.attn_norm(x_BxLxD), positions_BxL, segment_ids_BxL),
+                        RESIDUAL_AXES)
+    return constrain(x_BxLxD + self.mlp(self.mlp_norm(x_BxLxD)), RESIDUAL_AXES)
+
+  def decode(self, x_BxTxD: jax.Array, positions_BxT: jax.Array, cache: dict) -> tuple[jax.Array, dict]:
+    attn_BxTxD, cache = self.attn.decode(self.attn_norm(x_BxTxD), positions_BxT, cache)
+    x_BxTxD = x_BxTxD + attn_BxTxD
+    return x_BxTxD + self.mlp(self.mlp_norm(x_BxTxD)), cache

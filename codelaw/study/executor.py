@@ -1,0 +1,257 @@
+"""Runs the runs of a study through submitit, locally (N processes at a time) or on SLURM (job arrays).
+
+Every run trains in `<study dir>/runs/<run_id>/`. The study is idempotent and safe to interrupt:
+- a run whose result.json says "complete" is skipped;
+- a worker holds an exclusive lock on its run directory while it trains, so a run started again while an
+  earlier worker still lives (the study was SIGKILLed and rerun; a duplicate SLURM job) waits for that
+  worker and then finds the result instead of training twice;
+- training itself resumes from its latest checkpoint (trainer), and SLURM jobs are requeued on preemption or
+  timeout through submitit checkpointing;
+- a failing run is retried up to `retries` times, then recorded in runs/<id>/failure.json with its log tail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import submitit
+
+from codelaw.errors import UserError
+from codelaw.io import atomic_write_json
+from codelaw.study.progress import Progress
+from codelaw.study.spec import Run
+
+RunFn = Callable[[dict, str], Any]
+LOG_TAIL_LINES = 40
+
+
+def train_run(config: dict, workdir: str) -> None:
+  """The run function of real studies: the trainer job on the run's resolved config."""
+  import ml_collections
+
+  from codelaw.train import trainer
+  trainer.main(ml_collections.ConfigDict(config), workdir)
+
+
+def is_complete(run_dir: str | Path) -> bool:
+  try:
+    return json.loads((Path(run_dir) / "result.json").read_text()).get("status") == "complete"
+  except (OSError, ValueError):
+    return False
+
+
+class RunJob(submitit.helpers.Checkpointable):
+  """What a worker executes for one run. Checkpointable: on preemption/timeout submitit requeues the same
+  call, and the trainer resumes from its own checkpoints in the run directory."""
+
+  def __call__(self, run_fn: RunFn, config: dict, run_dir: str) -> str:
+    path = Path(run_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    with open(path / ".lock", "w") as lock:
+      fcntl.flock(lock, fcntl.LOCK_EX)  # blocks while another worker trains this run
+      if is_complete(path):
+        return "skipped"
+      run_fn(config, str(path))
+      if not is_complete(path):
+        raise RuntimeError(f"run finished without a complete result.json in {path}")
+      return "complete"
+
+
+@dataclasses.dataclass
+class Outcome:
+  run_id: str
+  status: str            # "complete" | "failed"
+  attempts: int = 0
+  error: str = ""
+  log_tail: str = ""
+
+
+def check_executor_config(cfg) -> None:
+  if cfg.kind not in ("local", "slurm"):
+    raise UserError(f"config.executor.kind = {cfg.kind!r}: expected 'local' or 'slurm'")
+  if cfg.kind == "local" and (not float(cfg.parallel).is_integer() or cfg.parallel < 1):
+    raise UserError(f"config.executor.parallel = {cfg.parallel}: expected a whole number >= 1")
+  if cfg.parallel < 0:
+    raise UserError(f"config.executor.parallel = {cfg.parallel}: expected >= 0 (0 = no cap on SLURM)")
+  if not float(cfg.retries).is_integer() or cfg.retries < 0:
+    raise UserError(f"config.executor.retries = {cfg.retries}: expected a whole number >= 0")
+  if cfg.timeout_min <= 0 or cfg.poll_s <= 0:
+    raise UserError("config.executor.timeout_min and poll_s must be > 0")
+
+
+def make_executor(cfg, folder: Path) -> submitit.Executor:
+  if cfg.kind == "local":
+    ex = submitit.LocalExecutor(folder=str(folder))
+    ex.update_parameters(timeout_min=int(cfg.timeout_min))
+    return ex
+  s = cfg.slurm
+  ex = submitit.SlurmExecutor(folder=str(folder), max_num_timeout=int(s.max_requeues))
+  params: dict[str, Any] = dict(time=int(cfg.timeout_min), nodes=int(s.nodes),
+                                ntasks_per_node=int(s.tasks_per_node), cpus_per_task=int(s.cpus_per_task),
+                                setup=list(s.setup))
+  if cfg.parallel:
+    params["array_parallelism"] = int(cfg.parallel)
+  if s.gpus_per_node:
+    params["gpus_per_node"] = int(s.gpus_per_node)
+  if s.mem_gb:
+    params["mem"] = f"{int(s.mem_gb)}G"
+  for key in ("partition", "account", "qos", "constraint"):
+    if s[key]:
+      params[key] = s[key]
+  ex.update_parameters(**params)
+  return ex
+
+
+def _log_tail(job) -> str:
+  text = ""
+  for read in (job.stdout, job.stderr):
+    try:
+      text += read() or ""
+    except Exception:  # a log that was never written (job lost before start)
+      pass
+  return "\n".join(text.splitlines()[-LOG_TAIL_LINES:])
+
+
+def _slurm_queued(job_ids: list[str]) -> set[str] | None:
+  """Job ids SLURM still knows (pending, running, requeued); None when squeue cannot be asked. submitit
+  reads states from sacct, which clusters without accounting lack; squeue tells a lost job apart."""
+  if not job_ids:
+    return set()
+  try:
+    out = subprocess.run(["squeue", "-h", "-r", "-o", "%i", "-j", ",".join(job_ids)], capture_output=True,
+                         text=True, timeout=60)
+  except (OSError, subprocess.TimeoutExpired):
+    return None
+  if out.returncode != 0:  # squeue rejects ids it no longer knows: every one of them is gone
+    return set() if "Invalid job id" in out.stderr else None
+  return set(out.stdout.split())
+
+
+class StudyExecutor:
+  """Executes runs; `run()` returns an Outcome per run id. Job ids are recorded in submitit/jobs.json so a
+  rerun re-attaches to SLURM jobs that are still queued or running instead of submitting them again."""
+
+  def __init__(self, study_dir: str | Path, cfg, run_fn: RunFn = train_run, *, name: str = "study",
+               stream=None):
+    check_executor_config(cfg)
+    self.dir = Path(study_dir)
+    self.cfg = cfg
+    self.run_fn = run_fn
+    self.folder = self.dir / "submitit"
+    self.executor = make_executor(cfg, self.folder / "%j")
+    self.progress = Progress(name, stream=stream or sys.stderr)
+    self.jobs_file = self.folder / "jobs.json"
+
+  def run_dir(self, run: Run) -> Path:
+    return self.dir / "runs" / run.run_id
+
+  def run(self, runs: list[Run]) -> dict[str, Outcome]:
+    outcomes: dict[str, Outcome] = {}
+    todo = []
+    for run in runs:
+      if is_complete(self.run_dir(run)):
+        outcomes[run.run_id] = Outcome(run.run_id, "complete")
+      else:
+        todo.append(run)
+    self.progress.start(total=len(runs), done=len(outcomes))
+    attempts = {r.run_id: 0 for r in todo}
+    inflight: dict[str, tuple[Run, Any]] = self._reattach(todo)
+    todo = [r for r in todo if r.run_id not in inflight]
+    missing_polls: dict[str, int] = {}
+    try:
+      while todo or inflight:
+        free = len(todo) if self.cfg.kind == "slurm" else int(self.cfg.parallel) - len(inflight)
+        if free > 0 and todo:
+          batch, todo = todo[:free], todo[free:]
+          for run, job in zip(batch, self._submit(batch)):
+            attempts[run.run_id] += 1
+            inflight[run.run_id] = (run, job)
+          self._save_jobs(inflight)
+        self.progress.update(running=len(inflight), left=len(todo))
+        time.sleep(float(self.cfg.poll_s))
+        for run_id, (run, job) in list(self._finished(inflight, missing_polls).items()):
+          del inflight[run_id]
+          outcome = self._collect(run, job, attempts[run_id])
+          if outcome.status == "complete":
+            outcomes[run_id] = outcome
+            self.progress.finished(ok=True)
+          elif attempts[run_id] <= int(self.cfg.retries):
+            self.progress.note(f"run {run_id} failed (attempt {attempts[run_id]}); retrying: "
+                               f"{outcome.error}")
+            todo.append(run)
+          else:
+            outcomes[run_id] = outcome
+            atomic_write_json(self.run_dir(run) / "failure.json", dataclasses.asdict(outcome))
+            self.progress.finished(ok=False)
+            self.progress.note(f"run {run_id} failed {attempts[run_id]} times; see "
+                               f"{self.run_dir(run) / 'failure.json'}")
+        self._save_jobs(inflight)
+    except KeyboardInterrupt:
+      self._interrupt(inflight)
+      raise
+    self.progress.close()
+    return outcomes
+
+  def _submit(self, batch: list[Run]) -> list[Any]:
+    for run in batch:
+      (self.run_dir(run) / "failure.json").unlink(missing_ok=True)
+    with self.executor.batch():  # one SLURM job array; local: one process per run
+      jobs = [self.executor.submit(RunJob(), self.run_fn, run.config, str(self.run_dir(run))) for run in batch]
+    return jobs
+
+  def _finished(self, inflight: dict, missing_polls: dict) -> dict:
+    done = {rid: v for rid, v in inflight.items() if v[1].done()}
+    if self.cfg.kind == "slurm":
+      rest = {rid: v for rid, v in inflight.items() if rid not in done}
+      queued = _slurm_queued([v[1].job_id for v in rest.values()])
+      for rid, v in rest.items():
+        if queued is not None and v[1].job_id not in queued:
+          # Gone from the queue without a result: give the result file a few polls to appear (NFS).
+          missing_polls[rid] = missing_polls.get(rid, 0) + 1
+          if missing_polls[rid] >= 3:
+            done[rid] = v
+        else:
+          missing_polls.pop(rid, None)
+    return done
+
+  def _collect(self, run: Run, job, attempt: int) -> Outcome:
+    try:
+      job.result()
+    except Exception as e:  # the run raised, was killed, or was lost with its node
+      lines = str(e).strip().splitlines()
+      return Outcome(run.run_id, "failed", attempt, lines[-1] if lines else type(e).__name__, _log_tail(job))
+    if is_complete(self.run_dir(run)):
+      return Outcome(run.run_id, "complete", attempt)
+    return Outcome(run.run_id, "failed", attempt, "no complete result.json", _log_tail(job))
+
+  def _save_jobs(self, inflight: dict) -> None:
+    atomic_write_json(self.jobs_file, {rid: v[1].job_id for rid, v in inflight.items()})
+
+  def _reattach(self, todo: list[Run]) -> dict[str, tuple[Run, Any]]:
+    if self.cfg.kind != "slurm" or not self.jobs_file.exists():
+      return {}  # local workers of a killed study are not re-attached: the run lock makes them harmless
+    recorded = json.loads(self.jobs_file.read_text())
+    by_id = {r.run_id: r for r in todo if r.run_id in recorded}
+    queued = _slurm_queued([recorded[rid] for rid in by_id]) or set()
+    out = {}
+    for rid, run in by_id.items():
+      if recorded[rid] in queued:
+        out[rid] = (run, submitit.SlurmJob(folder=self.folder / "%j", job_id=recorded[rid]))
+        self.progress.note(f"re-attached to SLURM job {recorded[rid]} for run {rid}")
+    return out
+
+  def _interrupt(self, inflight: dict) -> None:
+    if self.cfg.kind == "local":
+      for _, job in inflight.values():
+        job.cancel(check=False)  # the run keeps its checkpoints; the next study run resumes it
+      self.progress.note("interrupted: running runs stopped; rerun the same command to continue")
+    else:
+      self.progress.note("interrupted: SLURM jobs keep running; rerun the same command to re-attach")
+    self.progress.close()

@@ -1,0 +1,125 @@
+"""Job `quickstart`: the whole method on the bundled sample corpus, on one machine.
+
+    python -m codelaw.launch --config configs/quickstart.py --workdir OUT            # cpu-tiny, <= 30 min on 2 cores
+    python -m codelaw.launch --config configs/quickstart.py:scale=smoke --workdir OUT  # CI, a few minutes
+
+Stages (each resumable; rerunning the command skips what is done):
+  1. studies     per-language grid, bilingual synergy, translation strategies, random mixtures: every run in
+                 one executor pass (one progress line) → OUT/runs/<id>/, OUT/<study>/results.csv, OUT/results.csv
+  2. fit         laws on OUT/results.csv → OUT/fit/fit.json
+  3. allocate    p* at the validation run's (N, D) → OUT/allocate/allocation.json
+  4. validation  guided p* vs uniform at equal compute → OUT/validation/results.csv
+  5. report      figures and tables → OUT/report/
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import importlib
+import sys
+import time
+from pathlib import Path
+
+import ml_collections
+
+from codelaw.errors import UserError
+from codelaw.study import studies
+from codelaw.study.executor import Outcome, RunFn, StudyExecutor, check_executor_config, train_run
+from codelaw.study.results import write_results
+from codelaw.study.spec import Run
+
+STUDIES = ("per_language", "synergy", "translation", "mixtures")
+
+
+def _stage_module(stage: str, module: str):
+  try:
+    return importlib.import_module(module)
+  except ModuleNotFoundError as e:
+    if e.name and module.startswith(e.name):
+      raise UserError(f"quickstart stage {stage!r} needs {module}, which is not installed") from None
+    raise
+
+
+def _log(message: str) -> None:
+  print(f"[quickstart] {message}", file=sys.stderr, flush=True)
+
+
+def _execute(name: str, runs: list[Run], workdir: Path, config, run_fn: RunFn) -> dict[str, Outcome]:
+  outcomes = StudyExecutor(workdir, config.executor, run_fn, name=name).run(runs)
+  failed = [rid for rid, o in outcomes.items() if o.status == "failed"]
+  if failed and len(failed) > config.max_failed_runs:
+    raise UserError(f"quickstart {name}: {len(failed)} runs failed (limit max_failed_runs = "
+                    f"{config.max_failed_runs}); see {workdir}/runs/<id>/failure.json, e.g. {failed[0]}")
+  return outcomes
+
+
+def run_studies(config, workdir: Path, run_fn: RunFn = train_run) -> list[Run]:
+  """Stage 1: every run of the four studies through one executor, then one results.csv per study and one
+  for all of them (the fitter's input)."""
+  by_study = {name: studies.expand(config.studies[name]) for name in STUDIES}
+  all_runs = [run for runs in by_study.values() for run in runs]
+  _execute("studies", all_runs, workdir, config, run_fn)
+  for name, runs in by_study.items():
+    write_results(runs, workdir / name, runs_dir=workdir / "runs")
+  write_results(all_runs, workdir, runs_dir=workdir / "runs")
+  return all_runs
+
+
+def _size_params(results_csv: Path, size: str) -> float:
+  """N (non-embedding parameters) of a model size, as measured by the runs of stage 1."""
+  with open(results_csv, newline="") as f:
+    for row in csv.DictReader(f):
+      if row["size"] == size:
+        return float(row["N"])
+  raise UserError(f"quickstart: no complete run of size {size} in {results_csv} to read N from")
+
+
+def main(config, workdir: str, run_fn: RunFn = train_run) -> None:
+  try:
+    _main(config, Path(workdir), run_fn)
+  except KeyboardInterrupt:
+    raise UserError(f"interrupted; rerun the same command to continue the quickstart in {workdir}") from None
+
+
+def _main(config, out: Path, run_fn: RunFn) -> None:
+  check_executor_config(config.executor)
+  t0 = time.monotonic()
+
+  _log("stage 1/5: studies (per-language, synergy, translation, mixtures)")
+  run_studies(config, out, run_fn)
+
+  _log("stage 2/5: fit")
+  fit_job = _stage_module("fit", "codelaw.laws.fit_job")
+  fit_cfg = copy.deepcopy(config.fit)
+  fit_cfg.runs = str(out / "results.csv")
+  fit_job.main(fit_cfg, str(out / "fit"))
+
+  _log("stage 3/5: allocate")
+  allocate_job = _stage_module("allocate", "codelaw.laws.allocate_job")
+  val = copy.deepcopy(config.validation)
+  alloc_cfg = copy.deepcopy(config.allocate)
+  alloc_cfg.fit = str(out / "fit" / "fit.json")
+  alloc_cfg.N = _size_params(out / "results.csv", val.size)
+  alloc_cfg.D = float(val.tokens)
+  allocate_job.main(alloc_cfg, str(out / "allocate"))
+
+  _log("stage 4/5: validation (guided p* vs uniform at equal compute)")
+  val.allocation = str(out / "allocate" / "allocation.json")
+  runs = studies.expand(val)
+  _execute("validation", runs, out, config, run_fn)
+  write_results(runs, out / "validation", runs_dir=out / "runs")
+
+  _log("stage 5/5: report")
+  report = _stage_module("report", "codelaw.report.build")
+  report_cfg = copy.deepcopy(config.report)
+  report_cfg.inputs = str(out)
+  report.main(report_cfg, str(out / "report"))
+  _log(f"done in {(time.monotonic() - t0) / 60:.1f} min: report in {out / 'report'}")
+
+
+def as_stage_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """A study config inside the quickstart: its own executor block is unused (the quickstart's applies)."""
+  config = copy.deepcopy(config)
+  del config["executor"]
+  return config

@@ -1,0 +1,102 @@
+"""Helpers the study expansions share: checked reads of study keys and building one run's training config."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from typing import Any, Iterable, Mapping
+
+from codelaw import languages
+from codelaw.errors import UserError
+from codelaw.study.spec import to_plain
+
+
+def get_languages(config, key: str = "languages") -> tuple[str, ...]:
+  names = tuple(config[key])
+  if not names:
+    raise UserError(f"config.{key} is empty: name at least one language")
+  for name in names:
+    try:
+      languages.get(name)
+    except UserError as e:
+      raise UserError(f"config.{key}: {e}") from None
+  if len(set(names)) != len(names):
+    raise UserError(f"config.{key} = {list(names)}: a language is listed twice")
+  return names
+
+
+def get_sizes(config, key: str = "sizes") -> tuple[str, ...]:
+  sizes = (config[key],) if isinstance(config[key], str) else tuple(config[key])
+  if not sizes:
+    raise UserError(f"config.{key} is empty: name at least one model size")
+  known = _known_sizes()
+  for size in sizes:
+    if known is not None and size not in known:
+      raise UserError(f"config.{key}: unknown model size {size!r}; known: {', '.join(known)}")
+  return sizes
+
+
+def get_size(config, key: str = "size") -> str:
+  sizes = get_sizes(config, key)
+  if len(sizes) != 1:
+    raise UserError(f"config.{key} = {list(sizes)}: this study trains one model size")
+  return sizes[0]
+
+
+def _known_sizes() -> tuple[str, ...] | None:
+  # The size table belongs to the model code; without it (a partial install) sizes are checked at train time.
+  try:
+    return tuple(importlib.import_module("codelaw.model.sizes").SIZES)
+  except ImportError:
+    return None
+
+
+def get_positive_ints(config, key: str) -> tuple[int, ...]:
+  values = (config[key],) if isinstance(config[key], (int, float)) else tuple(config[key])
+  if not values:
+    raise UserError(f"config.{key} is empty")
+  out = []
+  for v in values:
+    if not float(v).is_integer() or v <= 0:
+      raise UserError(f"config.{key} = {v}: expected a positive whole number")
+    out.append(int(v))
+  return tuple(out)
+
+
+def get_positive_int(config, key: str) -> int:
+  values = get_positive_ints(config, key)
+  if len(values) != 1:
+    raise UserError(f"config.{key} = {list(values)}: expected one number")
+  return values[0]
+
+
+def check_tokens(config, key: str, tokens: int) -> None:
+  """A run must be at least a few optimizer steps long, or it trains nothing measurable."""
+  step_tokens = config.base.model.seq_len * config.base.train.global_batch_size
+  min_steps = config.base.optim.warmup_steps + 2
+  if tokens < step_tokens * min_steps:
+    raise UserError(f"config.{key} = {tokens}: shorter than {min_steps} steps of {step_tokens} tokens "
+                    f"(warmup + 2) at base.model.seq_len x base.train.global_batch_size")
+
+
+def train_config(config, *, size: str, proportions: Mapping[str, float], tokens: int, seed: int,
+                 cooldown_budgets: Iterable[int] = (), translation: Mapping[str, Any] | None = None
+                 ) -> dict[str, Any]:
+  """The base training config of a study with one run's size, mixture, length and seed filled in."""
+  cfg = copy.deepcopy(to_plain(config.base))
+  cfg["seed"] = int(seed)
+  cfg["model"]["size"] = size
+  cfg["data"]["proportions"] = {k: round(float(v), 6) for k, v in proportions.items() if v > 0}
+  cfg["data"]["translation"] = to_plain(translation) if translation else None
+  cfg["train"]["tokens"] = int(tokens)
+  cfg["train"]["cooldown_budgets"] = sorted(int(b) for b in cooldown_budgets)
+  steps = max(1, tokens // (cfg["model"]["seq_len"] * cfg["train"]["global_batch_size"]))
+  cfg["train"]["log_every"] = max(1, min(cfg["train"]["log_every"], steps // 10 or 1))
+  return cfg
+
+
+def seeds(config) -> tuple[int, ...]:
+  values = tuple(config.seeds)
+  if not values or any(not float(s).is_integer() or s < 0 for s in values):
+    raise UserError(f"config.seeds = {list(values)}: expected one or more whole numbers >= 0")
+  return tuple(int(s) for s in values)

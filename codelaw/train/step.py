@@ -1,0 +1,172 @@
+"""Train state, its sharded initialisation, and the jitted train / eval steps.
+
+Parameters live as a plain nested dict (`nnx.State.to_pure_dict()` of the Decoder), so the state is an
+ordinary pytree for optax and Orbax; the module is rebuilt inside the step with `nnx.merge`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from codelaw.model.config import ModelConfig
+from codelaw.model.decoder import Decoder
+from codelaw.train import mesh as mesh_lib
+
+# The batch fields the steps read; other pipeline fields (language_ids, ...) stay on the host.
+BATCH_KEYS = ("inputs", "targets", "segment_ids", "positions", "weights")
+
+
+@flax.struct.dataclass
+class TrainState:
+  params: Any
+  opt_state: Any
+  step: jax.Array
+  rng: jax.Array
+
+
+def abstract_decoder(model_cfg: ModelConfig) -> tuple[nnx.GraphDef, nnx.State]:
+  """The decoder's graph and its parameter shapes (no memory allocated)."""
+  with nnx.use_eager_sharding(False):
+    model = nnx.eval_shape(lambda: Decoder(model_cfg, rngs=nnx.Rngs(params=0)))
+  return nnx.split(model, nnx.Param)
+
+
+def param_logical_axes(model_cfg: ModelConfig) -> dict:
+  """Pure-dict tree of each parameter's logical axis names."""
+  _, abstract = abstract_decoder(model_cfg)
+  return jax.tree.map(lambda v: tuple(v.get_metadata()["out_sharding"]), abstract,
+                      is_leaf=lambda x: isinstance(x, nnx.Variable)).to_pure_dict()
+
+
+def param_shardings(model_cfg: ModelConfig, mesh: Mesh) -> dict:
+  """Pure-dict tree of each parameter's NamedSharding under `mesh_lib.LOGICAL_RULES`."""
+  _, abstract = abstract_decoder(model_cfg)
+  return jax.tree.map(
+      lambda v: mesh_lib.logical_to_sharding(v.get_metadata()["out_sharding"], mesh, v.shape),
+      abstract, is_leaf=lambda x: isinstance(x, nnx.Variable)).to_pure_dict()
+
+
+def init_train_state(model_cfg: ModelConfig, tx: optax.GradientTransformation, mesh: Mesh,
+                     seed: int) -> tuple[TrainState, TrainState]:
+  """Initialises parameters, optimizer state, step and RNG directly in their shardings.
+
+  Initial values do not depend on the mesh (threefry is partitionable), so every mesh trains alike.
+  """
+  replicated = NamedSharding(mesh, PartitionSpec())
+  params_sh = param_shardings(model_cfg, mesh)
+  abstract_params = jax.eval_shape(lambda: _init_params(model_cfg, jax.random.key(0)))
+  abstract_opt = jax.eval_shape(tx.init, abstract_params)
+  opt_sh = optax.tree_map_params(tx, lambda _, sharding: sharding, abstract_opt, params_sh,
+                                 transform_non_params=lambda _: replicated)
+  shardings = TrainState(params=params_sh, opt_state=opt_sh, step=replicated, rng=replicated)
+
+  def init(seed_):
+    params_key, rng = jax.random.split(jax.random.key(seed_))
+    params = _init_params(model_cfg, params_key)
+    return TrainState(params=params, opt_state=tx.init(params), step=jnp.zeros((), jnp.int32),
+                      rng=jax.random.key_data(rng))
+
+  with jax.set_mesh(mesh):
+    state = jax.jit(init, out_shardings=shardings)(seed)
+  return state, shardings
+
+
+def _init_params(model_cfg: ModelConfig, key: jax.Array) -> dict:
+  with nnx.use_eager_sharding(False):
+    model = Decoder(model_cfg, rngs=nnx.Rngs(params=key))
+  return nnx.state(model, nnx.Param).to_pure_dict()
+
+
+def weighted_cross_entropy(logits_BxLxV: jax.Array, targets_BxL: jax.Array,
+                           weights_BxL: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """(sum of weight * -log p(target), sum of weights) in float32."""
+  logits_BxLxV = logits_BxLxV.astype(jnp.float32)
+  logz_BxL = jax.nn.logsumexp(logits_BxLxV, axis=-1)
+  target_BxL = jnp.take_along_axis(logits_BxLxV, targets_BxL[..., None], axis=-1)[..., 0]
+  weights_BxL = weights_BxL.astype(jnp.float32)
+  return jnp.sum((logz_BxL - target_BxL) * weights_BxL), jnp.sum(weights_BxL)
+
+
+def _sums(graphdef: nnx.GraphDef, params: dict, batch: Mapping[str, jax.Array]) -> tuple[jax.Array, jax.Array]:
+  model = nnx.merge(graphdef, params)
+  logits_BxLxV = model(batch["inputs"], batch["positions"], batch["segment_ids"])
+  return weighted_cross_entropy(logits_BxLxV, batch["targets"], batch["weights"])
+
+
+def current_learning_rate(opt_state: Any) -> jax.Array:
+  """The rate of the last update, as `optim.make_optimizer` records it in the state (NaN if absent)."""
+  lr = optax.tree_utils.tree_get(opt_state, "learning_rate", default=jnp.nan,
+                                 filtering=lambda _, value: isinstance(value, jax.Array))
+  return jnp.asarray(lr, jnp.float32)
+
+
+def _batch_shardings(mesh: Mesh) -> dict:
+  return {key: mesh_lib.batch_sharding(mesh) for key in BATCH_KEYS}
+
+
+def make_train_step(model_cfg: ModelConfig, tx: optax.GradientTransformation, mesh: Mesh,
+                    state_shardings: TrainState) -> Callable[[TrainState, Mapping[str, jax.Array]],
+                                                              tuple[TrainState, dict]]:
+  """`fn(state, batch) -> (state, {loss, grad_norm, lr, tokens})`; the input state is donated.
+
+  loss = sum(weights * token loss) / sum(weights) over the global batch; tokens = sum(weights).
+  """
+  graphdef, _ = abstract_decoder(model_cfg)
+  replicated = NamedSharding(mesh, PartitionSpec())
+
+  def loss_fn(params, batch):
+    sum_loss, sum_weight = _sums(graphdef, params, batch)
+    return sum_loss / jnp.maximum(sum_weight, 1.0), sum_weight
+
+  def train_step(state: TrainState, batch):
+    (loss, tokens), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    lr = current_learning_rate(opt_state)
+    metrics = {"loss": loss, "grad_norm": optax.global_norm(grads), "lr": lr,
+               "tokens": tokens}
+    return state.replace(params=params, opt_state=opt_state, step=state.step + 1), metrics
+
+  metric_sh = {k: replicated for k in ("loss", "grad_norm", "lr", "tokens")}
+  jitted = jax.jit(train_step, in_shardings=(state_shardings, _batch_shardings(mesh)),
+                   out_shardings=(state_shardings, metric_sh), donate_argnums=(0,))
+
+  def step(state: TrainState, batch: Mapping[str, jax.Array]) -> tuple[TrainState, dict]:
+    with jax.set_mesh(mesh):
+      return jitted(state, {k: batch[k] for k in BATCH_KEYS})
+
+  return step
+
+
+def make_eval_step(model_cfg: ModelConfig, mesh: Mesh, state_shardings: TrainState
+                   ) -> Callable[[dict, Mapping[str, jax.Array]], tuple[jax.Array, jax.Array]]:
+  """`fn(params, batch) -> (sum_loss, sum_weight)`, so losses over many batches aggregate exactly."""
+  graphdef, _ = abstract_decoder(model_cfg)
+  replicated = NamedSharding(mesh, PartitionSpec())
+  jitted = jax.jit(lambda params, batch: _sums(graphdef, params, batch),
+                   in_shardings=(state_shardings.params, _batch_shardings(mesh)),
+                   out_shardings=(replicated, replicated))
+
+  def eval_step(params: dict, batch: Mapping[str, jax.Array]) -> tuple[jax.Array, jax.Array]:
+    with jax.set_mesh(mesh):
+      return jitted(params, {k: batch[k] for k in BATCH_KEYS})
+
+  return eval_step
+
+
+def shard_batch(batch: Mapping[str, np.ndarray], mesh: Mesh) -> dict[str, jax.Array]:
+  """Global arrays, split over the batch axis, from each process's local slice of the global batch."""
+  out = {}
+  for key, local in batch.items():
+    local = np.asarray(local)
+    out[key] = jax.make_array_from_process_local_data(mesh_lib.batch_sharding(mesh, local.ndim), local)
+  return out

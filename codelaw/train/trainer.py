@@ -1,0 +1,327 @@
+"""The `train` job: one WSD or cosine run (plus its cooldown branches), resumable, ending in result.json.
+
+    python -m codelaw.launch --config configs/train/tiny.py --workdir DIR
+
+Workdir layout:
+    run.json                   the run id this workdir belongs to (a different config is refused)
+    checkpoints/<step>/        Orbax: train state + Grain iterator + counters (keep-N)
+    train_log.jsonl            one line per step: loss, lr, grad_norm (the exact loss record)
+    eval_log.jsonl             periodic per-language validation loss and bits/byte
+    tensorboard/               the same, plus tokens/s and MFU, as TensorBoard events
+    branches/<tokens>/         one cooldown branch each: its own checkpoints, logs and result.json
+    result.json                written atomically at the end; its presence (status complete) ends reruns
+
+Rerunning the same command resumes from the newest readable checkpoint: same parameters, optimizer state,
+and data position, so the per-step losses equal those of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import jax
+import numpy as np
+from tqdm import tqdm
+
+from codelaw import languages
+from codelaw.errors import UserError
+from codelaw.evals.loss import evaluate_languages, local_rows
+from codelaw.io import atomic_write_json
+from codelaw.model import counting
+from codelaw.train import checkpoints, cooldown, metrics, optim, settings, step as step_lib
+
+log = logging.getLogger(__name__)
+
+
+class DivergedError(UserError):
+  """The loss or gradient norm became NaN/inf; the last good checkpoint is kept."""
+
+
+@dataclasses.dataclass
+class Segment:
+  """One stretch of training with one optimizer schedule: the main run or one cooldown branch."""
+  name: str
+  workdir: Path
+  stop: int                       # train until state.step == stop
+  train_step: Callable
+  ckpt: checkpoints.Checkpointer
+  logger: metrics.RunLogger
+  eval_every: int
+  save_steps: frozenset = frozenset()  # extra checkpoint steps (the main run's branch points)
+
+
+class Trainer:
+  def __init__(self, s: settings.Settings, workdir: Path):
+    self.s = s
+    self.workdir = workdir
+    self.primary = jax.process_index() == 0
+    self.flops_per_token = counting.flops_per_token(s.model_cfg, s.seq_len)
+    self.peak = metrics.peak_flops(s.peak_flops)
+    tx = optim.make_optimizer(s.config["optim"], s.total_steps, decay_start_step=s.decay_start_step)
+    self.state, self.shardings = step_lib.init_train_state(s.model_cfg, tx, s.mesh, s.seed)
+    self.template = checkpoints.abstract_like(self.state)
+    self.main_step = step_lib.make_train_step(s.model_cfg, tx, s.mesh, self.shardings)
+    self.eval_step = step_lib.make_eval_step(s.model_cfg, s.mesh, self.shardings)
+    from codelaw.data.pipeline import ProportionMeter, mixture_dataset
+    self.dataset = mixture_dataset(s.corpus_dir, s.proportions, seq_len=s.seq_len,
+                                   global_batch_size=s.global_batch_size, seed=s.seed, translation=s.translation)
+    self._meter_cls = ProportionMeter
+    self.wall_time = 0.0  # seconds trained so far, carried across resumes
+
+  # ----------------------------------------------------------------------------------------- the run
+  def run(self) -> dict:
+    start_time = time.perf_counter()
+    it = iter(self.dataset)
+    ckpt = checkpoints.Checkpointer(self.workdir / "checkpoints", keep=self.s.keep_checkpoints)
+    restored = ckpt.restore_latest(self.template, it)
+    meter = self._meter_cls()
+    start = 0
+    if restored is not None:
+      self.state, start = restored.state, restored.step
+      self._load_meta(meter, restored.meta)
+      log.info("resuming %s from step %d", self.workdir, start)
+    main = Segment("train", self.workdir, self.s.total_steps, self.main_step, ckpt,
+                   metrics.RunLogger(self.workdir, resume_step=start), self.s.eval_every)
+    branch_at = {b.decay_start: b for b in self.s.budgets[:-1]}
+    main.save_steps = frozenset(branch_at)
+    budgets = []
+
+    def at_step(step: int, state: Any) -> Any:
+      """After the main run's checkpoint at a branch point: run the branch, then reload the main run."""
+      b = branch_at.get(step)
+      if b is None:
+        return state
+      record = self._branch_result(b)
+      if record is None:
+        # The branch consumes (donates) the state; the main run reloads it from the checkpoint just
+        # written, so only one copy of the state is in memory at any time.
+        ckpt.wait()
+        record = self._run_branch(b, state, it.get_state(), meter, start_time)
+        reloaded = ckpt.restore_latest(self.template, None)
+        if reloaded is None or reloaded.step != step:
+          raise UserError(f"could not reload the main run's checkpoint at step {step} in {ckpt.directory}")
+        state = reloaded.state
+      budgets.append(record)
+      return state
+
+    state, self.state = self.state, None
+    for b in self.s.budgets[:-1]:  # branch points at or before the resumed step
+      if b.decay_start < start:
+        record = self._branch_result(b)
+        if record is None:
+          log.warning("%s: the result of cooldown branch %d is missing and the main run is past its branch "
+                      "point (step %d); it is left out of budgets", self.workdir, b.tokens, b.decay_start)
+        else:
+          budgets.append(record)
+      elif b.decay_start == start:
+        state = at_step(start, state)
+    state = self._train(main, state, it, meter, start, start_time, at_step)
+    final_eval = self._evaluate(state, main, self.s.total_steps)
+    final_tokens = self.s.total_steps * self.s.tokens_per_step
+    budgets.append({"tokens": final_tokens, "flops": final_tokens * self.flops_per_token, "eval": final_eval,
+                    "steps": self.s.total_steps, "decay_start": self.s.budgets[-1].decay_start})
+    ckpt.close()
+    main.logger.close()
+    counts = self._global_counts(meter)
+    self.wall_time += time.perf_counter() - start_time
+    result = self._result(final_eval, budgets, counts, state)
+    if self.primary:
+      atomic_write_json(self.workdir / "result.json", result)
+    return result
+
+  def _train(self, seg: Segment, state: Any, it: Any, meter: Any, start: int, start_time: float,
+             at_step: Callable | None = None) -> Any:
+    s = self.s
+    throughput = metrics.Throughput(self.flops_per_token, self.peak)
+    bar = tqdm(total=seg.stop, initial=start, desc=seg.name, unit="step", disable=not self.primary,
+               dynamic_ncols=True, mininterval=1.0)
+    last_saved = start
+    try:
+      for step in range(start, seg.stop):
+        batch = next(it)
+        meter.update(batch)
+        state, m = seg.train_step(state, step_lib.shard_batch(batch, s.mesh))
+        m = {k: float(v) for k, v in jax.device_get(m).items()}
+        done = step + 1
+        if not (math.isfinite(m["loss"]) and math.isfinite(m["grad_norm"])):
+          seg.ckpt.wait()
+          kept = seg.ckpt.steps()
+          raise DivergedError(
+              f"{seg.name}: loss = {m['loss']}, grad_norm = {m['grad_norm']} at step {done}; stopped. "
+              + (f"The last good checkpoint (step {kept[-1]}) is kept in {seg.ckpt.directory}; "
+                 if kept else "No checkpoint was saved yet; ")
+              + "lower optim.peak_lr or raise optim.warmup_steps")
+        throughput.add(s.tokens_per_step)
+        if step == start:
+          throughput.reset()  # the first step of an invocation includes compilation
+        scalars = {"loss": m["loss"], "lr": m["lr"], "grad_norm": m["grad_norm"]}
+        if done % s.log_every == 0 or done == seg.stop:
+          speed = throughput.report() if step > start else {}
+          scalars.update(speed)
+          bar.set_postfix(loss=f"{m['loss']:.4f}", tok_s=f"{speed.get('tokens_per_s', 0):.0f}", refresh=False)
+        seg.logger.train(done, scalars)
+        bar.update(1)
+        if seg.eval_every and done % seg.eval_every == 0 and done != seg.stop:
+          self._evaluate(state, seg, done)
+        if done % s.checkpoint_every == 0 or done == seg.stop or done in seg.save_steps:
+          seg.ckpt.save(done, state, it, self._meta(meter, start_time))
+          last_saved = done
+        if at_step is not None:
+          state = at_step(done, state)
+    finally:
+      bar.close()
+      if last_saved:
+        seg.ckpt.wait()
+    return state
+
+  # ------------------------------------------------------------------------------------ branches
+  def _branch_dir(self, b: cooldown.Budget) -> Path:
+    return self.workdir / "branches" / str(b.tokens)
+
+  def _branch_result(self, b: cooldown.Budget) -> dict | None:
+    path = self._branch_dir(b) / "result.json"
+    if not path.exists():
+      return None
+    return json.loads(path.read_text())
+
+  def _run_branch(self, b: cooldown.Budget, state: Any, data_state: Any, main_meter: Any, start_time: float) -> dict:
+    """Decays from the main run's state at `b.decay_start` to `b.steps` on the main run's data stream."""
+    s = self.s
+    bdir = self._branch_dir(b)
+    tx = optim.make_optimizer(s.config["optim"], b.steps, decay_start_step=b.decay_start)
+    train_step = step_lib.make_train_step(s.model_cfg, tx, s.mesh, self.shardings)
+    it = iter(self.dataset)
+    it.set_state(data_state)
+    ckpt = checkpoints.Checkpointer(bdir / "checkpoints", keep=s.keep_checkpoints)
+    meter = self._meter_cls(counts=main_meter.counts.copy())
+    restored = ckpt.restore_latest(self.template, it)
+    start = b.decay_start
+    if restored is not None:
+      state, start = restored.state, restored.step
+      self._load_meta(meter, restored.meta)
+    # Branches evaluate only at their end: their intermediate points are covered by the main run.
+    seg = Segment(f"cooldown {b.tokens}", bdir, b.steps, train_step, ckpt,
+                  metrics.RunLogger(bdir, resume_step=start), eval_every=0)
+    state = self._train(seg, state, it, meter, start, start_time)
+    evals = self._evaluate(state, seg, b.steps)
+    ckpt.close()
+    seg.logger.close()
+    tokens = b.steps * s.tokens_per_step
+    record = {"tokens": tokens, "flops": tokens * self.flops_per_token, "eval": evals, "steps": b.steps,
+              "decay_start": b.decay_start, "budget": b.tokens}
+    if self.primary:
+      atomic_write_json(bdir / "result.json", record)
+    return record
+
+  # ---------------------------------------------------------------------------------- evaluation
+  def _evaluate(self, state: Any, seg: Segment, step: int) -> dict:
+    s = self.s
+    results = evaluate_languages(self.eval_step, state.params, s.corpus_dir, s.eval_languages, seq_len=s.seq_len,
+                                 batch_size=s.global_batch_size, max_tokens=s.eval_tokens, mesh=s.mesh)
+    seg.logger.eval(step, results)
+    return results
+
+  def _translation_losses(self, state: Any) -> dict[str, float]:
+    s = self.s
+    from codelaw.data.translation import translation_eval_batches
+    out = {}
+    for direction in s.translation.directions:
+      sums = [self.eval_step(state.params, step_lib.shard_batch(local_rows(batch), s.mesh))
+              for batch in translation_eval_batches(direction, seq_len=s.seq_len, batch_size=s.global_batch_size,
+                                                    strategy=s.translation.strategy, corpus_dir=s.corpus_dir,
+                                                    data=s.translation.data)]
+      if not sums:
+        continue  # no held-out pairs for this direction
+      total_loss, total_weight = (float(np.sum(jax.device_get(x))) for x in zip(*sums))
+      out[direction] = total_loss / max(total_weight, 1.0)
+    return out
+
+  # ------------------------------------------------------------------------------ counters / result
+  def _meta(self, meter: Any, start_time: float) -> dict:
+    return {"run_id": self.s.run_id, "language_tokens": self._global_counts(meter).tolist(),
+            "wall_time_s": self.wall_time + time.perf_counter() - start_time}
+
+  def _load_meta(self, meter: Any, meta: dict) -> None:
+    # Saved counts are global; process 0 carries them and the others restart at 0, so the sum stays right.
+    counts = np.asarray(meta.get("language_tokens", np.zeros(len(languages.NAMES))), dtype=np.float64)
+    meter.counts = counts if self.primary else np.zeros_like(counts)
+    self.wall_time = float(meta.get("wall_time_s", 0.0))
+
+  @staticmethod
+  def _global_counts(meter: Any) -> np.ndarray:
+    if jax.process_count() == 1:
+      return np.asarray(meter.counts, dtype=np.float64)
+    from jax.experimental import multihost_utils
+    return np.asarray(multihost_utils.process_allgather(np.asarray(meter.counts, np.float64))).sum(axis=0)
+
+  def _result(self, final_eval: dict, budgets: list[dict], counts: np.ndarray, state: Any) -> dict:
+    s = self.s
+    from codelaw.data.pipeline import epochs_per_language
+    tokens = s.total_steps * s.tokens_per_step
+    total = max(float(counts.sum()), 1e-12)
+    realized = {name: float(c / total) for name, c in zip(languages.NAMES, counts)}
+    result = {
+        "run_id": s.run_id, "config": s.config,
+        "n_params": counting.n_params(s.model_cfg), "n_params_total": counting.n_params_total(s.model_cfg),
+        "tokens": tokens, "flops": tokens * self.flops_per_token,
+        "proportions": {name: float(p) for name, p in s.proportions.items()},
+        "realized_proportions": {name: realized[name] for name in languages.NAMES if name in s.proportions},
+        "epochs": epochs_per_language(s.corpus_dir, s.proportions, tokens, seq_len=s.seq_len),
+        "eval": final_eval, "budgets": budgets,
+        "wall_time_s": self.wall_time, "git_commit": _git_commit(), "status": "complete",
+    }
+    if s.translation is not None:
+      result["translation"] = self._translation_losses(state)
+    return result
+
+
+def _git_commit() -> str:
+  try:
+    out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True,
+                         timeout=10, check=True)
+    return out.stdout.strip()
+  except (OSError, subprocess.SubprocessError):
+    return "unknown"
+
+
+def _claim_workdir(workdir: Path, run_id: str) -> dict | None:
+  """Returns the finished result if this run already completed here; refuses a workdir of another run."""
+  marker = workdir / "run.json"
+  if marker.exists():
+    other = json.loads(marker.read_text()).get("run_id")
+    if other != run_id:
+      raise UserError(f"--workdir {workdir} holds run {other}, but this config is run {run_id}; "
+                      "use a new workdir (or the original config)")
+  result_path = workdir / "result.json"
+  if result_path.exists():
+    result = json.loads(result_path.read_text())
+    if result.get("status") == "complete" and result.get("run_id") == run_id:
+      return result
+  if jax.process_index() == 0:
+    atomic_write_json(marker, {"run_id": run_id})
+  return None
+
+
+def main(config: Any, workdir: str) -> dict:
+  """Trains the run `config` describes in `workdir` (resuming it if it was interrupted); returns result.json."""
+  from codelaw.train import distributed
+  distributed.maybe_initialize(config.distributed)
+  s = settings.resolve(config)
+  workdir = Path(workdir)
+  done = _claim_workdir(workdir, s.run_id)
+  if done is not None:
+    print(f"run {s.run_id} is already complete: {workdir / 'result.json'}")
+    return done
+  result = Trainer(s, workdir).run()
+  if jax.process_index() == 0:
+    means = np.mean([v["loss"] for v in result["eval"].values()])
+    print(f"run {s.run_id} complete: mean eval loss {means:.4f} over {len(result['eval'])} languages, "
+          f"{result['tokens']} tokens in {result['wall_time_s']:.1f}s -> {workdir / 'result.json'}")
+  return result

@@ -1,0 +1,76 @@
+"""The quickstart: per-language grid, synergy, translation strategies, random mixtures, then fit, allocate,
+guided-vs-uniform validation and the report, on the bundled sample corpus, with no network.
+
+    python -m codelaw.launch --config configs/quickstart.py --workdir OUT              # cpu-tiny
+    python -m codelaw.launch --config configs/quickstart.py:scale=smoke --workdir OUT  # CI smoke test
+
+Sizing of cpu-tiny for 2 CPU cores (one run at a time; a tiny model trains at a few thousand tokens/s and
+each run also pays process start, compilation and evaluation, ~15 s): see RUNS below and the README.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import ml_collections
+
+from codelaw.study.quickstart import as_stage_config
+from codelaw.study.studies import base
+
+HERE = Path(__file__).resolve().parent
+
+# Per scale: languages, per-language grid (sizes x budgets, one run per size with cooldown branches), the
+# synergy / translation / mixture / validation runs. Token counts are per run.
+RUNS = {
+    "smoke": dict(languages=("python", "java"), sizes=("cpu-50k", "cpu-100k"), budgets=(1536, 3072, 6144),
+                  synergy_tokens=3072, translation_strategies=("paired",), translation_tokens=3072,
+                  n_mixtures=2, mixture_budgets=(3072,), validation_tokens=6144, validation_seeds=(0,)),
+    "cpu-tiny": dict(languages=("python", "java", "javascript", "typescript", "csharp", "go", "rust"),
+                     sizes=("cpu-50k", "cpu-100k"), budgets=(32768, 65536, 131072),
+                     synergy_tokens=49152, translation_strategies=("shuffle", "concat", "paired"),
+                     translation_tokens=65536, n_mixtures=4, mixture_budgets=(65536, 131072),
+                     validation_tokens=131072, validation_seeds=(0,)),
+}
+
+
+def _load(relpath: str, arg: str):
+  spec = importlib.util.spec_from_file_location(f"codelaw_config_{relpath.replace('/', '_')}", HERE / relpath)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(arg)
+
+
+def get_config(arg=None):
+  scale = base.parse_arg(arg, {"scale": "cpu-tiny"})["scale"]
+  if scale not in RUNS:
+    raise base.ConfigArgError(f"scale={scale}: the quickstart runs at {' or '.join(RUNS)}")
+  r = RUNS[scale]
+  study_scale = "smoke" if scale == "smoke" else "cpu-tiny"
+
+  def study(name: str, **keys) -> ml_collections.ConfigDict:
+    c = as_stage_config(_load(f"studies/{name}.py", f"scale={study_scale}"))
+    c.languages = r["languages"]
+    for key, value in keys.items():
+      c[key] = value
+    if scale != "smoke":
+      c.base.train.eval_tokens = 4096  # x 7 languages x every budget: evaluation is a real share of the time
+    return c
+
+  config = ml_collections.ConfigDict()
+  config.job = "quickstart"
+  config.scale = scale
+  config.executor = base.executor_config()
+  config.executor.retries = 1
+  config.max_failed_runs = 0   # runs that may fail (after retries) before the quickstart stops
+  config.studies = ml_collections.ConfigDict(dict(
+      per_language=study("per_language", sizes=r["sizes"], budgets=r["budgets"]),
+      synergy=study("synergy", size=r["sizes"][-1], tokens=r["synergy_tokens"]),
+      translation=study("translation", sizes=r["sizes"][:1], tokens=r["translation_tokens"],
+                        strategies=r["translation_strategies"]),
+      mixtures=study("mixtures", sizes=r["sizes"][-1:], budgets=r["mixture_budgets"], n_mixtures=r["n_mixtures"]),
+  ))
+  config.validation = study("validation", size=r["sizes"][-1], tokens=r["validation_tokens"],
+                            seeds=r["validation_seeds"])
+  config.fit = _load("fit.py", "") if (HERE / "fit.py").exists() else ml_collections.ConfigDict()
+  config.allocate = _load("allocate.py", "")
+  config.report = _load("report.py", "") if (HERE / "report.py").exists() else ml_collections.ConfigDict()
+  return config

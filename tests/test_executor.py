@@ -1,0 +1,124 @@
+"""The local submitit executor: runs once, skips complete runs, retries then records a crashing run, and a
+study SIGKILLed mid-run and rerun loses nothing and trains nothing twice."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import cloudpickle
+import ml_collections
+import pytest
+
+from codelaw.errors import UserError
+from codelaw.study import results
+from codelaw.study.executor import StudyExecutor, is_complete
+from codelaw.study.spec import make_run
+from codelaw.study.studies.base import executor_config, train_config
+
+# Workers unpickle the run function; this module is not importable there, so ship it by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+def fake_train(config: dict, workdir: str) -> None:
+  """Stands in for the trainer where the trainer is not under test: logs each execution, sleeps, crashes on
+  demand (config["crash_attempts"] first executions), then writes a result.json like the trainer's."""
+  path = Path(workdir)
+  with open(path / "executions.log", "a") as f:
+    f.write(f"{os.getpid()}\n")
+  executions = len((path / "executions.log").read_text().split())
+  time.sleep(config["sleep_s"])
+  if executions <= config["crash_attempts"]:
+    raise RuntimeError(f"deliberate crash number {executions}")
+  lang = next(iter(config["data"]["proportions"]))
+  result = {"run_id": path.name, "config": config, "n_params": 1000 * (config["seed"] + 1),
+            "n_params_total": 5000, "tokens": config["train"]["tokens"], "flops": 1.0,
+            "proportions": config["data"]["proportions"],
+            "eval": {lang: {"loss": 2.0 + config["seed"], "bits_per_byte": 1.0, "tokens": 64}},
+            "budgets": [], "status": "complete"}
+  (path / "result.json").write_text(json.dumps(result))
+
+
+def make_runs(n: int, sleep_s: float = 0.0, crash_attempts: int = 0):
+  runs = []
+  for i in range(n):
+    cfg = train_config("smoke")
+    cfg.update(seed=i, sleep_s=sleep_s, crash_attempts=crash_attempts)
+    runs.append(make_run("unit", f"r{i}", cfg, eval_languages=("python",), kind="test", seed=i))
+  return runs
+
+
+def executor_cfg(**kw) -> ml_collections.ConfigDict:
+  cfg = executor_config()
+  cfg.update(dict(poll_s=0.2, retries=0) | kw)
+  return cfg
+
+
+def executions(tmp_path: Path, run) -> int:
+  log = tmp_path / "runs" / run.run_id / "executions.log"
+  return len(log.read_text().split()) if log.exists() else 0
+
+
+def test_runs_once_and_skips_complete_runs(tmp_path):
+  runs = make_runs(3)
+  out = StudyExecutor(tmp_path, executor_cfg(parallel=2), fake_train).run(runs)
+  assert {o.status for o in out.values()} == {"complete"}
+  assert [executions(tmp_path, r) for r in runs] == [1, 1, 1]
+  results.write_results(runs, tmp_path)
+  rows = (tmp_path / "results.csv").read_text().splitlines()
+  assert len(rows) == 4 and rows[0].startswith("run_id,study,language,N,D,loss,bpb,p_python")
+  # A second pass finds every result and submits nothing.
+  out = StudyExecutor(tmp_path, executor_cfg(), fake_train).run(runs)
+  assert {o.attempts for o in out.values()} == {0}
+  assert [executions(tmp_path, r) for r in runs] == [1, 1, 1]
+
+
+def test_crashing_run_is_retried_then_recorded_failed(tmp_path):
+  always, once = make_runs(1, crash_attempts=99)[0], make_runs(2, crash_attempts=1)[1]
+  out = StudyExecutor(tmp_path, executor_cfg(retries=2), fake_train).run([always, once])
+  assert out[once.run_id].status == "complete" and executions(tmp_path, once) == 2
+  failed = out[always.run_id]
+  assert failed.status == "failed" and failed.attempts == 3 and executions(tmp_path, always) == 3
+  record = json.loads((tmp_path / "runs" / always.run_id / "failure.json").read_text())
+  assert "deliberate crash number 3" in record["log_tail"]
+  assert not is_complete(tmp_path / "runs" / always.run_id)
+
+
+def test_bad_executor_config_is_a_user_error(tmp_path):
+  with pytest.raises(UserError, match="executor.kind"):
+    StudyExecutor(tmp_path, executor_cfg(kind="pbs"), fake_train)
+  with pytest.raises(UserError, match="executor.parallel"):
+    StudyExecutor(tmp_path, executor_cfg(parallel=0), fake_train)
+
+
+DRIVER = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {tests!r})
+    import test_executor as t
+    from codelaw.study.executor import StudyExecutor
+    runs = t.make_runs(3, sleep_s=1.5)
+    StudyExecutor(sys.argv[1], t.executor_cfg(parallel=1), t.fake_train).run(runs)
+""")
+
+
+def test_sigkill_and_rerun_loses_nothing_and_duplicates_nothing(tmp_path):
+  driver = tmp_path / "driver.py"
+  driver.write_text(DRIVER.format(tests=str(Path(__file__).parent)))
+  study = tmp_path / "study"
+  runs = make_runs(3, sleep_s=1.5)
+  proc = subprocess.Popen([sys.executable, str(driver), str(study)], stderr=subprocess.DEVNULL)
+  deadline = time.time() + 60
+  # Kill the study while the second run trains (the first is complete).
+  while not (is_complete(study / "runs" / runs[0].run_id) and executions(study, runs[1]) == 1):
+    assert time.time() < deadline and proc.poll() is None
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  # Rerun: the orphaned worker of run 1 finishes; the new job for it waits on the run lock, then skips.
+  subprocess.run([sys.executable, str(driver), str(study)], check=True, timeout=120, stderr=subprocess.DEVNULL)
+  assert all(is_complete(study / "runs" / r.run_id) for r in runs)
+  assert [executions(study, r) for r in runs] == [1, 1, 1]
