@@ -229,3 +229,33 @@ def test_bootstrap_formats_and_batched_solve():
   fit = load_fit(chin)
   assert len(fit.bootstrap) == 2 and not fit.law.has_transfer
   np.testing.assert_allclose(fit.bootstrap[1].B, fit.law.B * 1.1)
+
+
+def test_repetition_discount_matches_slsqp():
+  # Muennighoff-style discount beyond the unique tokens makes the problem non-separable: numerical solver.
+  rng = np.random.default_rng(7)
+  obj = _fit_dict(rng, 4, tau_scale=0.0)
+  U = {l: float(u) for l, u in zip(obj["languages"], [1e9, 2e9, 4e9, 8e9])}
+  R = {l: 5.0 for l in obj["languages"]}
+  obj["unique_tokens"], obj["repetition_decay"] = U, R
+  law = load_fit(obj).law
+  assert law.repetition_decay is not None
+
+  def np_obj(p):
+    out = []
+    for i, (t, q) in enumerate(obj["languages"].items()):
+      own = p[i] * D
+      if own > U[t]:
+        own = U[t] + U[t] * R[t] * (1 - np.exp(-(own / U[t] - 1) / R[t]))
+      out.append(q["E"] + q["A"] / N ** q["alpha"] + q["B"] / max(own, 1e-6 * D) ** q["beta"])
+    return float(np.mean(out))
+
+  sol = allocation.solve(law, N, D)
+  assert sol.method == "gradient_projection"
+  ref = optimize.minimize(np_obj, np.full(4, 0.25), method="SLSQP", bounds=[(0, 1)] * 4,
+                          constraints=[{"type": "eq", "fun": lambda p: p.sum() - 1.0}], options={"ftol": 1e-14})
+  assert abs(np_obj(sol.p) - sol.objective) < 1e-9
+  assert abs(sol.objective - ref.fun) < 1e-4 and sol.objective <= ref.fun + 1e-8
+  # Repetition makes small corpora less attractive than without the discount.
+  plain = allocation.solve(load_fit({k: v for k, v in obj.items() if k != "repetition_decay"}).law, N, D)
+  assert sol.p[0] < plain.p[0]

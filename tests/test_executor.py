@@ -122,3 +122,24 @@ def test_sigkill_and_rerun_loses_nothing_and_duplicates_nothing(tmp_path):
   subprocess.run([sys.executable, str(driver), str(study)], check=True, timeout=120, stderr=subprocess.DEVNULL)
   assert all(is_complete(study / "runs" / r.run_id) for r in runs)
   assert [executions(study, r) for r in runs] == [1, 1, 1]
+
+
+def test_ctrl_c_stops_running_runs_and_rerun_completes(tmp_path):
+  driver = tmp_path / "driver.py"
+  driver.write_text(DRIVER.format(tests=str(Path(__file__).parent)))
+  study = tmp_path / "study"
+  runs = make_runs(3, sleep_s=1.5)
+  proc = subprocess.Popen([sys.executable, str(driver), str(study)], stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 60
+  while executions(study, runs[0]) == 0:
+    assert time.time() < deadline and proc.poll() is None
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGINT)
+  _, err = proc.communicate(timeout=60)
+  assert proc.returncode != 0 and "rerun the same command" in err
+  time.sleep(2.0)  # a worker that survived the interrupt would finish run 0 now
+  assert not is_complete(study / "runs" / runs[0].run_id)
+  subprocess.run([sys.executable, str(driver), str(study)], check=True, timeout=120, stderr=subprocess.DEVNULL)
+  assert all(is_complete(study / "runs" / r.run_id) for r in runs)
+  # Run 0 was stopped once and trained again; nothing else ran twice.
+  assert [executions(study, r) for r in runs] == [2, 1, 1]

@@ -43,6 +43,7 @@ def slurm():
 def test_three_run_study_as_a_job_array(tmp_path):
   config = test_study_expand.load("per_language", "scale=smoke")
   config.languages = ("python", "go", "rust")
+  config.sizes = ("cpu-50k",)
   config.executor.kind = "slurm"
   config.executor.poll_s = 0.5
   config.executor.timeout_min = 10

@@ -21,6 +21,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gzip
+import hashlib
+import io
 import itertools
 import json
 import os
@@ -33,6 +35,7 @@ import numpy as np
 from codelaw import languages
 from codelaw.data import corpus_format, packing
 from codelaw.errors import UserError
+from codelaw.io import atomic_write_bytes
 
 STRATEGIES = ("shuffle", "concat", "paired")
 PIVOT = "python"
@@ -98,6 +101,10 @@ class TranslationSpec:
       parse_direction(d)
 
 
+def _cache_dir() -> Path:
+  return Path(os.environ.get("CODELAW_CACHE", Path.home() / ".cache" / "codelaw")) / "parallel_tokens"
+
+
 def _data_file(data: str | os.PathLike) -> Path:
   path = SAMPLE_DIR if str(data) == "sample" else Path(data)
   path = path / "parallel.jsonl.gz" if path.is_dir() else path
@@ -130,7 +137,7 @@ def _template(src: str, tgt: str) -> tuple[str, str]:
 
 
 class _Encoder:
-  """Tokenizes with the corpus tokenizer; each distinct text is encoded once."""
+  """Tokenizes with the corpus tokenizer; each distinct text is encoded once (`prefetch` batches them)."""
 
   def __init__(self, corpus_dir: Path):
     from tokenizers import Tokenizer
@@ -140,9 +147,33 @@ class _Encoder:
     self._tok = Tokenizer.from_file(str(path))
     self._cache: dict[str, np.ndarray] = {}
 
+  def prefetch(self, texts: Sequence[str]) -> None:
+    todo = sorted({t for t in texts if t not in self._cache})
+    for text, enc in zip(todo, self._tok.encode_batch(todo, add_special_tokens=False)):
+      self._cache[text] = np.asarray(enc.ids, dtype=np.int32)
+
+  def prefetch_cached(self, texts: Sequence[str], cache_file: Path) -> None:
+    """`prefetch`, with the token ids kept on disk: BPE over the whole parallel corpus takes seconds."""
+    texts = sorted(set(texts))
+    if cache_file.exists():
+      with np.load(cache_file) as z:
+        if int(z["n"]) == len(texts):
+          for text, ids in zip(texts, np.split(z["ids"], z["offsets"][1:-1])):
+            self._cache[text] = ids.astype(np.int32)
+          return
+    self.prefetch(texts)
+    ids = [self._cache[t] for t in texts]
+    offsets = np.cumsum([0] + [len(i) for i in ids])
+    buf = io.BytesIO()
+    np.savez(buf, ids=np.concatenate(ids).astype(np.int32), offsets=offsets, n=len(texts))
+    atomic_write_bytes(cache_file, buf.getvalue())
+
+  def fingerprint(self) -> str:
+    return hashlib.sha256(self._tok.to_str().encode()).hexdigest()[:16]
+
   def __call__(self, text: str) -> np.ndarray:
     if text not in self._cache:
-      self._cache[text] = np.asarray(self._tok.encode(text, add_special_tokens=False).ids, dtype=np.int32)
+      self.prefetch([text])
     return self._cache[text]
 
 
@@ -171,17 +202,20 @@ def _documents(corpus_dir: Path, data: str, split: str, directions: tuple[str, .
                seq_len: int) -> tuple[dict[str, np.ndarray], ...]:
   eos_id = corpus_format.read_manifest(corpus_dir).eos_id
   encode = _Encoder(corpus_dir)
+  pairs = [(g, *parse_direction(d)) for g in load_groups(data, split) for d in directions]
+  pairs = [(g, src, tgt) for g, src, tgt in pairs if src in g["programs"] and tgt in g["programs"]]
+  texts = [g["programs"][lang] for g, src, tgt in pairs for lang in (src, tgt)]
+  texts += [t for _, src, tgt in pairs for t in _template(src, tgt)] + ["\n\n"]
+  key = hashlib.sha256("\0".join(sorted(set(texts))).encode()).hexdigest()[:16]
+  encode.prefetch_cached(texts, _cache_dir() / f"{encode.fingerprint()}-{key}.npz")
   docs = []
-  for g in load_groups(data, split):
-    for direction in directions:
-      src, tgt = parse_direction(direction)
-      if src not in g["programs"] or tgt not in g["programs"]:
-        continue
-      x, y = encode(g["programs"][src]), encode(g["programs"][tgt])
-      # The same pairs for every strategy: those whose longest form (the paired one) fits one row.
-      if len(pair_documents(x, y, src, tgt, "paired", encode, eos_id)[0]["tokens"]) > seq_len:
-        continue
-      docs += pair_documents(x, y, src, tgt, strategy, encode, eos_id)
+  for g, src, tgt in pairs:
+    x, y = encode(g["programs"][src]), encode(g["programs"][tgt])
+    head, middle = (len(encode(t)) for t in _template(src, tgt))
+    # The same pairs for every strategy: those whose longest form (the paired one) fits one row.
+    if head + len(x) + middle + len(y) + 1 > seq_len:
+      continue
+    docs += pair_documents(x, y, src, tgt, strategy, encode, eos_id)
   return tuple(docs)
 
 

@@ -3,8 +3,10 @@
 Every fit in codelaw.laws goes through `multistart_minimize`: an objective `f(params, data, weights)` where
 `weights` (one per data row) carries resampling (bootstrap counts), hold-out masks (0 = left out) and padding,
 so that bootstraps, folds and languages are all just more rows of one vmapped batch with one compilation.
-The optimizer is optax's L-BFGS with its zoom (strong Wolfe) line search, run for a fixed number of
-iterations inside `lax.scan` (a vmapped while-loop would run as long as its slowest member anyway).
+The optimizer is L-BFGS: optax's `scale_by_lbfgs` gives the direction, and a branch-free parallel line
+search (all candidate step sizes evaluated at once, best kept) gives the step; a fixed number of iterations
+runs inside `lax.scan`. optax's zoom line search is a data-dependent while-loop, which under vmap runs every
+start for as long as the slowest one needs and made a 4,500-start fit ~10x slower.
 """
 
 from __future__ import annotations
@@ -14,34 +16,40 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 Objective = Callable[[Any, Any, jax.Array], jax.Array]
 
 
+# Candidate step sizes tried at once on every iteration: 2, 1, 1/2, ..., 2^-20.
+STEP_SIZES = 2.0 ** -np.arange(-1, 21)
+
+
 def _minimize_one(objective: Objective, num_steps: int, params0, data, weights):
   fun = lambda p: objective(p, data, weights)
-  solver = optax.lbfgs()
-  value_and_grad = optax.value_and_grad_from_state(fun)
+  precond = optax.scale_by_lbfgs(memory_size=10)
+  steps = jnp.asarray(STEP_SIZES, jnp.result_type(float))
 
   def step(carry, _):
-    params, state, best_params, best_value = carry
-    # `value` belongs to `params` (the point at the start of this step).
-    value, grad = value_and_grad(params, state=state)
-    # Keep the best finite point seen: a start in a flat or overflowing region must not poison the result.
-    better = jnp.isfinite(value) & (value < best_value)
-    best_params = jax.tree.map(lambda b, p: jnp.where(better, p, b), best_params, params)
-    updates, state = solver.update(grad, state, params, value=value, grad=grad, value_fn=fun)
-    params = optax.apply_updates(params, updates)
-    best_value = jnp.where(better, value, best_value)
-    return (params, state, best_params, best_value), None
+    params, state = carry
+    value, grad = jax.value_and_grad(fun)(params)
+    direction, state = precond.update(grad, state, params)
+    # An L-BFGS pair with negative curvature can give an ascent direction; fall back to the gradient then.
+    slope = optax.tree.vdot(grad, direction)
+    direction = jax.tree.map(lambda d, g: jnp.where(slope > 0, d, g), direction, grad)
+    # Parallel line search: all candidate steps are evaluated together (no data-dependent loop, so the
+    # vmapped batch never waits for its slowest member); the lowest objective wins, no move if none improves.
+    trial = jax.vmap(lambda t: fun(jax.tree.map(lambda p, d: p - t * d, params, direction)))(steps)
+    trial = jnp.where(jnp.isfinite(trial), trial, jnp.inf)
+    best = jnp.argmin(trial)
+    t = jnp.where(trial[best] < value, steps[best], 0.0)
+    params = jax.tree.map(lambda p, d: p - t * d, params, direction)
+    return (params, state), None
 
-  init = (params0, solver.init(params0), params0, jnp.asarray(jnp.inf, jnp.result_type(float)))
-  (params, _, best_params, best_value), _ = jax.lax.scan(step, init, None, length=num_steps)
-  final_value = fun(params)
-  better = jnp.isfinite(final_value) & (final_value < best_value)
-  best_params = jax.tree.map(lambda b, p: jnp.where(better, p, b), best_params, params)
-  return best_params, jnp.where(better, final_value, best_value)
+  init = (params0, precond.init(params0))
+  (params, _), _ = jax.lax.scan(step, init, None, length=num_steps)
+  return params, fun(params)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))

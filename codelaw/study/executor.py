@@ -54,14 +54,22 @@ class RunJob(submitit.helpers.Checkpointable):
   def __call__(self, run_fn: RunFn, config: dict, run_dir: str) -> str:
     path = Path(run_dir)
     path.mkdir(parents=True, exist_ok=True)
-    with open(path / ".lock", "w") as lock:
+    rank = _task_rank()  # a multi-task SLURM job runs one call per task; they train the run together
+    with open(path / f".lock.{rank}", "w") as lock:
       fcntl.flock(lock, fcntl.LOCK_EX)  # blocks while another worker trains this run
       if is_complete(path):
         return "skipped"
       run_fn(config, str(path))
-      if not is_complete(path):
+      if rank == 0 and not is_complete(path):  # process 0 writes the result
         raise RuntimeError(f"run finished without a complete result.json in {path}")
       return "complete"
+
+
+def _task_rank() -> int:
+  try:
+    return int(submitit.JobEnvironment().global_rank)
+  except RuntimeError:  # called outside a submitit job (directly, in-process)
+    return 0
 
 
 @dataclasses.dataclass

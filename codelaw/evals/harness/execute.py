@@ -41,6 +41,7 @@ def run_programs(language: str, programs: Sequence[tuple[str, int, str]], *, par
     timeout_s overrides the runner's wall-clock limit (the CPU limit follows it)."""
     check_toolchain(language)
     r = runner(language)
+    r.parallelism = parallelism
     limits = r.run_limits
     if timeout_s is not None:
         limits = dataclasses.replace(limits, wall_s=timeout_s, cpu_s=max(1, int(timeout_s)))

@@ -41,6 +41,8 @@ class Rust(Target):
         if k == "str":
             return f"String::from({str_lit(v)})"
         if k == "list":
+            if not v:  # `vec![]` alone leaves the element type to inference, which assert_eq! cannot do
+                return f"Vec::<{self.type_name(t[1])}>::new()"
             return "vec![" + ", ".join(self.literal(x, t[1]) for x in v) + "]"
         if k == "tuple":
             return "(" + ", ".join(self.literal(x, xt) for x, xt in zip(v, t[1:])) + ")"

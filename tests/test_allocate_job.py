@@ -1,0 +1,126 @@
+"""The `allocate` job: allocation.json + chart from a fit.json (with bootstrap) and from the paper preset."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codelaw.errors import UserError
+from codelaw.laws import allocate_job
+
+ROOT = Path(__file__).resolve().parents[1]
+LANGS = ("python", "java", "go")
+
+
+def _config(**overrides):
+  spec = importlib.util.spec_from_file_location("allocate_cfg", ROOT / "configs" / "allocate.py")
+  mod = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(mod)
+  c = mod.get_config()
+  for k, v in overrides.items():
+    if isinstance(v, dict):
+      for name, x in v.items():
+        c[k][name] = x
+    else:
+      c[k] = v
+  return c
+
+
+def _fit(tmp_path, *, resamples=8, seed=0):
+  rng = np.random.default_rng(seed)
+  base = {l: {"E": 1.0 + 0.2 * i, "A": 400.0, "B": 1500.0 * (1 + i), "alpha": 0.33, "beta": 0.3 + 0.04 * i}
+          for i, l in enumerate(LANGS)}
+  tau = {t: {s: 1.0 if s == t else 0.15 for s in LANGS} for t in LANGS}
+  boot = []
+  for _ in range(resamples):
+    b = {l: {k: v * float(rng.uniform(0.95, 1.05)) for k, v in q.items()} for l, q in base.items()}
+    boot.append({"languages": b, "tau": tau})
+  obj = {"law": "effective_data", "languages": base, "tau": tau, "unique_tokens": {"python": 4e9},
+         "bootstrap": boot, "diagnostics": {}}
+  path = tmp_path / "fit.json"
+  path.write_text(json.dumps(obj))
+  return path
+
+
+def test_allocate_from_fit_file(tmp_path):
+  fit = _fit(tmp_path)
+  out = tmp_path / "out"
+  cfg = _config(fit=str(fit), N=1e8, D=1e10, max_epochs=1.0)
+  cfg.weights.python = 2.0
+  allocate_job.main(cfg, str(out))
+  res = json.loads((out / "allocation.json").read_text())
+  for key in ("p_star", "p_uniform", "losses_star", "losses_uniform", "objective_star", "objective_uniform",
+              "kkt_residual", "active_constraints", "constraints", "N", "D", "weights", "uncertainty"):
+    assert key in res, key
+  assert set(res["p_star"]) == set(LANGS)
+  assert sum(res["p_star"].values()) == pytest.approx(1.0, abs=1e-12)
+  assert res["weights"]["python"] == pytest.approx(0.5)
+  # python's cap: 1 epoch of 4e9 unique tokens out of 1e10
+  assert res["p_star"]["python"] <= 0.4 + 1e-12
+  assert res["constraints"]["upper"]["python"] == pytest.approx(0.4)
+  assert res["objective_star"] <= res["objective_uniform"]
+  assert res["kkt_residual_relative"] < 1e-7
+  u = res["uncertainty"]
+  assert u["resamples"] == 8
+  for lang in LANGS:
+    lo, hi = u["p_star"][lang]
+    assert 0 <= lo <= hi <= 1
+  assert u["gain"][0] >= -1e-12  # p* is optimal under each resample, so it never loses to uniform
+  png = (out / "allocation.png").read_bytes()
+  assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+
+def test_compute_budget_plans_n_and_d(tmp_path):
+  fit = _fit(tmp_path, resamples=0)
+  res = allocate_job.run(_config(fit=str(fit), flops=1e19))
+  plan = res["compute_optimal"]
+  assert res["N"] == pytest.approx(plan["mix"]["N"]) and 6 * res["N"] * res["D"] == pytest.approx(1e19)
+  assert set(plan["per_language"]) == set(LANGS)
+  assert res["uncertainty"] is None
+
+
+def test_bad_config_values(tmp_path):
+  fit = _fit(tmp_path, resamples=0)
+  cases = [
+      (dict(fit=""), "config.fit is required"),
+      (dict(fit=str(fit), N=0.0, D=1e9), "config.N = 0.0"),
+      (dict(fit=str(fit), N=-1.0, D=1e9), "config.N = -1.0"),
+      (dict(fit=str(fit), N=1e8, D=1e10, method="newton"), "config.method"),
+      (dict(fit=str(fit), N=1e8, D=1e10, confidence=1.5), "config.confidence"),
+      (dict(fit=str(fit), N=1e8, D=1e10, max_epochs=0.1, unique_tokens={"java": 1e9, "go": 1e9}), "infeasible"),
+      (dict(fit=str(fit), N=1e8, D=1e10, min_share={"python": 0.6, "go": 0.6}), "min_share values sum"),
+      (dict(fit=str(tmp_path / "nope.json"), N=1e8, D=1e10), "nope.json does not exist"),
+      (dict(fit="paper", paper_reading="H9"), "H9"),
+  ]
+  for overrides, msg in cases:
+    with pytest.raises(UserError, match=msg):
+      allocate_job.run(_config(**overrides))
+
+
+def _launch(*args, workdir):
+  env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+  return subprocess.run([sys.executable, "-m", "codelaw.launch", "--config", str(ROOT / "configs" / "allocate.py"),
+                         *args, "--workdir", str(workdir)], capture_output=True, text=True, env=env, cwd=ROOT,
+                        timeout=300)
+
+
+def test_launcher_paper_preset_and_bad_file(tmp_path):
+  r = _launch("--config.fit=paper", workdir=tmp_path / "paper")
+  assert r.returncode == 0, r.stderr[-2000:]
+  res = json.loads((tmp_path / "paper" / "allocation.json").read_text())
+  assert res["N"] == 1.5e9 and res["D"] == 350e9
+  g = res["paper_guided"]
+  assert g["reading"] == "H1" and sum(g["p"].values()) == pytest.approx(1.0)
+  assert res["objective_star"] <= g["objective"] and res["objective_star"] <= res["objective_uniform"]
+  assert (tmp_path / "paper" / "allocation.png").stat().st_size > 5000
+  r = _launch(f"--config.fit={tmp_path / 'missing.json'}", "--config.N=1e8", "--config.D=1e10",
+              workdir=tmp_path / "bad")
+  assert r.returncode == 2
+  err = [l for l in r.stderr.splitlines() if l.startswith("codelaw: error:")]
+  assert len(err) == 1 and "missing.json" in err[0]
+  assert not (tmp_path / "bad" / "allocation.json").exists()

@@ -1,0 +1,241 @@
+"""The training loop: config validation, an end-to-end run with a cooldown branch, TensorBoard, divergence,
+and (in subprocesses) SIGKILL + resume reproducing the uninterrupted losses, and corrupt-checkpoint fallback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codelaw import languages
+from codelaw.data import corpus_format
+from codelaw.errors import UserError
+from codelaw.train import settings, trainer
+from codelaw.train.metrics import read_jsonl
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = str(ROOT / "configs" / "train" / "tiny.py")
+VOCAB = 96
+
+
+def make_corpus(path: Path, langs=languages.NAMES, train_docs: int = 30, val_docs: int = 4) -> Path:
+  """A small corpus in the real on-disk format: each language a different noisy arithmetic sequence."""
+  rng = np.random.default_rng(0)
+  splits = {}
+  for li, lang in enumerate(langs):
+    splits[lang] = {}
+    for split, n in (("train", train_docs), ("val", val_docs)):
+      docs = []
+      for _ in range(n):
+        length = int(rng.integers(20, 150))
+        ids = (int(rng.integers(2, VOCAB)) + (li + 1) * np.arange(length)) % (VOCAB - 2) + 2
+        noise = rng.random(length) < 0.2
+        ids[noise] = rng.integers(2, VOCAB, noise.sum())
+        docs.append((ids.astype(np.int32), 3 * length))
+      splits[lang][split] = corpus_format.write_token_shards(path, lang, split, docs)
+  corpus_format.write_manifest(path, vocab_size=VOCAB, pad_id=0, eos_id=1, splits=splits)
+  return path
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+  return make_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+def tiny_config(corpus: Path, **train):
+  sys.path.insert(0, str(ROOT / "configs" / "train"))
+  try:
+    import tiny
+  finally:
+    sys.path.pop(0)
+  config = tiny.get_config("size=cpu-50k,tokens=4096,seq_len=32,batch=8")
+  config.data.corpus = str(corpus)
+  config.optim.warmup_steps = 2
+  config.train.update(dict(eval_every=8, eval_tokens=512, checkpoint_every=4, log_every=2) | train)
+  return config
+
+
+# ------------------------------------------------------------------------------------------------ validation
+@pytest.mark.parametrize("override, match", [
+    (lambda c: c.train.update(global_batch_size=12), r"train.global_batch_size = 12 is not divisible .* 8"),
+    (lambda c: c.mesh.update(data=16), r"mesh .* needs 16 devices but 8"),
+    (lambda c: c.data.update(corpus="/nonexistent/corpus"), r"data.corpus"),
+    (lambda c: c.data.update(proportions={"cobol": 1.0}), r"data.proportions.cobol: unknown language"),
+    (lambda c: c.data.update(proportions={"python": -1.0}), r"data.proportions.python"),
+    (lambda c: c.train.update(tokens=0), r"train.tokens = 0"),
+    (lambda c: c.train.update(tokens=-5), r"train.tokens = -5"),
+    (lambda c: c.train.update(checkpoint_every=0), r"train.checkpoint_every"),
+    (lambda c: c.train.update(eval_tokens=-1), r"train.eval_tokens"),
+    (lambda c: c.train.update(cooldown_budgets=(10 ** 9,)), r"train.cooldown_budgets: .* exceeds train.tokens"),
+    (lambda c: c.model.update(size="cpu-huge"), r"model.size = 'cpu-huge'"),
+    (lambda c: c.model.update(seq_len=0), r"model.seq_len"),
+    (lambda c: c.optim.update(schedule="cosine") or c.train.update(cooldown_budgets=(1024,)), r"optim.schedule"),
+])
+def test_bad_values_raise_user_error_naming_the_key(corpus, override, match):
+  config = tiny_config(corpus)
+  with config.unlocked():
+    override(config)
+  with pytest.raises(UserError, match=match):
+    settings.resolve(config)
+
+
+def test_language_missing_from_corpus_is_named(tmp_path):
+  small = make_corpus(tmp_path / "c", langs=("python", "go"), train_docs=4, val_docs=2)
+  config = tiny_config(small)
+  config.data.proportions = {"python": 1.0, "rust": 1.0}
+  with pytest.raises(UserError, match=r"data.proportions.rust = 0.5 but the corpus .* no rust training data"):
+    settings.resolve(config)
+
+
+def test_run_id_ignores_layout_but_not_content(corpus):
+  a = tiny_config(corpus).to_dict()
+  b = json.loads(json.dumps(a))
+  b["mesh"]["data"] = 8
+  c = json.loads(json.dumps(a))
+  c["optim"]["peak_lr"] = 1e-3
+  assert settings.run_id(a) == settings.run_id(b) != settings.run_id(c)
+
+
+# ---------------------------------------------------------------------------------------------- end to end
+def _tb_tags(logdir: Path) -> set[str]:
+  from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+  tags = set()
+  for events in logdir.glob("events.out.tfevents.*"):
+    acc = EventAccumulator(str(events))
+    acc.Reload()
+    tags |= set(acc.Tags()["scalars"])
+  return tags
+
+
+def test_run_with_cooldown_branch_writes_result_logs_and_tensorboard(corpus, tmp_path):
+  config = tiny_config(corpus, tokens=4096, cooldown_budgets=(2048,))
+  config.data.proportions = {"python": 0.5, "go": 0.3, "rust": 0.2}
+  result = trainer.main(config, str(tmp_path))  # 16 steps of 256 tokens; branch 8 steps, decay from 6
+
+  on_disk = json.loads((tmp_path / "result.json").read_text())
+  assert on_disk == json.loads(json.dumps(result))
+  assert result["status"] == "complete" and result["tokens"] == 4096
+  assert result["run_id"] == settings.run_id(config.to_dict())
+  assert result["n_params"] > 0 and result["n_params_total"] > result["n_params"]
+  assert result["flops"] > 6 * result["n_params"] * 4096
+  assert set(result["eval"]) == set(languages.NAMES)  # every language with a validation split
+  for values in result["eval"].values():
+    assert values["loss"] > 0 and values["tokens"] > 0
+    assert values["bits_per_byte"] == pytest.approx(values["loss"] / (3 * np.log(2)), rel=0.02)
+  # Realized proportions are counted from the batches, languages with weight 0 never appear.
+  realized = result["realized_proportions"]
+  assert realized["python"] == pytest.approx(0.5, abs=0.08) and realized["go"] == pytest.approx(0.3, abs=0.08)
+  assert sum(realized.values()) == pytest.approx(1.0)
+  assert set(result["epochs"]) >= {"python", "go", "rust"} and result["epochs"]["python"] > 0
+
+  # budgets: the branch at 2048 tokens and the final run, each evaluated on every language.
+  assert [b["tokens"] for b in result["budgets"]] == [2048, 4096]
+  assert all(set(b["eval"]) == set(languages.NAMES) for b in result["budgets"])
+  assert result["budgets"][-1]["eval"] == result["eval"]
+  branch_log = read_jsonl(tmp_path / "branches" / "2048" / "train_log.jsonl")
+  main_log = read_jsonl(tmp_path / "train_log.jsonl")
+  assert [r["step"] for r in branch_log] == [7, 8] and [r["step"] for r in main_log] == list(range(1, 17))
+  # The branch starts from the main run's state at step 6: its first loss is the main run's step-7 loss
+  # (same batch, same parameters), while its learning rate already decays.
+  assert branch_log[0]["loss"] == main_log[6]["loss"]
+  peak = config.optim.peak_lr
+  assert branch_log[0]["lr"] == main_log[6]["lr"] == pytest.approx(peak)
+  assert branch_log[1]["lr"] == pytest.approx(0.5 * peak) and main_log[7]["lr"] == pytest.approx(peak)
+  # The main run decays over its own last 20% (steps 14-16 of 16).
+  assert [r["lr"] for r in main_log[12:]] == pytest.approx([peak, 2 / 3 * peak, 1 / 3 * peak])
+  assert main_log[-1]["loss"] < main_log[0]["loss"]
+
+  tags = _tb_tags(tmp_path / "tensorboard")
+  assert {"train/loss", "train/lr", "train/grad_norm", "train/tokens_per_s", "train/mfu",
+          "eval/loss/python", "eval/bits_per_byte/rust"} <= tags
+  assert sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit())[-1] == 16
+
+  # A rerun of a complete run returns at once with the stored result and trains nothing.
+  start = time.perf_counter()
+  again = trainer.main(config, str(tmp_path))
+  assert again == on_disk and time.perf_counter() - start < 5
+  assert read_jsonl(tmp_path / "train_log.jsonl") == main_log
+
+  # A different config in the same workdir is refused rather than mixed in.
+  config.optim.peak_lr = 1e-3
+  with pytest.raises(UserError, match="holds run"):
+    trainer.main(config, str(tmp_path))
+
+
+def test_nan_loss_stops_with_one_line_and_keeps_last_good_checkpoint(corpus, tmp_path):
+  config = tiny_config(corpus, checkpoint_every=1, eval_every=0)
+  config.optim.update(peak_lr=1e30, warmup_steps=0, grad_clip=0.0)
+  with pytest.raises(trainer.DivergedError) as info:
+    trainer.main(config, str(tmp_path))
+  message = str(info.value)
+  assert "\n" not in message and "optim.peak_lr" in message
+  assert not (tmp_path / "result.json").exists()
+  steps = sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit())
+  assert steps, "at least the first good step was checkpointed"
+  diverged_at = int(message.split(" at step ")[1].split(";")[0])
+  assert steps[-1] == diverged_at - 1 and f"(step {steps[-1]})" in message
+
+
+# ------------------------------------------------------------------------------------------ subprocesses
+def _env(cache: Path) -> dict:
+  env = dict(os.environ)
+  env.update(JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=1",
+             JAX_COMPILATION_CACHE_DIR=str(cache), JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+             JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
+  return env
+
+
+def _cli(corpus: Path, workdir: Path) -> list[str]:
+  return [sys.executable, "-m", "codelaw.launch", "--config", f"{TINY}:size=cpu-50k,tokens=12288,seq_len=32,batch=8",
+          "--workdir", str(workdir), f"--config.data.corpus={corpus}", "--config.optim.warmup_steps=2",
+          "--config.train.checkpoint_every=5", "--config.train.eval_every=0", "--config.train.log_every=5",
+          "--config.train.eval_tokens=256", "--config.train.cooldown_budgets=(6144,)"]
+
+
+@pytest.mark.slow
+def test_sigkill_resume_reproduces_losses_and_corrupt_checkpoint_falls_back(corpus, tmp_path):
+  env = _env(tmp_path / "jax_cache")
+  full, killed = tmp_path / "full", tmp_path / "killed"
+  run = subprocess.run(_cli(corpus, full), env=env, capture_output=True, text=True, timeout=300)
+  assert run.returncode == 0, run.stderr[-3000:]
+  expected = read_jsonl(full / "train_log.jsonl")
+  assert [r["step"] for r in expected] == list(range(1, 49))  # 12288 / 256 steps
+
+  # Kill the second run mid-way (after its first checkpoints, before the end), then rerun the same command.
+  proc = subprocess.Popen(_cli(corpus, killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  log = killed / "train_log.jsonl"
+  deadline = time.time() + 240
+  while time.time() < deadline and proc.poll() is None:
+    if log.exists() and len(log.read_text().splitlines()) >= 13:
+      break
+    time.sleep(0.005)
+  proc.send_signal(signal.SIGKILL)
+  assert proc.wait() == -signal.SIGKILL, "the run finished before it could be killed"
+  assert not (killed / "result.json").exists()
+  rerun = subprocess.run(_cli(corpus, killed), env=env, capture_output=True, text=True, timeout=300)
+  assert rerun.returncode == 0, rerun.stderr[-3000:]
+  assert "resuming" in rerun.stderr or "resuming" in rerun.stdout
+  assert read_jsonl(log) == expected  # same batches, same order, bit-identical losses
+  got = json.loads((killed / "result.json").read_text())
+  want = json.loads((full / "result.json").read_text())
+  assert got["eval"] == want["eval"] and got["budgets"] == want["budgets"]
+  assert got["realized_proportions"] == want["realized_proportions"]
+
+  # Corrupt the newest checkpoint of the finished run: the rerun warns, falls back, and retrains to the same end.
+  (full / "result.json").unlink()
+  latest = max(int(p.name) for p in (full / "checkpoints").iterdir() if p.name.isdigit())
+  for f in (full / "checkpoints" / str(latest) / "state").rglob("*"):
+    if f.is_file():
+      f.write_bytes(f.read_bytes()[: len(f.read_bytes()) // 2])
+  fallback = subprocess.run(_cli(corpus, full), env=env, capture_output=True, text=True, timeout=300)
+  assert fallback.returncode == 0, fallback.stderr[-3000:]
+  assert f"checkpoint step {latest}" in fallback.stderr and "falling back" in fallback.stderr
+  assert read_jsonl(full / "train_log.jsonl") == expected
+  assert json.loads((full / "result.json").read_text())["eval"] == want["eval"]
