@@ -85,7 +85,7 @@ def test_minhash_estimate_tracks_true_jaccard():
   words = [f"w{i}" for i in range(3000)]
   a = " ".join(rng.choice(words, 2000))
   b = a[: len(a) // 2] + " " + " ".join(rng.choice(words, 1000))
-  h = dedup.MinHasher(num_perm=256, shingle=3)
+  h = dedup.MinHasher(num_perm=256, sample=1)
   sa, sb = set(h.shingles(a).tolist()), set(h.shingles(b).tolist())
   true = len(sa & sb) / len(sa | sb)
   est = dedup.jaccard_estimate(h.signature(a), h.signature(b))

@@ -86,7 +86,18 @@ def test_batch_fields_and_masking(corpus):
   assert np.all((b["language_ids"] >= 0) == (seg > 0))
 
 
-def test_realized_token_proportions_over_1m_tokens(corpus):
+def _sample_or_skip():
+  from codelaw.data import sample
+  try:
+    return sample.sample_corpus_dir()
+  except UserError as e:
+    pytest.skip(f"bundled sample corpus not available: {e}")
+
+
+@pytest.mark.parametrize("which", ["stdlib", "sample"])
+def test_realized_token_proportions_over_1m_tokens(corpus, which):
+  if which == "sample":
+    corpus = _sample_or_skip()
   props = {"python": 0.4, "java": 0.2, "javascript": 0.15, "typescript": 0.1, "csharp": 0.1, "go": 0.05,
            "rust": 0.0}
   it = iter(_mixture(corpus, props, seq_len=256, global_batch_size=8))
@@ -97,10 +108,10 @@ def test_realized_token_proportions_over_1m_tokens(corpus):
   for lang, p in props.items():
     assert abs(realized[lang] - p) < 0.01, (lang, realized[lang], p)
   assert realized["rust"] == 0.0
-  # javascript documents are ~6 lines: mixing documents (not rows) would have been far off.
-  man = corpus_format.read_manifest(corpus)
-  mean = {l: man.splits[l]["train"].tokens / man.splits[l]["train"].documents for l in props}
-  assert mean["javascript"] * 10 < mean["python"]
+  if which == "stdlib":  # javascript documents are ~6 lines: mixing documents would have been far off.
+    man = corpus_format.read_manifest(corpus)
+    mean = {l: man.splits[l]["train"].tokens / man.splits[l]["train"].documents for l in props}
+    assert mean["javascript"] * 10 < mean["python"]
 
 
 def test_deterministic_for_a_seed(corpus):
@@ -135,6 +146,13 @@ def test_exact_resume_through_orbax(corpus, tmp_path):
   with ocp.CheckpointManager(tmp_path / "ckpt") as mngr:
     mngr.restore(3, args=grain.checkpoint.CheckpointRestore(restored))
   _assert_batches_equal(_take(restored, 4), expected)
+
+
+def test_state_of_another_batch_layout_is_rejected(corpus):
+  it = iter(_mixture(corpus, {"python": 1.0}, global_batch_size=4))
+  next(it)
+  with pytest.raises(UserError, match="4 batch-row slots but this pipeline has 2"):
+    iter(_mixture(corpus, {"python": 1.0}, global_batch_size=2)).set_state(it.get_state())
 
 
 def _rows_of(batches, lang_id):
@@ -240,6 +258,8 @@ def test_small_language_repeats_and_epochs_are_counted(tmp_path):
     b = next(it)
     seen += int((b["language_ids"] == js_id).sum())
   assert seen >= js.tokens * 5
+  read = pipeline.documents_read(it.get_state())
+  assert read["javascript"] / js.documents >= 4.5
 
 
 def test_eval_batches_cover_val_in_order(corpus):

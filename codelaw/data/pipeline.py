@@ -146,7 +146,7 @@ def mixture_dataset(corpus_dir: str | os.PathLike, proportions: dict[str, float]
     slot_streams.append(grain.IterDataset.mix(components, {k: weights[k] for k in components}))
   pad_id = manifest.pad_id
   batches = grain.experimental.ZipIterDataset(slot_streams).map(lambda rows: packing.rows_to_batch(rows, pad_id))
-  return _JsonStateDataset(batches)
+  return _CheckedStateDataset(batches, slots=local)
 
 
 def _tuples_for_slices(state):
@@ -160,14 +160,23 @@ def _tuples_for_slices(state):
   return state
 
 
-class _JsonStateDataset(grain.IterDataset):
-  """Passes elements through; its iterator accepts a state that went through JSON."""
+class _CheckedStateDataset(grain.IterDataset):
+  """Passes elements through; its iterator accepts a state that went through JSON and rejects the state of
+  a pipeline with another number of batch-row slots (which would silently restore the wrong rows)."""
+
+  def __init__(self, parent: grain.IterDataset, *, slots: int):
+    super().__init__(parent)
+    self._slots = slots
 
   def __iter__(self) -> grain.DatasetIterator:
-    return _JsonStateIterator(self._parent.__iter__())
+    return _CheckedStateIterator(self._parent.__iter__(), self._slots)
 
 
-class _JsonStateIterator(grain.DatasetIterator):
+class _CheckedStateIterator(grain.DatasetIterator):
+
+  def __init__(self, parent: grain.DatasetIterator, slots: int):
+    super().__init__(parent)
+    self._slots = slots
 
   def __next__(self):
     return next(self._parent)
@@ -176,6 +185,11 @@ class _JsonStateIterator(grain.DatasetIterator):
     return self._parent.get_state()
 
   def set_state(self, state) -> None:
+    slots = state.get("parents") if isinstance(state, dict) else None
+    if not isinstance(slots, list) or len(slots) != self._slots:
+      n = len(slots) if isinstance(slots, list) else "no"
+      raise UserError(f"data iterator state has {n} batch-row slots but this pipeline has {self._slots}: "
+                      "global_batch_size or process_count changed")
     self._parent.set_state(_tuples_for_slices(state))
 
 
@@ -233,6 +247,20 @@ def epochs_per_language(corpus_dir: str | os.PathLike, proportions: dict[str, fl
       continue
     stats = manifest.splits[lang][split]
     out[lang] = tokens * weights[lang] / (stats.tokens + stats.documents)
+  return out
+
+
+def documents_read(iterator_state: Mapping) -> dict[str, int]:
+  """Documents each language's streams have fully packed, from a `mixture_dataset` iterator state (this
+  process; a document still being split across rows is not counted).
+
+  Divide by the language's document count (manifest) for realized epochs; sum over processes for the run.
+  """
+  out: dict[str, int] = {}
+  for slot in iterator_state["parents"]:
+    for lang, comp in slot["parents"].items():
+      if lang != TRANSLATION_KEY:
+        out[lang] = out.get(lang, 0) + int(comp["parent_state"]["next_index"])
   return out
 
 

@@ -18,12 +18,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.flatten_util import ravel_pytree
 
 Objective = Callable[[Any, Any, jax.Array], jax.Array]
 
 
-# Candidate step sizes tried at once on every iteration: 2, 1, 1/2, ..., 2^-20.
-STEP_SIZES = 2.0 ** -np.arange(-1, 21)
+# Candidate step sizes tried at once on every iteration: 2, 1/2, 1/8, ..., 2^-19.
+STEP_SIZES = 2.0 ** -np.arange(-1, 21, 2)
 
 
 def _minimize_one(objective: Objective, num_steps: int, params0, data, weights):
@@ -61,9 +62,17 @@ def multistart_minimize(objective: Objective, num_steps: int, params0_GxS, data_
   params0_GxS: pytree with leaves [G, S, ...]; data_G: pytree with leaves [G, ...]; weights_GxM: [G, M].
   Returns (params with leaves [G, S, ...], objective values [G, S]). Call inside `jax.enable_x64(True)`.
   """
-  one = functools.partial(_minimize_one, objective, num_steps)
+  # The optimizer works on one flat vector per start: a pytree of scalars would make every L-BFGS
+  # operation a handful of tiny ops per leaf.
+  G, S = jax.tree.leaves(params0_GxS)[0].shape[:2]
+  example = jax.tree.map(lambda x: x[0, 0], params0_GxS)
+  _, unravel = ravel_pytree(example)
+  flat0 = jax.vmap(jax.vmap(lambda p: ravel_pytree(p)[0]))(params0_GxS)
+  flat_objective = lambda x, data, weights: objective(unravel(x), data, weights)
+  one = functools.partial(_minimize_one, flat_objective, num_steps)
   per_group = jax.vmap(one, in_axes=(0, None, None))
-  return jax.vmap(per_group, in_axes=(0, 0, 0))(params0_GxS, data_G, weights_GxM)
+  flat, values = jax.vmap(per_group, in_axes=(0, 0, 0))(flat0, data_G, weights_GxM)
+  return jax.vmap(jax.vmap(unravel))(flat), values
 
 
 def best_start(params_GxS, values_GxS):

@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -86,7 +87,8 @@ class Trainer:
     if restored is not None:
       self.state, start = restored.state, restored.step
       self._load_meta(meter, restored.meta)
-      log.info("resuming %s from step %d", self.workdir, start)
+      if self.primary:
+        print(f"resuming {self.workdir} from step {start}", file=sys.stderr)
     main = Segment("train", self.workdir, self.s.total_steps, self.main_step, ckpt,
                    metrics.RunLogger(self.workdir, resume_step=start), self.s.eval_every)
     branch_at = {b.decay_start: b for b in self.s.budgets[:-1]}
