@@ -250,6 +250,9 @@ def test_small_language_repeats_and_epochs_are_counted(tmp_path):
   tokens = 20 * (js.tokens + js.documents)
   epochs = pipeline.epochs_per_language(small, props, tokens, seq_len=SEQ)
   assert 8 < epochs["javascript"] < 12 and epochs["go"] < epochs["javascript"]
+  with_translation = pipeline.epochs_per_language(small, props, tokens, seq_len=SEQ,
+                                                  translation={"strategy": "paired", "weight": 0.5})
+  assert with_translation["javascript"] == pytest.approx(epochs["javascript"] / 2)
   # The pipeline keeps going past the end of javascript's documents, with a fresh order each epoch.
   it = iter(_mixture(small, props, global_batch_size=1))
   js_id = languages.NAMES.index("javascript")

@@ -212,3 +212,33 @@ def test_shuffle_strategy_separates_the_sides(corpus, parallel):
     assert not _translation_rows(b).any()  # no segment mixes two languages
     langs_seen |= set(np.unique(b["language_ids"]).tolist())
   assert languages.NAMES.index("python") in langs_seen
+
+
+def test_spec_from_a_configdict_in_the_mixture(corpus, parallel):
+  import ml_collections
+  cfg = ml_collections.ConfigDict({"strategy": "concat", "directions": ["python->java"], "weight": 0.5,
+                                   "data": parallel})
+  it = iter(pipeline.mixture_dataset(corpus, {"go": 1.0}, seq_len=SEQ, global_batch_size=2, seed=0,
+                                     process_index=0, process_count=1, translation=cfg))
+  rows = np.concatenate([_translation_rows(next(it)) for _ in range(8)])
+  assert 0.3 < rows.mean() < 0.7
+
+
+def test_snowball_routines_are_split_per_language():
+  from codelaw.data import parallel_corpus
+  code = {
+      "python": "class S:\n    def __r_step(self):\n        if x:\n            return False\n\n        return True\n"
+                "\n    def __r_other(self):\n        return True\n",
+      "rust": "fn r_step(env: &mut SnowballEnv) -> bool {\n    if s == \"}\" {\n        return false;\n    }\n"
+              "    true\n}\n\nfn r_other(env: &mut SnowballEnv) -> bool {\n    true\n}\n",
+      "csharp": "    private bool r_step()\n    {\n        return true;\n    }\n\n    private bool r_other()\n"
+                "    {\n        return true;\n    }\n",
+  }
+  for lang, text in code.items():
+    routines = parallel_corpus.split_routines(text, lang)
+    assert set(routines) == {"step", "other"}, lang
+    assert "other" not in routines["step"] and routines["other"].rstrip().endswith(("True", "}"))
+  assert parallel_corpus.split_routines(code["rust"], "rust")["step"].count("{") == 2
+  groups = [{"split": "train", "programs": {"python": "a", "rust": "b", "go": "c"}}]
+  counts = parallel_corpus.direction_counts(groups)
+  assert len(counts["train"]) == 6 and counts["train"]["python->rust"] == 1

@@ -9,17 +9,15 @@ finds candidate pairs without comparing all pairs.
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-_WS = re.compile(r"\s+")
 
 
 def normalized_hash(text: str) -> bytes:
   """A digest that is the same for texts that differ only in whitespace."""
-  return hashlib.blake2b(_WS.sub(" ", text).strip().encode("utf-8"), digest_size=16).digest()
+  return hashlib.blake2b(" ".join(text.split()).encode("utf-8"), digest_size=16).digest()
 
 
 class ExactDedup:
@@ -37,7 +35,7 @@ class ExactDedup:
 
 
 class MinHasher:
-  """MinHash signatures of byte shingles, vectorised in numpy (no Python loop per token).
+  """MinHash signatures of byte shingles, vectorised in numpy (no Python loop per token or per hash).
 
   Shingles are the `shingle`-byte windows of the whitespace-normalised text, hashed with a rolling
   polynomial; long documents keep a consistent 1/`sample` subset of them (hash mod sample == 0, the same
@@ -51,13 +49,11 @@ class MinHasher:
     self.shingle = shingle
     self.sample = sample
     self.min_shingles = min_shingles
-    # odd multipliers: multiply-shift hashing of 64-bit keys to 32 bits (Dietzfelbinger et al.)
-    self._a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
-    self._b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+    self._salt = np.uint64(rng.integers(0, 2**63))
 
   def shingles(self, text: str) -> np.ndarray:
     """Distinct 64-bit hashes of the (sampled) byte shingles of `text`."""
-    data = np.frombuffer(_WS.sub(" ", text).strip().encode("utf-8"), dtype=np.uint8).astype(np.uint64)
+    data = np.frombuffer(" ".join(text.split()).encode("utf-8"), dtype=np.uint8).astype(np.uint64)
     k = self.shingle
     if len(data) < k:
       data = np.concatenate([data, np.zeros(k - len(data), np.uint64)])
@@ -69,25 +65,33 @@ class MinHasher:
       h ^= h >> np.uint64(31)  # finaliser (splitmix64) so that the low bits used for sampling are mixed
       h *= np.uint64(0xBF58476D1CE4E5B9)
       h ^= h >> np.uint64(29)
-    h = np.unique(h)
-    if len(h) >= self.min_shingles * self.sample:
+    if n >= self.min_shingles * self.sample:
       h = h[(h % np.uint64(self.sample)) == 0]
-    return h
+    h.sort()  # sort + neighbour compare: np.unique is hash-based and far slower on numpy 2.3+
+    return h[np.concatenate(([True], h[1:] != h[:-1]))] if len(h) else h
 
   def signature(self, text: str) -> np.ndarray:
-    """uint32[num_perm]: the minimum of each hash function over the shingles."""
+    """uint32[num_perm] by one-permutation hashing: bin each shingle by hash mod num_perm and keep the
+    minimum per bin (Li et al. 2012); O(shingles) instead of O(shingles x num_perm). Empty bins hold the
+    maximum value; bins empty in both documents are left out of the estimate."""
     sh = self.shingles(text)
-    sig = np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint64)
     with np.errstate(over="ignore"):
-      for start in range(0, len(sh), 8192):  # bounded memory for 512 KB files
-        block = sh[start:start + 8192, None]
-        hashed = (block * self._a[None, :] + self._b[None, :]) >> np.uint64(32)
-        np.minimum(sig, hashed.min(axis=0), out=sig)
-    return sig.astype(np.uint32)
+      mixed = (sh ^ self._salt) * np.uint64(0x94D049BB133111EB)
+      mixed ^= mixed >> np.uint64(32)
+    bins = (mixed % np.uint64(self.num_perm)).astype(np.intp)
+    sig = np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+    np.minimum.at(sig, bins, (mixed >> np.uint64(32)).astype(np.uint32))
+    return sig
+
+
+_EMPTY = np.iinfo(np.uint32).max
 
 
 def jaccard_estimate(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
-  return float(np.mean(sig_a == sig_b))
+  """Share of bins that agree, over the bins that are not empty in both (OPH estimator)."""
+  used = (sig_a != _EMPTY) | (sig_b != _EMPTY)
+  n = int(used.sum())
+  return float(np.sum((sig_a == sig_b) & used) / n) if n else 1.0
 
 
 class NearDedup:
@@ -111,9 +115,13 @@ class NearDedup:
   def is_duplicate(self, text: str) -> bool:
     """True if `text` is a near-duplicate of a document kept before; otherwise keeps it and returns False."""
     sig = self.hasher.signature(text)
-    keys = [sig[b * self.rows:(b + 1) * self.rows].tobytes() for b in range(self.bands)]
+    # a band whose bins are all empty says nothing (short documents share it): leave it out
+    keys = [None if np.all(band == _EMPTY) else band.tobytes()
+            for band in (sig[b * self.rows:(b + 1) * self.rows] for b in range(self.bands))]
     checked: set[int] = set()
     for bucket, key in zip(self._buckets, keys):
+      if key is None:
+        continue
       for idx in bucket.get(key, ()):
         if idx in checked:
           continue
@@ -123,7 +131,8 @@ class NearDedup:
     idx = len(self._signatures)
     self._signatures.append(sig)
     for bucket, key in zip(self._buckets, keys):
-      bucket.setdefault(key, []).append(idx)
+      if key is not None:
+        bucket.setdefault(key, []).append(idx)
     return False
 
 

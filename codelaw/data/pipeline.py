@@ -14,8 +14,8 @@ Why this shape:
   weight corrects it: w_l = p_l / (1 - 1/L - 1/(m_l + 1)) with m_l the mean document length (manifest).
   Grain integerises mix weights with the smallest at 100, i.e. < 1% relative error per weight.
 - Row slots are independent streams, so a process reads only the documents of its own slots, and the global
-  batch is the same whatever the process count (a checkpoint restores on another process count by
-  re-slicing the same slot states).
+  batch is the same whatever the process count. Each process's iterator state holds its own slots; a resumed
+  run must keep global_batch_size and process_count (a mismatching state is rejected with a UserError).
 - `IterDataset.mix` with a *mapping* restores components by key. **Changing proportions on resume**: build
   the dataset with the new proportions and `set_state` the old state; every language keeps its position in
   its own document stream, the interleave continues from the saved position with the new weights, a language
@@ -29,17 +29,16 @@ import dataclasses
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 import grain
 import numpy as np
 
 from codelaw import languages
 from codelaw.data import corpus_format, packing
+from codelaw.data import translation as translation_lib
+from codelaw.data.translation import TranslationSpec
 from codelaw.errors import UserError
-
-if TYPE_CHECKING:
-  from codelaw.data.translation import TranslationSpec
 
 TRANSLATION_KEY = "translation"
 # Synchronous reads: each pipeline holds many small sub-streams; threads per stream would only add overhead.
@@ -108,8 +107,12 @@ def _slot_docs(docs: grain.MapDataset, seed: int, slot: int, slots: int) -> grai
 def mixture_dataset(corpus_dir: str | os.PathLike, proportions: dict[str, float], *, seq_len: int,
                     global_batch_size: int, seed: int, split: str = "train",
                     process_index: int | None = None, process_count: int | None = None,
-                    translation: "TranslationSpec | None" = None) -> grain.IterDataset:
-  """Infinite stream of this process's slice of each global batch (fields: see INTERFACES.md)."""
+                    translation: TranslationSpec | Mapping | None = None) -> grain.IterDataset:
+  """Infinite stream of this process's slice of each global batch (fields: see INTERFACES.md).
+
+  `translation` mixes the parallel-code stream in: `translation.weight` of the rows come from it and the
+  languages share the rest by `proportions`. Its tokens carry their own language in `language_ids`.
+  """
   corpus_dir = resolve_corpus_dir(corpus_dir)
   manifest = corpus_format.read_manifest(corpus_dir)
   props = _check_inputs(manifest, proportions, split, seq_len, global_batch_size)
@@ -123,9 +126,8 @@ def mixture_dataset(corpus_dir: str | os.PathLike, proportions: dict[str, float]
     raise UserError(f"global_batch_size = {global_batch_size} is not divisible by process_count = {process_count}")
 
   weights = mixing_weights(manifest, props, seq_len, split)
+  translation = TranslationSpec.from_config(translation)  # also takes a (Config)dict
   if translation is not None:
-    from codelaw.data import translation as translation_lib
-    translation.validate()
     weights = {lang: w * (1.0 - translation.weight) for lang, w in weights.items()}
     if translation.weight > 0:
       weights[TRANSLATION_KEY] = translation.weight
@@ -234,19 +236,20 @@ def _batches_from_rows(rows, batch_size: int, seq_len: int, pad_id: int, max_bat
 
 
 def epochs_per_language(corpus_dir: str | os.PathLike, proportions: dict[str, float], tokens: float, *,
-                        seq_len: int = 256, split: str = "train") -> dict[str, float]:
-  """Epochs over each language's documents (EOS included) after `tokens` packed training tokens."""
+                        seq_len: int = 256, split: str = "train",
+                        translation: TranslationSpec | Mapping | None = None) -> dict[str, float]:
+  """Expected epochs over each language's documents (EOS included) after `tokens` packed training tokens
+  (a translation stream takes its `weight` of the tokens first)."""
   corpus_dir = resolve_corpus_dir(corpus_dir)
   manifest = corpus_format.read_manifest(corpus_dir)
   props = _check_inputs(manifest, proportions, split, seq_len, 1)
   weights = mixing_weights(manifest, props, seq_len, split)
+  spec = TranslationSpec.from_config(translation)
+  share = 1.0 - (spec.weight if spec is not None else 0.0)
   out = {}
   for lang in props:
-    if lang not in weights:
-      out[lang] = 0.0
-      continue
-    stats = manifest.splits[lang][split]
-    out[lang] = tokens * weights[lang] / (stats.tokens + stats.documents)
+    stats = manifest.splits[lang][split] if lang in weights else None
+    out[lang] = 0.0 if stats is None else tokens * share * weights[lang] / (stats.tokens + stats.documents)
   return out
 
 

@@ -77,8 +77,13 @@ class TranslationSpec:
     object.__setattr__(self, "directions", tuple(self.directions))
 
   @classmethod
-  def from_config(cls, cfg: Mapping[str, Any] | None) -> "TranslationSpec | None":
-    """From a config dict (e.g. `config.data.translation`); None or empty means no translation stream."""
+  def from_config(cls, cfg: "Mapping[str, Any] | TranslationSpec | None") -> "TranslationSpec | None":
+    """From a config dict or ConfigDict (e.g. `config.data.translation`); None or empty means none."""
+    if isinstance(cfg, TranslationSpec):
+      cfg.validate()
+      return cfg
+    if hasattr(cfg, "to_dict"):  # ml_collections.ConfigDict
+      cfg = cfg.to_dict()
     if not cfg:
       return None
     known = {f.name for f in dataclasses.fields(cls)}
@@ -197,17 +202,24 @@ def pair_documents(x: np.ndarray, y: np.ndarray, src: str, tgt: str, strategy: s
   return [_doc([(encode(head), a, False), (x, a, False), (encode(middle), b, False), (y, b, True)], eos_id)]
 
 
+@functools.lru_cache(maxsize=4)
+def _encoder(corpus_dir: Path, data: str, split: str) -> _Encoder:
+  """An encoder holding every program of the split and every template, tokenized once per tokenizer."""
+  encode = _Encoder(corpus_dir)
+  texts = [p for g in load_groups(data, split) for p in g["programs"].values()]
+  texts += [t for d in all_directions() for t in _template(*parse_direction(d))] + ["\n\n"]
+  key = hashlib.sha256(_data_file(data).read_bytes() + split.encode()).hexdigest()[:16]
+  encode.prefetch_cached(texts, _cache_dir() / f"{encode.fingerprint()}-{key}.npz")
+  return encode
+
+
 @functools.lru_cache(maxsize=8)
 def _documents(corpus_dir: Path, data: str, split: str, directions: tuple[str, ...], strategy: str,
                seq_len: int) -> tuple[dict[str, np.ndarray], ...]:
   eos_id = corpus_format.read_manifest(corpus_dir).eos_id
-  encode = _Encoder(corpus_dir)
+  encode = _encoder(corpus_dir, data, split)
   pairs = [(g, *parse_direction(d)) for g in load_groups(data, split) for d in directions]
   pairs = [(g, src, tgt) for g, src, tgt in pairs if src in g["programs"] and tgt in g["programs"]]
-  texts = [g["programs"][lang] for g, src, tgt in pairs for lang in (src, tgt)]
-  texts += [t for _, src, tgt in pairs for t in _template(src, tgt)] + ["\n\n"]
-  key = hashlib.sha256("\0".join(sorted(set(texts))).encode()).hexdigest()[:16]
-  encode.prefetch_cached(texts, _cache_dir() / f"{encode.fingerprint()}-{key}.npz")
   docs = []
   for g, src, tgt in pairs:
     x, y = encode(g["programs"][src]), encode(g["programs"][tgt])

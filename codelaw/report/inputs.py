@@ -1,0 +1,197 @@
+"""Everything the report reads from a study workdir, found and parsed once, tolerant of what is missing.
+
+A study workdir is either one study's directory (results.csv, maybe translation.csv) or a quickstart output
+(results.csv plus per-stage subdirectories: <study>/results.csv, fit/fit.json, allocate/allocation.json,
+validation/results.csv, translation/translation.csv, runs/<id>/result.json). Files are looked up in the
+directory and one level below it. A file that exists but cannot be read becomes a named problem in the
+report instead of a crash; only a missing directory or a missing results table stops the job.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from codelaw import languages
+from codelaw.errors import UserError
+
+REQUIRED_COLUMNS = ("run_id", "language", "N", "D", "loss")
+FLOAT_COLUMNS = ("N", "D", "loss", "bpb", "flops") + tuple(f"p_{n}" for n in languages.NAMES)
+
+
+@dataclasses.dataclass
+class StudyInputs:
+  root: Path
+  results: list[dict[str, Any]]                 # complete rows of every results.csv, deduplicated
+  translation: list[dict[str, Any]]             # rows of every translation.csv, deduplicated
+  fits: list[tuple[Path, dict]]                 # (file, law block) for every law found in fit JSON files
+  allocation: tuple[Path, dict] | None
+  provenance: dict[str, Any]
+  files: dict[str, list[str]]                   # what was read, by kind (shown in the report)
+  problems: list[str]                           # files that exist but could not be used
+
+  def rows(self, **where: Any) -> list[dict[str, Any]]:
+    return [r for r in self.results if all(r.get(k) == v for k, v in where.items())]
+
+
+def candidates(root: Path, name: str) -> list[Path]:
+  """root/name, then root/*/name in sorted order (one level down: a quickstart's stage directories)."""
+  out = [root / name] if (root / name).is_file() else []
+  out += sorted(p for p in root.glob(f"*/{name}") if p.is_file())
+  return out
+
+
+def _float(value: Any) -> float:
+  try:
+    x = float(value)
+  except (TypeError, ValueError):
+    return math.nan
+  return x
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
+  try:
+    with open(path, newline="") as f:
+      reader = csv.DictReader(f)
+      header = reader.fieldnames or []
+      missing = [c for c in required if c not in header]
+      if missing:
+        raise UserError(f"{path}: missing column(s) {', '.join(missing)}")
+      return list(reader)
+  except (OSError, UnicodeDecodeError, csv.Error) as e:
+    raise UserError(f"{path}: not a readable CSV file ({e})") from None
+
+
+def _parse_result_row(row: dict[str, Any]) -> dict[str, Any] | None:
+  if row.get("status", "") not in ("", "complete"):
+    return None
+  out = dict(row)
+  for col in FLOAT_COLUMNS:
+    if col in out:
+      out[col] = _float(out[col])
+  if not (out["language"] in languages.BY_NAME and out["N"] > 0 and out["D"] > 0 and math.isfinite(out["loss"])
+          and out["loss"] > 0):
+    return None
+  out.setdefault("kind", "")
+  out["final"] = str(out.get("final", "1")) in ("1", "1.0", "True", "true", "")
+  return out
+
+
+def law_blocks(obj: Any, depth: int = 0) -> Iterator[dict]:
+  """Law blocks ({"law", "languages", ...}) in a fit JSON: the top level, or nested one or two levels down."""
+  if not isinstance(obj, Mapping):
+    return
+  if "law" in obj and isinstance(obj.get("languages"), Mapping):
+    yield dict(obj)
+    return
+  if depth < 2:
+    for value in obj.values():
+      yield from law_blocks(value, depth + 1)
+
+
+def _read_json(path: Path, problems: list[str]) -> Any:
+  try:
+    return json.loads(path.read_text())
+  except (OSError, ValueError) as e:
+    problems.append(f"{path}: not readable JSON ({e}); left out")
+    return None
+
+
+def _provenance(root: Path, results: list[dict[str, Any]], problems: list[str]) -> dict[str, Any]:
+  """Scale, corpus and model/training shape, from study.json files and the runs' own result.json configs."""
+  scales, corpora, seq_lens, dtypes, studies = set(), set(), set(), set(), set()
+  for path in candidates(root, "study.json"):
+    obj = _read_json(path, problems)
+    if isinstance(obj, Mapping) and obj.get("scale"):
+      scales.add(str(obj["scale"]))
+  run_dirs = [root / "runs"] + sorted(p for p in root.glob("*/runs") if p.is_dir())
+  seen_runs = {r["run_id"] for r in results}
+  for run_id in sorted(seen_runs):
+    for runs_dir in run_dirs:
+      path = runs_dir / run_id / "result.json"
+      if not path.is_file():
+        continue
+      try:
+        cfg = json.loads(path.read_text()).get("config") or {}
+      except (OSError, ValueError):
+        continue
+      corpora.add(str((cfg.get("data") or {}).get("corpus", "")))
+      seq_lens.add((cfg.get("model") or {}).get("seq_len"))
+      dtypes.add((cfg.get("model") or {}).get("dtype"))
+      break
+  sizes: dict[str, float] = {}
+  for r in results:
+    studies.add(r.get("study", ""))
+    if r.get("size"):
+      sizes[r["size"]] = r["N"]
+  return {
+      "scale": sorted(scales), "corpus": sorted(c for c in corpora if c), "studies": sorted(s for s in studies if s),
+      "sizes": dict(sorted(sizes.items(), key=lambda kv: kv[1])),
+      "seq_len": sorted(s for s in seq_lens if s), "dtype": sorted(d for d in dtypes if d),
+      "tokens": [min((r["D"] for r in results), default=0), max((r["D"] for r in results), default=0)],
+      "runs": len(seen_runs), "runs_with_config": bool(corpora),
+  }
+
+
+def load(study_dir: str | Path) -> StudyInputs:
+  """Reads a study workdir; UserError when it does not exist or holds no results.csv."""
+  if not str(study_dir):
+    raise UserError("config.study is required: the study workdir holding results.csv")
+  root = Path(study_dir)
+  if not root.is_dir():
+    raise UserError(f"config.study = {str(study_dir)!r}: no such directory")
+  result_files = candidates(root, "results.csv")
+  if not result_files:
+    raise UserError(f"config.study = {str(study_dir)!r}: no results.csv in it (or one level below); "
+                    f"run a study there first")
+  problems: list[str] = []
+  results, keys = [], set()
+  for path in result_files:
+    for raw in _read_csv(path, REQUIRED_COLUMNS):
+      row = _parse_result_row(raw)
+      key = (raw["run_id"], raw["language"], raw["D"])
+      if row is not None and key not in keys:
+        keys.add(key)
+        results.append(row)
+  translation, tkeys = [], set()
+  t_files = candidates(root, "translation.csv")
+  for path in t_files:
+    try:
+      raw_rows = _read_csv(path, ("run_id", "strategy", "N", "direction", "seen", "loss"))
+    except UserError as e:
+      problems.append(f"{e}; translation left out")
+      continue
+    for raw in raw_rows:
+      key = (raw["run_id"], raw["direction"])
+      loss, n = _float(raw["loss"]), _float(raw["N"])
+      if key in tkeys or not (math.isfinite(loss) and n > 0):
+        continue
+      tkeys.add(key)
+      translation.append(dict(raw, loss=loss, N=n, seen=str(raw["seen"]) in ("1", "True", "true")))
+  fits = []
+  fit_files = candidates(root, "fit.json")
+  for path in fit_files:
+    obj = _read_json(path, problems)
+    blocks = list(law_blocks(obj))
+    if obj is not None and not blocks:
+      problems.append(f"{path}: no law block (keys 'law' and 'languages') found; left out")
+    fits += [(path, b) for b in blocks]
+  allocation = None
+  alloc_files = candidates(root, "allocation.json")
+  for path in alloc_files:
+    obj = _read_json(path, problems)
+    if isinstance(obj, Mapping) and isinstance(obj.get("p_star"), Mapping):
+      allocation = (path, dict(obj))
+      break
+    if obj is not None:
+      problems.append(f"{path}: no p_star mixture in it; left out")
+  rel = lambda ps: [str(p.relative_to(root)) for p in ps]
+  return StudyInputs(root=root, results=results, translation=translation, fits=fits, allocation=allocation,
+                     provenance=_provenance(root, results, problems),
+                     files={"results": rel(result_files), "translation": rel(t_files), "fit": rel(fit_files),
+                            "allocation": rel(alloc_files)},
+                     problems=problems)

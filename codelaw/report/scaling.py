@@ -1,0 +1,155 @@
+"""Per-language scaling (paper Figure 2): measured loss against tokens for each model size, the fitted law
+L = E + A/N^alpha + B/D^beta with its bootstrap band, and the fitted parameters beside the paper's."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codelaw import languages
+from codelaw.errors import UserError
+from codelaw.laws import presets
+from codelaw.laws.fit_file import load_fit
+from codelaw.report import figures
+from codelaw.report.figures import Figure, Section, display
+from codelaw.report.inputs import StudyInputs
+from codelaw.report.tables import Table, fmt, interval
+
+PARAMS = ("E", "A", "B", "alpha", "beta")
+# Families whose per-language terms reduce to the Chinchilla law on a monolingual run (p_i = 1, Deff = D).
+MONOLINGUAL_FAMILIES = ("chinchilla", "effective_data", "he")
+
+
+def monolingual_rows(inputs: StudyInputs) -> dict[str, list[dict[str, Any]]]:
+  """Rows of runs trained on one language only and evaluated on it (the per-language grid)."""
+  out: dict[str, list[dict[str, Any]]] = {}
+  for r in inputs.results:
+    lang = r["language"]
+    if r.get("kind", "") in ("monolingual", "") and r.get(f"p_{lang}", 0.0) >= 1 - 1e-9:
+      out.setdefault(lang, []).append(r)
+  return {n: out[n] for n in languages.NAMES if n in out}
+
+
+def per_language_law(inputs: StudyInputs) -> tuple[Path, dict] | None:
+  """The fit whose per-language parameters draw the curves: a chinchilla fit first, else a family that
+  reduces to it on monolingual data."""
+  usable = [(p, b) for p, b in inputs.fits if b.get("law") in MONOLINGUAL_FAMILIES]
+  usable.sort(key=lambda pb: MONOLINGUAL_FAMILIES.index(pb[1]["law"]))
+  return usable[0] if usable else None
+
+
+def law_params(block: dict) -> dict[str, dict[str, float]]:
+  """{lang: {E, A, B, alpha, beta}} for the languages whose five parameters are all finite numbers."""
+  out = {}
+  for lang, entry in (block.get("languages") or {}).items():
+    try:
+      vals = {k: float(entry[k]) for k in PARAMS}
+    except (KeyError, TypeError, ValueError):
+      continue
+    if lang in languages.BY_NAME and all(math.isfinite(v) for v in vals.values()):
+      out[lang] = vals
+  return out
+
+
+def bootstrap_draws(block: dict) -> dict[str, dict[str, np.ndarray]]:
+  """{lang: {param: draws}} through the project's fit-file reader (both bootstrap layouts); {} if none."""
+  try:
+    fit = load_fit(block)
+  except UserError:
+    return {}
+  if not fit.bootstrap:
+    return {}
+  return {lang: {k: np.asarray([getattr(b, k)[i] for b in fit.bootstrap]) for k in PARAMS}
+          for i, lang in enumerate(fit.law.langs)}
+
+
+def predict(p: dict[str, Any], N, D):
+  return p["E"] + p["A"] / np.power(N, p["alpha"]) + p["B"] / np.power(D, p["beta"])
+
+
+def _intervals(block: dict, lang: str, draws: dict[str, np.ndarray] | None, level: float) -> dict[str, list]:
+  ci = ((block.get("languages") or {}).get(lang) or {}).get("ci") or {}
+  if not ci and draws:
+    q = 100 * (1 - level) / 2
+    ci = {k: [float(np.percentile(v, q)), float(np.percentile(v, 100 - q))] for k, v in draws.items()}
+  return ci
+
+
+def _figure(rows: dict[str, list[dict]], params: dict[str, dict], draws: dict, level: float) -> bytes:
+  fig, axes = figures.subplots(len(rows), ncols=4)
+  for ax, (lang, lang_rows) in zip(axes, rows.items()):
+    Ns = sorted({r["N"] for r in lang_rows})
+    cmap = figures.plt.get_cmap("viridis")
+    Ds = np.asarray([r["D"] for r in lang_rows])
+    grid = np.geomspace(Ds.min() / 1.5, Ds.max() * 1.5, 60)
+    for k, N in enumerate(Ns):
+      color = cmap(0.1 + 0.8 * k / max(1, len(Ns) - 1))
+      sel = sorted((r for r in lang_rows if r["N"] == N), key=lambda r: r["D"])
+      size = sel[0].get("size") or ""
+      ax.plot([r["D"] for r in sel], [r["loss"] for r in sel], "o", color=color, ms=4,
+              label=f"{size} (N={figures.count_label(N)})".strip())
+      if lang in params:
+        ax.plot(grid, predict(params[lang], N, grid), "-", color=color, lw=1.2)
+        if lang in draws:
+          d = draws[lang]
+          curves = predict({k: v[:, None] for k, v in d.items()}, N, grid[None, :])
+          q = 100 * (1 - level) / 2
+          ax.fill_between(grid, np.percentile(curves, q, axis=0), np.percentile(curves, 100 - q, axis=0),
+                          color=color, alpha=0.18, lw=0)
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(figures.plt.NullFormatter())  # minor labels collide on short ranges
+    ax.set_title(display(lang), fontsize=10)
+    ax.set_xlabel("training tokens D")
+    ax.set_ylabel("validation loss (nats/token)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+  fig.suptitle("Per-language scaling: points = measured runs, lines = fitted law"
+               + (f", bands = {level:.0%} bootstrap interval" if draws else ""), fontsize=11)
+  fig.tight_layout()
+  return figures.to_png(fig)
+
+
+def section(inputs: StudyInputs, level: float = 0.95) -> Section:
+  sec = Section("scaling", "Per-language scaling laws (paper Figure 2)",
+                intro="L(N, D) = E + A / N^alpha + B / D^beta with N = non-embedding parameters and D = training "
+                      "tokens as raw counts; losses are validation cross-entropy in nats per token.")
+  rows = monolingual_rows(inputs)
+  found = per_language_law(inputs)
+  block = found[1] if found else {}
+  params = law_params(block)
+  draws = bootstrap_draws(block) if block else {}
+  if found:
+    sec.notes.append(f"Fitted law: {block.get('law')} from {found[0].relative_to(inputs.root)}.")
+  else:
+    sec.missing.append("no per-language law in any fit.json (run the fit job on this study); curves and the "
+                       "parameter table are left out")
+  if rows:
+    sec.figures.append(Figure("scaling_per_language", "Validation loss against training tokens, one colour per "
+                              "model size, for each language.", _figure(rows, params, draws, level)))
+  else:
+    sec.missing.append("no monolingual runs in results.csv (the per-language study); no scaling curves")
+  paper = presets.figure2()["languages"]
+  if params:
+    table_rows = []
+    for lang in languages.NAMES:
+      if lang not in params:
+        continue
+      p, ci = params[lang], _intervals(block, lang, draws.get(lang), level)
+      diag = (block.get("diagnostics") or {}).get(lang) or {}
+      held = (diag.get("leave_largest_out") or {}).get("mean_abs_rel_error") if isinstance(diag, dict) else None
+      table_rows.append([display(lang), len(rows.get(lang, [])), interval(p["E"], ci.get("E")),
+                         interval(p["alpha"], ci.get("alpha")), interval(p["beta"], ci.get("beta")),
+                         fmt(p["A"]), fmt(p["B"]), fmt(diag.get("rmse_log")) if isinstance(diag, dict) else "—",
+                         fmt(held), paper[lang]["L_inf"], paper[lang]["alpha_N"], paper[lang]["alpha_D"]])
+    sec.tables.append(Table(
+        "per_language_parameters", "Fitted per-language parameters beside the paper's Figure 2",
+        ["language", "runs", "E (ours)", "alpha (N, ours)", "beta (D, ours)", "A (ours)", "B (ours)",
+         "rmse log L", "held-out rel. err.", "L_inf (paper)", "alpha_N (paper)", "alpha_D (paper)"],
+        table_rows,
+        note=f"Brackets: {level:.0%} bootstrap intervals. Exponents and E do not depend on units, so they compare "
+             "directly with the paper's; A and B do (ours: raw counts; the paper's are not published). Held-out "
+             "rel. err.: mean |relative error| on the largest model when it is left out of the fit."))
+  return sec

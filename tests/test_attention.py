@@ -1,0 +1,145 @@
+"""The attention dispatch and the Pallas kernels against the float32 XLA reference (outputs and gradients).
+
+Kernels run in Pallas interpret mode on CPU. Tolerances (max abs error, inputs ~ N(0, 1)):
+- float32: outputs 1e-5, gradients 1e-4 (the kernels multiply float32 tiles at full precision).
+- bfloat16: outputs 2e-2, gradients 5e-2 relative to the gradient's largest entry (bf16 probabilities
+  and bf16 stores; the reference runs in float32 on the same bf16-rounded inputs).
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from codelaw.errors import UserError
+from codelaw.model import attention as attention_lib
+from codelaw.model.kernels import flash_attention as fa
+from codelaw.model.kernels import tpu
+
+TOLERANCES = {"float32": (1e-5, 1e-4), "bfloat16": (2e-2, 5e-2)}
+
+
+def packed_segments(rng: np.random.Generator, batch: int, length: int) -> np.ndarray:
+  """1-4 documents per row with random lengths and (unsorted) ids, trailing padding in odd rows."""
+  seg = np.zeros((batch, length), np.int32)
+  for row in range(batch):
+    used = length - int(rng.integers(1, length // 3)) if row % 2 else length
+    cuts = np.sort(rng.choice(np.arange(1, used), size=int(rng.integers(0, 4)), replace=False))
+    ids = rng.permutation(9)[:len(cuts) + 1] + 1
+    for doc_id, (a, b) in zip(ids, zip([0, *cuts], [*cuts, used])):
+      seg[row, a:b] = doc_id
+  return seg
+
+
+def random_inputs(seed, batch, length, heads, kv_heads, head_dim, dtype):
+  rng = np.random.default_rng(seed)
+  q, k, v = (jnp.asarray(rng.normal(size=(batch, length, h, head_dim)), dtype)
+             for h in (heads, kv_heads, kv_heads))
+  cotangent = jnp.asarray(rng.normal(size=(batch, length, heads, head_dim)), jnp.float32)
+  return q, k, v, jnp.asarray(packed_segments(rng, batch, length)), cotangent
+
+
+def loss_and_grads(fn, q, k, v, segments, cotangent):
+  """Output and d<out, cotangent>/d(q, k, v); the cotangent makes every output entry matter."""
+  def loss(q_, k_, v_):
+    out = fn(q_, k_, v_, segments)
+    return jnp.sum(out.astype(jnp.float32) * cotangent), out
+  (_, out), grads = jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2), has_aux=True))(q, k, v)
+  return out, grads
+
+
+def check_against_reference(fn, q, k, v, segments, cotangent):
+  dtype = jnp.dtype(q.dtype).name
+  out_tol, grad_tol = TOLERANCES[dtype]
+  out, grads = loss_and_grads(fn, q, k, v, segments, cotangent)
+  as32 = [x.astype(jnp.float32) for x in (q, k, v)]
+  ref_out, ref_grads = loss_and_grads(attention_lib.xla_attention, *as32, segments, cotangent)
+  assert out.dtype == q.dtype and out.shape == q.shape
+  np.testing.assert_allclose(np.asarray(out, np.float32), ref_out, atol=out_tol, rtol=0)
+  for name, grad, ref, x in zip("qkv", grads, ref_grads, (q, k, v)):
+    assert grad.dtype == x.dtype and grad.shape == x.shape, name
+    scale = 1.0 if dtype == "float32" else float(jnp.max(jnp.abs(ref)))
+    np.testing.assert_allclose(np.asarray(grad, np.float32), ref, atol=grad_tol * scale, rtol=0,
+                               err_msg=f"d{name}")
+  # Padding rows: zero output and no gradient into their queries.
+  pad = np.asarray(segments) == 0
+  assert np.all(np.asarray(out, np.float32)[pad] == 0) and np.all(np.asarray(grads[0], np.float32)[pad] == 0)
+
+
+# (batch, length, heads, kv_heads, head_dim, dtype, blocks (fwd q, fwd k, dkv q, dkv k, dq q, dq k))
+CASES = [
+    (2, 48, 4, 4, 16, "float32", (16, 16, 16, 16, 16, 16)),    # length a block multiple, MHA
+    (1, 37, 8, 2, 64, "float32", (32, 16, 16, 32, 32, 16)),    # padded length, GQA 4:1, mixed blocks
+    (2, 40, 2, 1, 128, "bfloat16", (32, 32, 16, 32, 32, 16)),  # bf16, head_dim 128, padded, MQA
+]
+
+
+@pytest.mark.parametrize("batch,length,heads,kv_heads,head_dim,dtype,blocks", CASES)
+def test_pallas_kernel_matches_reference(batch, length, heads, kv_heads, head_dim, dtype, blocks):
+  q, k, v, segments, cotangent = random_inputs(length, batch, length, heads, kv_heads, head_dim, dtype)
+  sizes = fa.BlockSizes(*blocks)
+  check_against_reference(
+      lambda *a: fa.flash_attention(*a, block_sizes=sizes, interpret=True), q, k, v, segments, cotangent)
+
+
+def test_tpu_splash_route_matches_reference():
+  """The TPU route (jax's splash kernels, GQA through its MQA variant) in its interpret mode."""
+  q, k, v, segments, cotangent = random_inputs(3, 1, 120, 4, 2, 64, "float32")
+  check_against_reference(lambda *a: tpu.splash_attention(*a, interpret=True), q, k, v, segments, cotangent)
+
+
+def test_dispatch_keeps_documents_apart():
+  """Through `attention(impl="pallas_interpret")`: editing one document changes only that document's rows."""
+  q, k, v, _, _ = random_inputs(5, 1, 24, 2, 1, 16, "float32")
+  segments = jnp.asarray([[1] * 10 + [2] * 10 + [0] * 4])
+  run = jax.jit(lambda q_, k_, v_: attention_lib.attention(q_, k_, v_, segments, impl="pallas_interpret"))
+  before = np.asarray(run(q, k, v))
+  after = np.asarray(run(q, k.at[:, :10].multiply(-3.0), v.at[:, :10].add(1.0)))
+  assert np.abs(after[:, :10] - before[:, :10]).max() > 1e-2  # document 1 changed ...
+  np.testing.assert_array_equal(after[:, 10:], before[:, 10:])  # ... document 2 and padding did not
+  np.testing.assert_allclose(before, attention_lib.xla_attention(q, k, v, segments), atol=1e-5)
+
+
+def test_resolve_impl():
+  assert attention_lib.resolve_impl("auto", "cpu") == "xla"
+  assert attention_lib.resolve_impl("auto", "gpu") == "pallas"
+  assert attention_lib.resolve_impl("auto", "tpu") == "pallas"
+  assert attention_lib.resolve_impl("pallas", "gpu") == "pallas"
+  assert attention_lib.resolve_impl("pallas_interpret", "cpu") == "pallas_interpret"
+  with pytest.raises(UserError, match="pallas_interpret"):
+    attention_lib.resolve_impl("pallas", "cpu")
+  with pytest.raises(UserError, match="cudnn"):
+    attention_lib.resolve_impl("cudnn", "cpu")
+  with pytest.raises(UserError, match="flash"):
+    attention_lib.resolve_impl("flash", "gpu")
+
+
+def test_bad_inputs_raise_user_errors():
+  q = jnp.zeros((1, 16, 3, 16))
+  segments = jnp.ones((1, 16), jnp.int32)
+  with pytest.raises(UserError, match="pallas_interpret"):
+    attention_lib.attention(q, q, q, segments, impl="pallas")  # CPU: no compiled Pallas
+  with pytest.raises(UserError, match="key/value heads"):
+    attention_lib.attention(q, q[:, :, :2], q[:, :, :2], segments, impl="pallas_interpret")
+  with pytest.raises(UserError, match="block_k"):
+    fa.BlockSizes(block_k=48)
+  with pytest.raises(UserError, match="block_q"):
+    fa.BlockSizes(block_q=8)
+  with pytest.raises(UserError, match="dtypes"):
+    fa.flash_attention(q.astype(jnp.int32), q.astype(jnp.int32), q.astype(jnp.int32), segments, interpret=True)
+
+
+def test_blocks_fit_short_sequences():
+  sizes = fa.BlockSizes().fitted(37)
+  assert sizes.block_q == 64 and sizes.block_k == 64 and sizes.largest == 64
+  assert fa.BlockSizes().fitted(5).largest == fa.MIN_BLOCK
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(jax.default_backend() != "gpu", reason="needs a GPU")
+@pytest.mark.parametrize("impl", ["pallas", "cudnn"])
+@pytest.mark.parametrize("head_dim", [64, 128])
+def test_compiled_kernels_on_gpu(impl, head_dim):
+  """The compiled Triton kernel and the cuDNN path, segments included, against the reference."""
+  q, k, v, segments, cotangent = random_inputs(7, 2, 300, 8, 2, head_dim, "bfloat16")
+  check_against_reference(lambda *a: attention_lib.attention(*a, impl=impl), q, k, v, segments, cotangent)
