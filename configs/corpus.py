@@ -17,13 +17,13 @@ def get_config(arg: str = "full") -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.job = "corpus"
   c.seed = 0
-  c.languages = list(languages.NAMES)
-  c.sources = ["debian", "pypi", "npm", "stdlib", "local"] if variant != "local" else ["local"]
+  c.languages = tuple(languages.NAMES)
+  c.sources = ("debian", "pypi", "npm", "stdlib", "local") if variant != "local" else ("local",)
   c.local_dirs = ml_collections.ConfigDict({lang: "" for lang in languages.NAMES})
   c.max_packages = 0                      # per pinned list; 0 = all
-  c.extra_debian = ml_collections.ConfigDict({"go": ["golang-1.23-src"], "rust": ["rust-web-src"]})
+  c.extra_debian = ml_collections.ConfigDict({"go": ("golang-1.23-src",), "rust": ("rust-web-src",)})
   c.mirror = "http://deb.debian.org/debian"
-  c.suites = ["bookworm", "bookworm-backports"]
+  c.suites = ("bookworm", "bookworm-backports")
   c.scratch_dir = ""                      # "" = WORKDIR/scratch (downloads, extracted trees, stage markers)
   c.filters = ml_collections.ConfigDict(dict(min_bytes=100, max_bytes=512 * 1024, max_line=1000,
                                              max_mean_line=120.0, strip_license=True))

@@ -74,7 +74,11 @@ def get_config(arg=None):
   ))
   config.validation = study("validation", size=r["sizes"][-1], tokens=r["validation_tokens"],
                             seeds=r["validation_seeds"])
-  config.fit = _load("fit.py", "") if (HERE / "fit.py").exists() else ml_collections.ConfigDict()
+  config.per_language_law = "chinchilla"
+  config.allocation_law = "effective_data"   # per-language laws with transfer tau (design.md §3)
+  config.fit = _load("fit.py", "")
+  if scale == "smoke":  # fewer starts and resamples: the smoke checks the plumbing, not the fit
+    config.fit.update(dict(grid="small", starts=32, bootstrap=20))
   config.allocate = _load("allocate.py", "")
-  config.report = _load("report.py", "") if (HERE / "report.py").exists() else ml_collections.ConfigDict()
+  config.report = _load("report.py", "")
   return config

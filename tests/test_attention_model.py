@@ -1,16 +1,17 @@
 """Model level: the same sharded training steps with XLA and Pallas (interpret mode) attention agree.
 
-The mesh splits the batch (data x fsdp) and the heads (tensor), so the Pallas path runs per shard through
+The mesh splits the batch (data) and the heads (tensor), so the Pallas path runs per shard through
 shard_map. Float32 throughout: losses and gradient norms agree to 1e-4 relative after every step.
 """
 
+import jax
 import numpy as np
 
 from codelaw.model.config import ModelConfig
 from codelaw.train import mesh as mesh_lib
 from codelaw.train import optim, step
 
-STEPS = 3
+STEPS = 2
 VOCAB = 128
 
 
@@ -34,13 +35,14 @@ def packed_batch(seed: int, batch: int = 8, length: int = 32) -> dict[str, np.nd
 def train(attention: str) -> list[tuple[float, float]]:
   cfg = ModelConfig(d_model=64, n_layers=1, n_heads=4, n_kv_heads=2, d_ff=128, vocab_size=VOCAB,
                     attention=attention)
-  mesh = mesh_lib.make_mesh(dict(data=2, fsdp=2, tensor=2))
+  mesh = mesh_lib.make_mesh(dict(data=2, fsdp=1, tensor=2), devices=jax.devices()[:4])
   tx = optim.make_optimizer(dict(peak_lr=1e-2, warmup_steps=1, weight_decay=0.1, grad_clip=1.0), STEPS)
   state, shardings = step.init_train_state(cfg, tx, mesh, seed=0)
   train_step = step.make_train_step(cfg, tx, mesh, shardings)
   out = []
   for i in range(STEPS):
-    state, metrics = train_step(state, step.shard_batch(packed_batch(i), mesh))
+    # One batch, seen repeatedly: the loss must fall, so the steps demonstrably change the parameters.
+    state, metrics = train_step(state, step.shard_batch(packed_batch(0), mesh))
     out.append((float(metrics["loss"]), float(metrics["grad_norm"])))
   return out
 

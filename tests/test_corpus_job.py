@@ -22,7 +22,7 @@ def corpus_config(**overrides):
   mod = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(mod)
   cfg = mod.get_config("local")
-  cfg.languages = ["python", "go"]
+  cfg.languages = ("python", "go")
   cfg.val_tokens = 1500
   cfg.num_shards = 2
   cfg.tokenizer.vocab_size = 400
@@ -135,14 +135,14 @@ def test_interrupted_build_resumes_from_last_stage(built, tmp_path):
 
 
 def test_bad_inputs(tmp_path, local_dirs):
-  cfg = corpus_config(languages=["python", "cobol"])
+  cfg = corpus_config(languages=("python", "cobol"))
   with pytest.raises(UserError, match="cobol"):
     launch.run(cfg, str(tmp_path / "a"))
   cfg = corpus_config()
   cfg.local_dirs.go = str(tmp_path / "missing")
   with pytest.raises(UserError, match="local_dirs.go"):
     launch.run(cfg, str(tmp_path / "b"))
-  cfg = corpus_config(sources=["local", "gitlab"])
+  cfg = corpus_config(sources=("local", "gitlab"))
   with pytest.raises(UserError, match="gitlab"):
     launch.run(cfg, str(tmp_path / "c"))
   cfg = corpus_config()  # no local dirs at all and no network sources: nothing to read

@@ -5,7 +5,6 @@ plus a partial study and the bad inputs."""
 import importlib.util
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -257,7 +256,9 @@ def test_partial_study_names_what_is_missing(study, tmp_path):
   keep = [lines[0]] + [l for l in lines[1:] if ",per_language," in l]
   (partial / "results.csv").write_text("\n".join(keep) + "\n")
   out = tmp_path / "report"
-  build.main(_report_config(partial), str(out))
+  config = _report_config("")
+  config.inputs = str(partial)      # the key the quickstart sets
+  build.main(config, str(out))
   meta = json.loads((out / "report.json").read_text())
   missing = {s["key"]: " ".join(s["missing"]) for s in meta["sections"]}
   assert "no per-language law" in missing["scaling"]
@@ -291,6 +292,11 @@ def test_unreadable_side_files_are_named_not_fatal(study, tmp_path):
   assert any("fit.json" in p and "not readable JSON" in p for p in meta["problems"])
   assert any("allocation.json" in p and "no p_star" in p for p in meta["problems"])
   assert "Files that could not be used" in (out / "index.html").read_text()
+  # A results table with a header only: the report still builds and says every part is missing.
+  (d / "results.csv").write_text((study / "results.csv").read_text().splitlines()[0] + "\n")
+  build.main(_report_config(d), str(tmp_path / "r2"))
+  meta = json.loads((tmp_path / "r2" / "report.json").read_text())
+  assert all(s["missing"] for s in meta["sections"] if s["key"] != "claims")
 
 
 def test_bad_inputs(tmp_path):

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import cloudpickle
@@ -95,3 +96,38 @@ def test_two_process_jax_distributed_under_srun(tmp_path):
   assert out.returncode == 0, out.stderr[-3000:]
   lines = sorted(line for line in out.stdout.splitlines() if line.startswith("RESULT"))
   assert lines == ["RESULT 0 2 4 [0, 1]", "RESULT 1 2 4 [0, 1]"], out.stdout + out.stderr[-2000:]
+
+
+DRIVER = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {tests!r})
+    import test_executor as t
+    from codelaw.study.executor import StudyExecutor
+    runs = t.make_runs(2, sleep_s=4.0)
+    cfg = t.executor_cfg(kind="slurm", timeout_min=10)
+    cfg.slurm.cpus_per_task = 1
+    StudyExecutor(sys.argv[1], cfg, t.fake_train).run(runs)
+""")
+
+
+def test_killed_driver_reattaches_to_queued_jobs(tmp_path):
+  driver = tmp_path / "driver.py"
+  driver.write_text(DRIVER.format(tests=str(Path(__file__).parent)))
+  study = tmp_path / "study"
+  runs = test_executor.make_runs(2, sleep_s=4.0)
+  proc = subprocess.Popen([sys.executable, str(driver), str(study)], stderr=subprocess.DEVNULL)
+  jobs = study / "submitit" / "jobs.json"
+  deadline = time.time() + 60
+  while not (jobs.exists() and len(json.loads(jobs.read_text() or "{}")) == 2):
+    assert time.time() < deadline and proc.poll() is None
+    time.sleep(0.1)
+  proc.kill()
+  proc.wait()
+  again = subprocess.run([sys.executable, str(driver), str(study)], capture_output=True, text=True, timeout=180)
+  assert again.returncode == 0, again.stderr[-2000:]
+  first = again.stderr.splitlines()[0]  # "[study] done K/2 ...": runs that finished before the rerun
+  assert again.stderr.count("re-attached to SLURM job") == 2 - int(first.split("done ")[1][0])
+  assert [test_executor.executions(study, r) for r in runs] == [1, 1]
+  # Nothing was submitted again: the only job directories are the two tasks of the first array.
+  array_ids = {p.name.split("_")[0] for p in (study / "submitit").iterdir() if p.is_dir() and p.name != "%j"}
+  assert len(array_ids) == 1, array_ids

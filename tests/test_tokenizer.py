@@ -63,7 +63,7 @@ def test_tokenizer_job(tmp_path):
       for i in range(5):
         f.write(json.dumps({"text": s * (i + 1), "package": "p", "version": "1", "source": "local",
                             "path": f"f{i}", "license": "MIT"}) + "\n")
-  cfg = ml_collections.ConfigDict(dict(job="tokenizer", seed=0, corpus=str(corpus), languages=[],
+  cfg = ml_collections.ConfigDict(dict(job="tokenizer", seed=0, corpus=str(corpus), languages=(),
                                        vocab_size=300, bytes_per_language=100_000))
   launch.run(cfg, str(tmp_path / "out"))
   tok = tokenizer.load_tokenizer(tmp_path / "out" / "tokenizer.json")

@@ -4,8 +4,8 @@ Stages (each leaves SCRATCH/stages/<name>.done; a rerun skips finished stages):
   fetch     Debian binary + source packages (private apt config), PyPI wheels, npm tarballs
   extract   unpack; add CPython's stdlib and config.local_dirs; drop copyleft licenses
   filter    per-file filters with counts per reason (codelaw.data.filters); strip license headers
-  dedup     exact (whitespace-normalised) + MinHash near-duplicates, per language
-  split     per-package caps, then train/val split by package -> WORKDIR/text/<lang>/<split>.jsonl.gz
+  dedup     per-package caps, then exact (whitespace-normalised) + MinHash near-duplicates, per language
+  split     language byte cap, train/val split by package -> WORKDIR/text/<lang>/<split>.jsonl.gz
   tokenizer byte-level BPE on a balanced mix of the train split -> WORKDIR/tokenizer.json
   tokenize  -> WORKDIR/tokens/<lang>/<split>-i-of-n.arrayrecord + WORKDIR/manifest.json
 """
@@ -16,7 +16,7 @@ import json
 import random
 import shutil
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 from codelaw import languages
@@ -146,17 +146,34 @@ def _read_jsonl(path: Path):
       yield json.loads(line)
 
 
+def _caps(config, items: list[tuple[str, int]], lang_cap: int) -> tuple[list[bool], Counter]:
+  """Per-package caps (a share of the language), then a seeded per-language byte cap (0 = none)."""
+  total = sum(n for _, n in items)
+  basis = min(total, config.max_bytes_per_language) if config.max_bytes_per_language else total
+  keep_pkg = split.cap_packages(items, cap_bytes=max(int(config.package_cap_fraction * basis), 1), seed=config.seed)
+  kept_items = [it for it, k in zip(items, keep_pkg) if k]
+  keep_lang = iter(split.cap_total(kept_items, cap_bytes=lang_cap, seed=config.seed))
+  keep = [k and next(keep_lang) for k in keep_pkg]
+  return keep, Counter(package_cap=keep_pkg.count(False), language_cap=sum(keep_pkg) - sum(keep))
+
+
 def stage_dedup(config, scratch: Path) -> dict:
+  """Caps first (so that a small sample build does not hash gigabytes it will not keep; a language cap
+  keeps 2x headroom for what dedup removes), then exact + near-duplicate removal in a fixed order."""
   out_dir = scratch / "dedup"
   out_dir.mkdir(parents=True, exist_ok=True)
   counts = {}
   for lang in config.languages:
+    src = scratch / "filtered" / f"{lang}.jsonl"
+    items = [(f"{d['source']}:{d['package']}", len(d["text"].encode("utf-8"))) for d in _read_jsonl(src)]
+    keep, c = _caps(config, items, 2 * config.max_bytes_per_language)
     exact = dedup.ExactDedup()
     near = dedup.NearDedup(threshold=config.dedup.threshold, seed=config.seed) if config.dedup.near else None
-    c = Counter()
     with open(out_dir / f"{lang}.jsonl", "w", encoding="utf-8") as out, \
          open(out_dir / f"{lang}.index.jsonl", "w", encoding="utf-8") as index:
-      for doc in _read_jsonl(scratch / "filtered" / f"{lang}.jsonl"):
+      for doc, k in zip(_read_jsonl(src), keep):
+        if not k:
+          continue
         if exact.seen(doc["text"]):
           c["duplicate"] += 1
         elif near is not None and near.is_duplicate(doc["text"]):
@@ -170,18 +187,14 @@ def stage_dedup(config, scratch: Path) -> dict:
 
 
 def stage_split(config, scratch: Path, out_dir: Path) -> dict:
+  # the license is a property of the package: take it from the package table, which the extract stage
+  # can refine (e.g. from the upstream license file when Debian's copyright file could not be fetched)
+  trees, _ = plan.load_trees(scratch / "packages.json")
+  licenses = {f"{t.source}:{t.name}": t.license for t in trees}
   info = {}
   for lang in config.languages:
     items = [tuple(x) for x in _read_jsonl(scratch / "dedup" / f"{lang}.index.jsonl")]
-    total = sum(n for _, n in items)
-    basis = min(total, config.max_bytes_per_language) if config.max_bytes_per_language else total
-    keep_pkg = split.cap_packages(items, cap_bytes=max(int(config.package_cap_fraction * basis), 1), seed=config.seed)
-    kept_items = [it for it, k in zip(items, keep_pkg) if k]
-    keep_lang = split.cap_total(kept_items, cap_bytes=config.max_bytes_per_language, seed=config.seed)
-    keep, j = [], 0
-    for k in keep_pkg:
-      keep.append(k and keep_lang[j] if k else False)
-      j += int(k)
+    keep = split.cap_total(items, cap_bytes=config.max_bytes_per_language, seed=config.seed)
     pkg_bytes = Counter()
     for (pkg, n), k in zip(items, keep):
       if k:
@@ -193,9 +206,11 @@ def stage_split(config, scratch: Path, out_dir: Path) -> dict:
          text_shards.Writer(text_shards.path(out_dir, lang, "val")) as val:
       for d, k in zip(docs, keep):
         if k:
-          (val if f"{d['source']}:{d['package']}" in val_pkgs else train).write(d)
+          key = f"{d['source']}:{d['package']}"
+          d["license"] = licenses.get(key, d["license"])
+          (val if key in val_pkgs else train).write(d)
     info[lang] = {
-        "package_cap": keep_pkg.count(False), "language_cap": len(kept_items) - sum(keep_lang),
+        "language_cap": keep.count(False),
         "train_packages": sorted(set(pkg_bytes) - val_pkgs), "val_packages": sorted(val_pkgs),
         "train_bytes": train.bytes, "val_bytes": val.bytes}
     _log(f"split {lang}: {train.documents} train / {val.documents} val files, {len(val_pkgs)} val packages")
@@ -320,9 +335,12 @@ def main(config, workdir: str) -> None:
     stages.mark("tokenizer", stage_tokenizer(config, out_dir, split_info))
   if not stages.done("tokenize"):
     _log("tokenize ...")
-    counts = {lang: {**stages.done("filter").get(lang, {}), **stages.done("dedup").get(lang, {}),
-                     "package_cap": split_info[lang]["package_cap"],
-                     "language_cap": split_info[lang]["language_cap"]} for lang in config.languages}
+    counts = {}
+    for lang in config.languages:
+      c = Counter(stages.done("filter").get(lang, {}))
+      c.update(stages.done("dedup").get(lang, {}))
+      c["language_cap"] += split_info[lang]["language_cap"]
+      counts[lang] = dict(c)
     licenses = {lang: dict(Counter(d["license"] for s in corpus_format.SPLITS
                                    for d in text_shards.read(out_dir, lang, s))) for lang in config.languages}
     extra = {"filter_counts": counts, "licenses": licenses,

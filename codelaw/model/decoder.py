@@ -75,7 +75,21 @@ class Decoder(nnx.Module):
     return self._logits(x_BxTxD), new_cache
 
 
-def build(cfg: ModelConfig, seed: int = 0) -> Decoder:
-  """A freshly initialised decoder on the default device (no mesh): for generation and tests."""
+def init_params(cfg: ModelConfig, key: jax.Array) -> dict:
+  """Freshly initialised parameters as a pure dict (call under jit; the trainer adds shardings)."""
   with nnx.use_eager_sharding(False):
-    return Decoder(cfg, rngs=nnx.Rngs(params=seed))
+    model = Decoder(cfg, rngs=nnx.Rngs(params=key))
+  return nnx.state(model, nnx.Param).to_pure_dict()
+
+
+def build(cfg: ModelConfig, seed: int = 0) -> Decoder:
+  """A freshly initialised decoder on the default device (no mesh): for generation and tests.
+
+  Parameters are drawn in one jitted call from an RBG key, as `train.step.init_train_state` does, so a
+  model built here equals the one a training run starts from with the same seed.
+  """
+  with nnx.use_eager_sharding(False):
+    graphdef, abstract = nnx.split(nnx.eval_shape(lambda: Decoder(cfg, rngs=nnx.Rngs(params=0))))
+  params = jax.jit(lambda s: init_params(cfg, jax.random.key(s, impl="rbg")))(seed)
+  nnx.replace_by_pure_dict(abstract, params)
+  return nnx.merge(graphdef, abstract)

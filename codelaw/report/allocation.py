@@ -21,7 +21,7 @@ from codelaw.laws.fit_file import LawParams, load_fit
 from codelaw.report import figures
 from codelaw.report.figures import Figure, Section, display
 from codelaw.report.inputs import StudyInputs
-from codelaw.report.tables import Table, fmt, signed
+from codelaw.report.tables import Table, fixed, fmt, signed
 
 PAPER_CODE_TOKENS = 350e9   # the paper's guided run: 350B code tokens (plus 50B FineWeb-Edu, unchanged)
 ARMS = ("uniform", "guided")
@@ -142,6 +142,7 @@ def _multilingual(alloc: dict, law: LawParams | None, meas: dict) -> bytes:
     for ax, ylabel in ((top, "equal-weighted loss (nats/token)"), (bottom, "uniform − guided (nats/token)")):
       ax.axvline(x0, color="0.7", lw=0.8)
       ax.set_xscale("log")
+      figures.log_count_axis(ax.xaxis)
       ax.set_xlabel(xlabel)
       ax.set_ylabel(ylabel)
       ax.grid(alpha=0.3)
@@ -165,16 +166,16 @@ def _delta_table(alloc: dict, langs: list[str]) -> Table:
     ci = unc.get(n)
     rows.append([display(n), f"{100 * alloc['p_uniform'].get(n, 0.0):.2f}%",
                  f"{100 * alloc['p_star'][n]:.2f}%" + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else ""),
-                 signed(100 * d_share, 2, " pp"), fmt(d_share * D), signed(d_share * PAPER_CODE_TOKENS / 1e9, 2),
+                 signed(100 * d_share, 2, " pp"), f"{d_share * D:+.3g}", signed(d_share * PAPER_CODE_TOKENS / 1e9, 2),
                  signed(h1[n] - uni_paper, 2), signed(h2[n] - uni_paper, 2),
-                 fmt(alloc.get("losses_uniform", {}).get(n)), fmt(alloc.get("losses_star", {}).get(n))])
+                 fixed(alloc.get("losses_uniform", {}).get(n)), fixed(alloc.get("losses_star", {}).get(n))])
   gain = alloc.get("objective_uniform", math.nan) - alloc.get("objective_star", math.nan)
   gci = (alloc.get("uncertainty") or {}).get("gain")
   return Table("allocation", "Uniform vs p*: shares, token deltas beside the paper's Figure 5, predicted losses",
                ["language", "uniform", "p* [CI]", "Δ share", "Δ tokens (ours, at D)", "Δ at 350B (B tokens)",
                 "paper Δ H1 (B)", "paper Δ H2 (B)", "pred. loss uniform", "pred. loss p*"], rows,
-               f"Objective (equal-weighted predicted loss): uniform {fmt(alloc.get('objective_uniform'))} → p* "
-               f"{fmt(alloc.get('objective_star'))} (gain {fmt(gain)}" + (f", CI [{fmt(gci[0])}, {fmt(gci[1])}]"
+               f"Objective (equal-weighted predicted loss): uniform {fixed(alloc.get('objective_uniform'))} → p* "
+               f"{fixed(alloc.get('objective_star'))} (gain {fmt(gain)}" + (f", CI [{fmt(gci[0])}, {fmt(gci[1])}]"
                                                                          if gci else "") + "). "
                "'Δ at 350B' rescales our share change to the paper's 350B code tokens. The paper's deltas: only "
                "Python +26.77B is unambiguous; H1 cuts Go (§6.1), H2 cuts Rust (abstract, §6.4) — paper.md §3.7.")
@@ -230,7 +231,7 @@ def section(inputs: StudyInputs) -> tuple[Section, Section, dict]:
         if law is not None and alloc:
           w = np.full(len(law.langs), 1 / len(law.langs))
           pred = solver.objective(law, N, D, w, _vec(alloc, "p_star" if arm == "guided" else "p_uniform", law))
-        rows.append([arm, fmt(N), fmt(D), fmt(e["loss"]), fmt(pred), e["seeds"], e["complete"]])
+        rows.append([arm, fmt(N), fmt(D), fixed(e["loss"]), fixed(pred), e["seeds"], e["complete"]])
     fig1.tables.append(Table("validation", "Guided vs uniform: measured and predicted equal-weighted loss",
                              ["arm", "N", "D", "measured loss", "predicted (law)", "seeds", "all languages"], rows,
                              "Measured: mean over languages of the validation loss (nats/token), then over seeds."))

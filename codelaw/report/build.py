@@ -9,7 +9,6 @@ and what was missing). Parts the study lacks are named in the report instead of 
 
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 

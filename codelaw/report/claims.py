@@ -91,10 +91,11 @@ def python_donor(syn: Synergy | None) -> Verdict:
     return NO_DATA, "needs Python as a target and as an auxiliary"
   hurt = sum(v < 0 for v in received)
   helps = sum(v > 0 for v in given)
-  donor, receiver = helps > len(given) / 2, hurt > len(received) / 2
-  verdict = SUPPORTED if donor and receiver else CONTRADICTED if not donor and not receiver else PARTLY
+  # Donor: helps most other targets. Not a receiver: on average the auxiliaries do not help it.
+  donor, receiver = helps > len(given) / 2, float(np.mean(received)) > 0
+  verdict = SUPPORTED if donor and not receiver else CONTRADICTED if not donor and receiver else PARTLY
   return verdict, (f"Python helps {helps}/{len(given)} targets; is hurt by {hurt}/{len(received)} auxiliaries "
-                   f"(mean as target {100 * np.mean(received):+.2f}%)")
+                   f"(mean gain as target {100 * np.mean(received):+.2f}%)")
 
 
 def js_ts_mutual(syn: Synergy | None) -> Verdict:
@@ -114,6 +115,8 @@ def pairing_beats_shuffling(which: str) -> Callable[[dict | None], Verdict]:
       return NO_DATA, "needs parallel-pairing and random-shuffling runs"
     Ns = [N for N in summary["paired"] if N in summary["shuffle"]
           and np.isfinite(summary["paired"][N][which]) and np.isfinite(summary["shuffle"][N][which])]
+    if not Ns:
+      return NO_DATA, f"no size with {which}-direction losses for both strategies"
     ok = sum(summary["paired"][N][which] < summary["shuffle"][N][which] for N in Ns)
     v, text = _share(ok, len(Ns), f"sizes with lower {which}-direction loss for parallel pairing")
     detail = "; ".join(f"{summary['shuffle'][N][which]:.4f} → {summary['paired'][N][which]:.4f}" for N in Ns)

@@ -64,3 +64,11 @@ def count_label(x: float) -> str:
     if abs(x) >= div:
       return f"{x / div:.3g}{unit}"
   return f"{x:.3g}"
+
+
+def log_count_axis(axis) -> None:
+  """A log axis of raw counts labelled at 1, 2, 5 x 10^k as '100k', '200k', ... (minor labels would collide)."""
+  from matplotlib import ticker
+  axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+  axis.set_major_formatter(ticker.FuncFormatter(lambda x, _: count_label(x)))
+  axis.set_minor_formatter(ticker.NullFormatter())

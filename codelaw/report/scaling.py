@@ -100,7 +100,7 @@ def _figure(rows: dict[str, list[dict]], params: dict[str, dict], draws: dict, l
           ax.fill_between(grid, np.percentile(curves, q, axis=0), np.percentile(curves, 100 - q, axis=0),
                           color=color, alpha=0.18, lw=0)
     ax.set_xscale("log")
-    ax.xaxis.set_minor_formatter(figures.plt.NullFormatter())  # minor labels collide on short ranges
+    figures.log_count_axis(ax.xaxis)
     ax.set_title(display(lang), fontsize=10)
     ax.set_xlabel("training tokens D")
     ax.set_ylabel("validation loss (nats/token)")

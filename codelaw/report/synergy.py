@@ -13,7 +13,7 @@ from codelaw.laws import presets
 from codelaw.report import figures
 from codelaw.report.figures import Figure, Section, display
 from codelaw.report.inputs import StudyInputs
-from codelaw.report.tables import Table, fmt
+from codelaw.report.tables import Table
 
 
 @dataclasses.dataclass
@@ -104,9 +104,9 @@ def _matrix_table(name: str, title: str, langs: list[str], baseline: dict, loss:
     cells = [display(t)]
     for a in langs:
       if a == t:
-        cells.append(f"**{fmt(baseline.get(t))}**" if t in baseline else "—")
+        cells.append(f"**{baseline[t]:.4f}**" if t in baseline else "—")
       elif a in delta.get(t, {}):
-        cells.append(f"{fmt(loss[t][a])} (Δ {delta[t][a]:+.4f}, {100 * rel[t][a]:+.2f}%)")
+        cells.append(f"{loss[t][a]:.4f} (Δ {delta[t][a]:+.4f}, {100 * rel[t][a]:+.2f}%)")
       else:
         cells.append("—")
     rows.append(cells)

@@ -70,3 +70,10 @@ def signed(x: float | None, digits: int = 4, suffix: str = "") -> str:
   if x is None or (isinstance(x, float) and math.isnan(x)):
     return "—"
   return f"{x:+.{digits}f}{suffix}"
+
+
+def fixed(x: float | None, decimals: int = 4) -> str:
+  """Losses: a fixed number of decimals so that a column lines up and compares by eye."""
+  if x is None or (isinstance(x, float) and math.isnan(x)):
+    return "—"
+  return f"{float(x):.{decimals}f}"

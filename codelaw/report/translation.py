@@ -12,7 +12,7 @@ from codelaw import languages
 from codelaw.report import figures
 from codelaw.report.figures import Figure, Section, display
 from codelaw.report.inputs import StudyInputs
-from codelaw.report.tables import Table, fmt
+from codelaw.report.tables import Table, fixed, fmt
 
 STRATEGIES = {"shuffle": "random shuffling", "concat": "direct concatenation", "paired": "parallel pairing"}
 # Paper Figure 3: mean loss over the 30 unseen directions, baseline (random shuffling) vs parallel pairing;
@@ -58,6 +58,7 @@ def _lines(summary: dict) -> bytes:
       if Ns:
         ax.plot(Ns, [by_n[n][which] for n in Ns], marker=markers.get(strategy, "^"), label=strategy_name(strategy))
     ax.set_xscale("log")
+    figures.log_count_axis(ax.xaxis)
     ax.set_xlabel("model size N (non-embedding parameters)")
     ax.set_ylabel("translation loss (nats per target token)")
     ax.set_title(f"{which} directions", fontsize=10)
@@ -114,7 +115,7 @@ def section(inputs: StudyInputs, summary: dict) -> Section:
                               "against model size, per data-organisation strategy.", _lines(summary)))
     sec.figures.append(Figure("translation_directions", "Translation loss for every direction at the largest "
                               "model of each strategy.", _directions(inputs, summary)))
-    rows = [[strategy_name(s), e["size"] or "—", fmt(N), fmt(e["seen"]), e["n_seen"], fmt(e["unseen"]),
+    rows = [[strategy_name(s), e["size"] or "—", fmt(N), fixed(e["seen"]), e["n_seen"], fixed(e["unseen"]),
              e["n_unseen"]] for s, by_n in summary.items() for N, e in by_n.items()]
     sec.tables.append(Table("translation_ours", "Our translation loss by strategy and size",
                             ["strategy", "size", "N", "seen loss", "seen dirs", "unseen loss", "unseen dirs"], rows,

@@ -6,7 +6,7 @@
 Stages (each resumable; rerunning the command skips what is done):
   1. studies     per-language grid, bilingual synergy, translation strategies, random mixtures: every run in
                  one executor pass (one progress line) → OUT/runs/<id>/, OUT/<study>/results.csv, OUT/results.csv
-  2. fit         laws on OUT/results.csv → OUT/fit/fit.json
+  2. fit         per-language laws → OUT/fit_per_language/fit.json; the multilingual law → OUT/fit/fit.json
   3. allocate    p* at the validation run's (N, D) → OUT/allocate/allocation.json
   4. validation  guided p* vs uniform at equal compute → OUT/validation/results.csv
   5. report      figures and tables → OUT/report/
@@ -89,11 +89,13 @@ def _main(config, out: Path, run_fn: RunFn) -> None:
   _log("stage 1/5: studies (per-language, synergy, translation, mixtures)")
   run_studies(config, out, run_fn)
 
-  _log("stage 2/5: fit")
+  _log("stage 2/5: fit (per-language laws; the multilingual law the allocation uses)")
   fit_job = _stage_module("fit", "codelaw.laws.fit_job")
-  fit_cfg = copy.deepcopy(config.fit)
-  fit_cfg.runs = str(out / "results.csv")
-  fit_job.main(fit_cfg, str(out / "fit"))
+  for law, subdir in ((config.per_language_law, "fit_per_language"), (config.allocation_law, "fit")):
+    fit_cfg = copy.deepcopy(config.fit)
+    fit_cfg.runs = str(out / "results.csv")
+    fit_cfg.law = law
+    fit_job.main(fit_cfg, str(out / subdir))
 
   _log("stage 3/5: allocate")
   allocate_job = _stage_module("allocate", "codelaw.laws.allocate_job")

@@ -18,7 +18,7 @@ from flax import nnx
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from codelaw.model.config import ModelConfig
-from codelaw.model.decoder import Decoder
+from codelaw.model.decoder import Decoder, init_params
 from codelaw.train import mesh as mesh_lib
 
 # The batch fields the steps read; other pipeline fields (language_ids, ...) stay on the host.
@@ -63,7 +63,7 @@ def init_train_state(model_cfg: ModelConfig, tx: optax.GradientTransformation, m
   """
   replicated = NamedSharding(mesh, PartitionSpec())
   params_sh = param_shardings(model_cfg, mesh)
-  abstract_params = jax.eval_shape(lambda: _init_params(model_cfg, jax.random.key(0)))
+  abstract_params = jax.eval_shape(lambda: init_params(model_cfg, jax.random.key(0)))
   abstract_opt = jax.eval_shape(tx.init, abstract_params)
   opt_sh = optax.tree_map_params(tx, lambda _, sharding: sharding, abstract_opt, params_sh,
                                  transform_non_params=lambda _: replicated)
@@ -73,19 +73,13 @@ def init_train_state(model_cfg: ModelConfig, tx: optax.GradientTransformation, m
     rng = jax.random.fold_in(jax.random.key(seed_), 1)
     # RBG keys for the parameter draw: XLA compiles RngBitGenerator far faster than unrolled threefry
     # (4x on CPU), and on these backends the draw does not depend on the sharding (tests check it).
-    params = _init_params(model_cfg, jax.random.key(seed_, impl="rbg"))
+    params = init_params(model_cfg, jax.random.key(seed_, impl="rbg"))
     return TrainState(params=params, opt_state=tx.init(params), step=jnp.zeros((), jnp.int32),
                       rng=jax.random.key_data(rng))
 
   with jax.set_mesh(mesh):
     state = jax.jit(init, out_shardings=shardings)(seed)
   return state, shardings
-
-
-def _init_params(model_cfg: ModelConfig, key: jax.Array) -> dict:
-  with nnx.use_eager_sharding(False):
-    model = Decoder(model_cfg, rngs=nnx.Rngs(params=key))
-  return nnx.state(model, nnx.Param).to_pure_dict()
 
 
 def weighted_cross_entropy(logits_BxLxV: jax.Array, targets_BxL: jax.Array,

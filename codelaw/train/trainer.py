@@ -313,7 +313,11 @@ def _claim_workdir(workdir: Path, run_id: str) -> dict | None:
 
 def main(config: Any, workdir: str) -> dict:
   """Trains the run `config` describes in `workdir` (resuming it if it was interrupted); returns result.json."""
+  from absl import logging as absl_logging
+
   from codelaw.train import distributed
+  # Orbax logs every save at INFO through absl; keep the console to the progress bar and real warnings.
+  absl_logging.set_verbosity(absl_logging.WARNING)
   distributed.maybe_initialize(config.distributed)
   s = settings.resolve(config)
   workdir = Path(workdir)

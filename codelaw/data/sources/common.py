@@ -85,21 +85,22 @@ def debian_copyright_license(text: str) -> str:
 
 
 _LICENSE_FILE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "COPYING", "LICENSE-MIT", "LICENSE-APACHE",
-                      "license", "License.txt", "LICENSE.rst")
+                      "LICENSE.rst", "COPYING.txt", "License.md")  # matched case-insensitively
 _LICENSE_SIGNS = (  # (license, phrase), most specific first
     ("LGPL", "GNU LESSER GENERAL PUBLIC LICENSE"), ("AGPL", "GNU AFFERO GENERAL PUBLIC LICENSE"),
     ("GPL", "GNU GENERAL PUBLIC LICENSE"), ("Apache-2.0", "Apache License"), ("MPL-2.0", "Mozilla Public License"),
     ("MIT", "Permission is hereby granted, free of charge"), ("BSD", "Redistribution and use in source and binary"),
-    ("ISC", "Permission to use, copy, modify, and/or distribute"), ("EPL", "Eclipse Public License"))
+    ("ISC", "Permission to use, copy, modify, and/or distribute"),
+    ("Zlib", "This software is provided 'as-is', without any express or implied"), ("EPL", "Eclipse Public License"))
 
 
 def license_from_tree(root: Path) -> str:
   """Guesses the license of an upstream tree from its top-level license file (or one level down)."""
   dirs = [root] + sorted(p for p in root.iterdir() if p.is_dir())[:5] if root.is_dir() else []
+  wanted = {n.lower() for n in _LICENSE_FILE_NAMES}
   for d in dirs:
-    for name in _LICENSE_FILE_NAMES:
-      p = d / name
-      if p.is_file():
+    for p in sorted(d.iterdir()):
+      if p.is_file() and p.name.lower() in wanted:
         head = p.read_text(errors="replace")[:5000]
         for lic, phrase in _LICENSE_SIGNS:
           if phrase.lower() in head.lower():

@@ -1,0 +1,127 @@
+"""Multilingual families: each recovers its own synthetic truth; leave-one-mixture-out ranks the true family first."""
+
+import numpy as np
+import pytest
+
+from codelaw.laws import compare, forms
+from codelaw.laws import multilingual as ml
+from codelaw.laws.runs_io import make_results_table
+
+LANGS = ("python", "java", "go")  # NAMES order: python, java, go
+K = 3
+NOISE = 0.003
+E = np.array([0.6, 0.4, 0.45])
+A = np.array([30.0, 50.0, 20.0])
+B = np.array([300.0, 800.0, 500.0])
+ALPHA = np.array([0.3, 0.4, 0.35])
+BETA = np.array([0.35, 0.4, 0.38])
+TAU = np.array([[1.0, 0.2, 0.05], [0.3, 1.0, 0.1], [0.1, 0.4, 1.0]])
+GAMMA = np.array([0.1, 0.25, 0.05])
+T = np.array([[-1.5, 0.5, 0.0], [0.3, -2.0, -0.5], [0.0, 0.4, -1.0]])
+
+TRUTH = {
+    "effective_data": lambda N, D, p: forms.effective_data_law(N, D, p, E, A, B, ALPHA, BETA, TAU),
+    "he": lambda N, D, p: forms.he_multilingual_law(N, D, p, E, A, B, ALPHA, BETA, GAMMA),
+    "data_mixing": lambda N, D, p: forms.data_mixing_law(p, E, np.array([0.8, 1.0, 0.9]), T),
+    "paper_aggregate": lambda N, D, p: np.full(K, forms.paper_aggregate_law(
+        N / 1e6, D / 1e8, p, 1.0, 0.8, np.array([0.3, 0.5, 0.4]), np.array([0.6, 0.9, 0.7]), E, 0.5, TAU)),
+}
+FAST = dict(starts=48, num_steps=200)
+
+
+def _design(rng):
+  runs = []
+  for N in (1e6, 4e6, 1.6e7):
+    for D in (2e7, 8e7, 3.2e8):
+      runs += [(N, D, np.eye(K)[k]) for k in range(K)]
+  N, D = 4e6, 8e7  # bilingual 50:50 runs and random mixtures at one (N, D)
+  runs += [(N, D, (np.eye(K)[i] + np.eye(K)[j]) / 2) for i in range(K) for j in range(i + 1, K)]
+  runs += [(N, D, rng.dirichlet(np.ones(K))) for _ in range(8)]
+  return runs
+
+
+def make_table(law, seed=0):
+  rng = np.random.default_rng(seed)
+  cols = {"run_id": [], "language": [], "N": [], "D": [], "loss": []}
+  props = {name: [] for name in LANGS}
+  for r, (N, D, p) in enumerate(_design(rng)):
+    L = np.asarray(TRUTH[law](N, D, p))
+    for i, lang in enumerate(LANGS):
+      if law == "he" and p[i] == 0:
+        continue  # He's law is infinite for a language absent from the mix
+      cols["run_id"].append(f"r{r}")
+      cols["language"].append(lang)
+      cols["N"].append(N)
+      cols["D"].append(D)
+      cols["loss"].append(float(L[i]) * np.exp(rng.normal(0, NOISE)))
+      for k, name in enumerate(LANGS):
+        props[name].append(p[k])
+  return make_results_table(cols["run_id"], cols["language"], cols["N"], cols["D"], cols["loss"], props)
+
+
+@pytest.fixture(scope="module")
+def effective_fit():
+  return ml.fit_multilingual(make_table("effective_data"), "effective_data", bootstrap=20, **FAST)
+
+
+def test_effective_data_recovers_tau_and_exponents(effective_fit):
+  fit = effective_fit
+  for i, target in enumerate(LANGS):
+    for j, source in enumerate(LANGS):
+      assert fit["tau"][target][source] == pytest.approx(TAU[i, j], abs=0.05), (target, source)
+    assert fit["languages"][target]["beta"] == pytest.approx(BETA[i], rel=0.1)
+    # E and A/N^alpha trade off over 1.5 decades of N; tau and beta are what mixtures identify.
+  assert fit["diagnostics"]["rmse_log"] < 2 * NOISE
+
+
+def test_effective_data_bootstrap_schema(effective_fit):
+  boot = effective_fit["bootstrap"]
+  assert len(boot) == 20
+  assert set(boot[0]) == {"languages", "tau"}
+  assert set(boot[0]["languages"]["java"]) == {"E", "A", "B", "alpha", "beta"}
+  lo, hi = effective_fit["languages"]["java"]["ci"]["beta"]
+  assert lo <= effective_fit["languages"]["java"]["beta"] <= hi
+
+
+@pytest.mark.parametrize("law", ["he", "data_mixing", "paper_aggregate"])
+def test_family_fits_its_own_truth(law):
+  fit = ml.fit_multilingual(make_table(law), law, bootstrap=0, **FAST)
+  assert fit["diagnostics"]["rmse_log"] < 2 * NOISE
+  if law == "he":
+    for i, lang in enumerate(LANGS):
+      assert fit["languages"][lang]["gamma"] == pytest.approx(GAMMA[i], abs=0.03)
+  if law == "paper_aggregate":
+    assert fit["units"] == {"N": 1e6, "D": 1e8}
+
+
+def test_repetition_discount_changes_the_fit():
+  table = make_table("effective_data")
+  plain = ml.build_dataset(ml.get_family("effective_data"), table)
+  capped = ml.build_dataset(ml.get_family("effective_data"), table, unique_tokens={"python": 1e7})
+  params = ml.random_starts(ml.get_family("effective_data"), K, 1, 1, 0)
+  params = {k: v[0, 0] for k, v in params.items()}
+  a = ml.predict_log(ml.get_family("effective_data"), plain, params)
+  b = ml.predict_log(ml.get_family("effective_data"), capped, params)
+  py_big = (table.lang_idx == 0) & (table.P[:, 0] * table.D > 1e7)
+  assert np.all(b[py_big] > a[py_big])  # repeated Python tokens are worth less: higher predicted loss
+  assert np.allclose(a[~py_big & (table.lang_idx != 0)], b[~py_big & (table.lang_idx != 0)])
+
+
+def test_comparison_ranks_the_true_family_first():
+  result = compare.compare_families(make_table("effective_data"), **FAST)
+  assert result["ranking"][0] == "effective_data", result["families"]
+  assert len(result["folds"]) == 11
+  assert "| 1 | effective_data |" in compare.to_markdown(result)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("law", ["he", "data_mixing"])
+def test_comparison_ranks_other_truths_first(law):
+  result = compare.compare_families(make_table(law), **FAST)
+  assert result["ranking"][0] == law, result["families"]
+
+
+@pytest.mark.slow
+def test_comparison_ranks_paper_aggregate_first_on_mixtures():
+  result = compare.compare_families(make_table("paper_aggregate"), **FAST)
+  assert result["ranking_mixture"][0] == "paper_aggregate", result["families"]
