@@ -7,9 +7,10 @@ Each case is one jitted fwd+bwd of `codelaw.model.attention.attention` in bfloat
 (`--docs` documents per row, so the segment mask is live), batch = tokens // seq_len, heads = d_model //
 head_dim (MHA; `--kv-heads` for GQA). Prints one JSON line per case: median time, achieved TFLOP/s (causal
 fwd+bwd = 3.5 x the causal forward's 2 * B * H * L^2 * K FLOPs), and XLA's compiled temp memory; then
-one summary line per (seq_len, head_dim) with pallas/cudnn and pallas/xla speed ratios (targets: >= 0.8
-of cuDNN, > 1 vs XLA beyond 2k tokens, memory linear in length). Cases that fail (e.g. XLA out of memory
-at 16k) print an "error" line and the run goes on.
+one summary line per (seq_len, head_dim) with pallas/cudnn and pallas/xla speed ratios at the default
+blocks (targets: >= 0.8 of cuDNN, > 1 vs XLA beyond 2k tokens, memory linear in length). Cases that
+fail (e.g. XLA out of memory at 16k) print an "error" line and the run goes on. `--pallas-blocks` adds
+block-size variants of the kernel (e.g. "128,64,64,64,64,64 64,64,32,32,32,32") to tune the defaults.
 
 On CPU the compiled kernels do not exist: the script refuses (exit 2) unless `--interpret`, which runs a
 tiny fwd+bwd of the kernel in Pallas interpret mode against XLA as a correctness/sanity check only (interpret
@@ -19,6 +20,7 @@ timings mean nothing for GPU speed).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -29,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from codelaw.model import attention as attention_lib
+from codelaw.model.kernels import flash_attention
 
 
 def packed_segments(batch: int, length: int, docs: int, seed: int = 0) -> np.ndarray:
@@ -43,14 +46,21 @@ def packed_segments(batch: int, length: int, docs: int, seed: int = 0) -> np.nda
   return seg
 
 
-def fwd_bwd(impl: str):
+def fwd_bwd(impl: str, blocks: tuple[int, ...] | None = None):
+  """Jitted value-and-grad of the summed output; `blocks` runs the Pallas kernel with those BlockSizes."""
+  if blocks:
+    sizes = flash_attention.BlockSizes(*blocks)
+    attend = functools.partial(flash_attention.flash_attention, block_sizes=sizes)
+  else:
+    attend = functools.partial(attention_lib.attention, impl=impl)
+
   def loss(q, k, v, segments):
-    return jnp.sum(attention_lib.attention(q, k, v, segments, impl=impl).astype(jnp.float32))
+    return jnp.sum(attend(q, k, v, segments).astype(jnp.float32))
   return jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2)))
 
 
 def bench_case(impl: str, batch: int, length: int, heads: int, kv_heads: int, head_dim: int, docs: int,
-               repeats: int, dtype=jnp.bfloat16) -> dict:
+               repeats: int, dtype=jnp.bfloat16, blocks: tuple[int, ...] | None = None) -> dict:
   key_q, key_k, key_v = jax.random.split(jax.random.key(0), 3)
   q = jax.random.normal(key_q, (batch, length, heads, head_dim), dtype)
   k = jax.random.normal(key_k, (batch, length, kv_heads, head_dim), dtype)
@@ -58,8 +68,10 @@ def bench_case(impl: str, batch: int, length: int, heads: int, kv_heads: int, he
   segments = jnp.asarray(packed_segments(batch, length, docs))
   row = {"bench": "attention", "impl": impl, "seq_len": length, "head_dim": head_dim, "batch": batch,
          "heads": heads, "kv_heads": kv_heads, "dtype": jnp.dtype(dtype).name, "docs_per_row": docs}
+  if blocks:
+    row["blocks"] = list(blocks)
   try:
-    fn = fwd_bwd(impl)
+    fn = fwd_bwd(impl, blocks)
     compiled = fn.lower(q, k, v, segments).compile()
     memory = compiled.memory_analysis()
     jax.block_until_ready(compiled(q, k, v, segments))
@@ -109,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--kv-heads", type=int, default=0, help="0 = as many as query heads")
   parser.add_argument("--docs", type=int, default=4, help="packed documents per row")
   parser.add_argument("--repeats", type=int, default=10)
+  parser.add_argument("--pallas-blocks", default="", help="block-size sweep for tuning: space-separated "
+                      "'bq,bk,bq_dkv,bk_dkv,bq_dq,bk_dq' tuples, each run as an extra 'pallas' case")
   parser.add_argument("--interpret", action="store_true", help="CPU: tiny interpret-mode sanity check")
   args = parser.parse_args(argv)
 
@@ -133,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         row = dict(bench_case(impl, batch, length, heads, kv_heads, head_dim, args.docs, args.repeats),
                    device=device)
         results[(length, head_dim, impl)] = row
+        print(json.dumps(row), flush=True)
+      for spec in args.pallas_blocks.split():
+        blocks = tuple(int(b) for b in spec.split(","))
+        row = dict(bench_case("pallas", batch, length, heads, kv_heads, head_dim, args.docs, args.repeats,
+                              blocks=blocks), device=device)
         print(json.dumps(row), flush=True)
       summary = {"bench": "attention_summary", "seq_len": length, "head_dim": head_dim, "device": device}
       mine = results.get((length, head_dim, "pallas"), {})

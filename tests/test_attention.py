@@ -88,6 +88,30 @@ def test_tpu_splash_route_matches_reference():
   check_against_reference(lambda *a: tpu.splash_attention(*a, interpret=True), q, k, v, segments, cotangent)
 
 
+def _lowered_fwd_bwd(kernel, platform, length, heads, kv_heads, head_dim, dtype):
+  """StableHLO text of a jitted fwd+bwd lowered for `platform` (no device of that kind needed)."""
+  q = jax.ShapeDtypeStruct((2, length, heads, head_dim), dtype)
+  kv = jax.ShapeDtypeStruct((2, length, kv_heads, head_dim), dtype)
+  segments = jax.ShapeDtypeStruct((2, length), jnp.int32)
+  grads = lambda q_, k_, v_, s_: jax.grad(
+      lambda *a: jnp.sum(kernel(*a, s_).astype(jnp.float32)), argnums=(0, 1, 2))(q_, k_, v_)
+  return jax.jit(grads).trace(q, kv, kv, segments).lower(lowering_platforms=(platform,)).as_text()
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float32"])
+def test_kernels_lower_for_gpu_and_tpu(dtype):
+  """Without an accelerator: the kernels pass the Pallas Triton (GPU) and Mosaic (TPU) lowerings.
+
+  Odd length (padded), GQA and a non-power-of-two head_dim (zero-padded); forward, dq and dk/dv each
+  become one fused kernel call.
+  """
+  gpu = _lowered_fwd_bwd(fa.flash_attention, "cuda", 300, 8, 2, 48, dtype)
+  assert gpu.count("__gpu$xla.gpu.triton") == 3
+  if dtype == "bfloat16":
+    tpu_text = _lowered_fwd_bwd(tpu.splash_attention, "tpu", 300, 8, 2, 128, dtype)
+    assert tpu_text.count("tpu_custom_call") == 3
+
+
 def test_dispatch_keeps_documents_apart():
   """Through `attention(impl="pallas_interpret")`: editing one document changes only that document's rows."""
   q, k, v, _, _ = random_inputs(5, 1, 24, 2, 1, 16, "float32")

@@ -123,6 +123,14 @@ def test_rerun_skips_finished_stages(built, capsys):
   assert shard.stat().st_mtime_ns == before
 
 
+def test_rerun_with_other_config_is_refused(built):
+  cfg, work = built
+  other = corpus_config(val_tokens=999)
+  other.local_dirs = cfg.local_dirs
+  with pytest.raises(UserError, match="config.val_tokens"):
+    launch.run(other, str(work))
+
+
 def test_interrupted_build_resumes_from_last_stage(built, tmp_path):
   cfg, work = built
   shutil = __import__("shutil")

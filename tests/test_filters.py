@@ -145,7 +145,8 @@ def test_deliberately_broken_compiler_tests():
 
 def test_vendored_and_fixture_paths():
   for path in ("package/dist/index.js", "node_modules/lodash/debounce.js", "vendor/github.com/x/y.go",
-               "test/fixtures/sample.py", "build/lib/module.py"):
+               "test/fixtures/sample.py", "build/lib/module.py",
+               "src/tools/rustc-perf/collector/compile-benchmarks/stm32f4-0.14.0/src/dac.rs"):
     assert check(path, HANDWRITTEN_JS if path.endswith(".js") else GO_PLAIN) == "vendored_path", path
 
 

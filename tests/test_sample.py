@@ -1,6 +1,5 @@
 """The bundled sample corpus: shipped files, materialisation into the tokenized layout, caching, races."""
 
-import gzip
 import json
 import multiprocessing
 import os

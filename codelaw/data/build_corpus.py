@@ -302,6 +302,28 @@ def stage_tokenize(config, out_dir: Path, extra: dict) -> dict:
   return {"languages": list(config.languages)}
 
 
+def _flat(d: dict, prefix: str = "") -> dict:
+  out = {}
+  for k, v in d.items():
+    out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+  return out
+
+
+def _check_same_config(config, scratch: Path) -> None:
+  """A rerun resumes only with the config the finished stages were built with."""
+  now = json.loads(json.dumps(config.to_dict()))  # tuples -> lists, as stored
+  saved_path = scratch / "build_config.json"
+  if not saved_path.exists():
+    atomic_write_json(saved_path, now)
+    return
+  before, after = _flat(json.loads(saved_path.read_text())), _flat(now)
+  changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+  if changed:
+    raise UserError(f"{scratch} holds a build made with other values of config.{', config.'.join(changed)}; "
+                    f"use a new workdir (or config.scratch_dir), or delete {saved_path} and the stage markers "
+                    f"in {scratch / 'stages'} from the first stage those keys affect")
+
+
 def main(config, workdir: str) -> None:
   validate(config)
   out_dir = Path(workdir)
@@ -310,6 +332,7 @@ def main(config, workdir: str) -> None:
   scratch.mkdir(parents=True, exist_ok=True)
   lists = plan.selected_lists(config)
   stages = Stages(scratch)
+  _check_same_config(config, scratch)
   t0 = time.time()
   if not stages.done("fetch"):
     check_disk(config, lists, scratch)

@@ -42,3 +42,31 @@ def format_stats(manifest: Manifest) -> str:
     for lang in langs:
       lines.append(f"{lang:<11} " + " ".join(f"{counts.get(lang, {}).get(r, 0):>9}" for r in reasons))
   return "\n".join(lines)
+
+
+def format_progress(workdir: str) -> str:
+  """What a build (finished or not) has done so far, from its stage markers: `python -m codelaw.data.corpus_stats DIR`."""
+  import json
+  from pathlib import Path
+  from codelaw.data import corpus_format
+  work = Path(workdir)
+  if (work / corpus_format.MANIFEST).exists():
+    return format_stats(corpus_format.read_manifest(work))
+  stages = work / "scratch" / "stages"
+  done = {p.name.removesuffix(".done"): json.loads(p.read_text()) for p in sorted(stages.glob("*.done"))}
+  lines = [f"stages done: {', '.join(done) or 'none'}"]
+  counts: dict = {}
+  for stage in ("filter", "dedup"):
+    for lang, c in done.get(stage, {}).items():
+      counts.setdefault(lang, {}).update(c)
+  if counts:
+    reasons = ["kept"] + [r for r in REASONS if any(c.get(r) for c in counts.values())]
+    lines.append(f"{'language':<11} " + " ".join(f"{r[:9]:>9}" for r in reasons))
+    for lang, c in counts.items():
+      lines.append(f"{lang:<11} " + " ".join(f"{c.get(r, 0):>9}" for r in reasons))
+  return "\n".join(lines)
+
+
+if __name__ == "__main__":
+  import sys
+  print(format_progress(sys.argv[1]))

@@ -32,7 +32,9 @@ EXTENSION_TO_LANGUAGE: dict[str, str] = {ext: lang.name for lang in languages.LA
 
 _VENDORED_DIRS = frozenset({"dist", "build", "vendor", "vendored", "_vendor", "fixtures", "fixture",
                             "node_modules", "third_party", "third-party", "thirdparty", "bower_components",
-                            "testdata", "min", "umd", "esm5", "bundles"})
+                            "testdata", "min", "umd", "esm5", "bundles",
+                            # rustc-perf's copies of third-party crates (svd2rust register code and the like)
+                            "compile-benchmarks", "runtime-benchmarks"})
 # Test suites whose inputs are invalid on purpose: a model should not learn from code that must not compile.
 _BROKEN_TEST_PATTERNS = tuple(re.compile(p) for p in (
     r"(^|/)tests/cases/",                 # TypeScript compiler conformance cases

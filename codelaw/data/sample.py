@@ -1,4 +1,5 @@
-"""The bundled sample corpus: third_party/sample_corpus/ (compressed text + provenance + tokenizer.json),
+"""The bundled sample corpus: third_party/sample_corpus/ (compressed text + provenance + tokenizer.json +
+the token ids the corpus job made from the text),
 materialised on first use into the tokenized layout of codelaw.data.corpus_format under $CODELAW_CACHE.
 
 `sample_corpus_dir()` is idempotent and safe for concurrent callers: each builds in its own temp dir and
@@ -11,6 +12,7 @@ into the shipped form (see scripts/build_sample_corpus.sh).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -19,6 +21,8 @@ import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
+
+import numpy as np
 
 import codelaw
 from codelaw import languages
@@ -40,7 +44,8 @@ def cache_root() -> Path:
 
 
 def _shipped_files(src: Path) -> list[Path]:
-  files = sorted(src.glob("text/*/*.jsonl.gz")) + [src / corpus_format.TOKENIZER, src / META]
+  files = sorted(src.glob("text/*/*.jsonl.gz")) + sorted(src.glob("tokens/*/*.npz"))
+  files += [src / corpus_format.TOKENIZER, src / META]
   missing = [str(p) for p in files if not p.exists()]
   if missing or not files[:-2]:
     raise UserError(f"sample corpus incomplete at {src}: missing {', '.join(missing) or 'text/<lang>/*.jsonl.gz'}")
@@ -55,8 +60,17 @@ def content_key(src: Path) -> str:
   return h.hexdigest()[:16]
 
 
+def _shipped_ids(src: Path, lang: str, split: str) -> Path:
+  return src / "tokens" / lang / f"{split}.npz"
+
+
 def materialize(src: Path, dest: Path) -> None:
-  """Tokenizes the shipped text shards into `dest` (corpus_format layout + text shards + manifest)."""
+  """Writes the corpus_format layout into `dest` (+ text shards + manifest).
+
+  The shipped token ids (tokens/<lang>/<split>.npz, made with the shipped tokenizer) are copied into
+  ArrayRecord shards: no tokenizing at first use, which costs a minute on a busy 2-core machine. Without
+  them (a hand-made sample) the text is tokenized here, cut at val_tokens as the corpus job does.
+  """
   from codelaw.data.build_corpus import tokenize_split
   meta = json.loads((src / META).read_text())
   dest.mkdir(parents=True, exist_ok=True)
@@ -68,10 +82,19 @@ def materialize(src: Path, dest: Path) -> None:
   for lang in langs:
     splits[lang], per_source[lang] = {}, {}
     for split in corpus_format.SPLITS:
-      ps: dict = {}
-      splits[lang][split] = tokenize_split(tok, dest, src, lang, split, 1,
-                                           meta["val_tokens"] if split == "val" else 0, ps)
-      per_source[lang][split] = ps
+      ids_file = _shipped_ids(src, lang, split)
+      if ids_file.exists():
+        with np.load(ids_file) as z:
+          ids, lengths = z["ids"].astype(np.int32), z["lengths"]
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        stats = corpus_format.write_token_shards(dest, lang, split, ((ids[s:s + n], 0) for s, n in zip(starts, lengths)))
+        splits[lang][split] = dataclasses.replace(stats, bytes=meta["splits"][lang][split]["bytes"])
+        per_source[lang][split] = meta["per_source"][lang][split]
+      else:
+        ps: dict = {}
+        splits[lang][split] = tokenize_split(tok, dest, src, lang, split, 1,
+                                             meta["val_tokens"] if split == "val" else 0, ps)
+        per_source[lang][split] = ps
   extra = {**meta.get("extra", {}), "per_source": per_source, "sample": True}
   corpus_format.write_manifest(dest, vocab_size=tok.get_vocab_size(), pad_id=tokenizer.PAD_ID,
                                eos_id=tokenizer.EOS_ID, splits=splits, extra=extra)
@@ -139,8 +162,26 @@ def export(build_dir: Path, dest: Path) -> None:
   shutil.copytree(build_dir / "text", dest / "text")
   shutil.copyfile(build_dir / corpus_format.TOKENIZER, dest / corpus_format.TOKENIZER)
   keep = ("filter_counts", "licenses", "packages", "missing_packages", "provenance", "tokenizer")
-  atomic_write_json(dest / META, {"val_tokens": cfg["val_tokens"],
-                                  "extra": {k: manifest.extra[k] for k in keep if k in manifest.extra}})
+  atomic_write_json(dest / META, {
+      "val_tokens": cfg["val_tokens"], "per_source": manifest.extra["per_source"],
+      "splits": {l: {s: {"documents": st.documents, "tokens": st.tokens, "bytes": st.bytes} for s, st in per.items()}
+                 for l, per in manifest.splits.items()},
+      "extra": {k: manifest.extra[k] for k in keep if k in manifest.extra}})
+  from array_record.python.array_record_module import ArrayRecordReader
+  for lang in manifest.languages:
+    for split in corpus_format.SPLITS:
+      docs = []
+      for shard in corpus_format.shard_paths(build_dir, lang, split):
+        reader = ArrayRecordReader(shard)
+        docs += [corpus_format.decode_document(r) for r in reader.read_all()]
+        reader.close()
+      if len(corpus_format.shard_paths(build_dir, lang, split)) > 1:
+        raise ValueError("export needs a build with num_shards=1 (document order = text shard order)")
+      assert manifest.vocab_size <= 65536
+      out = _shipped_ids(dest, lang, split)
+      out.parent.mkdir(parents=True, exist_ok=True)
+      np.savez_compressed(out, ids=np.concatenate(docs).astype(np.uint16),
+                          lengths=np.array([len(d) for d in docs], dtype=np.int32))
   packages: dict[tuple, dict] = defaultdict(lambda: {"files": 0, "bytes": 0})
   for lang in manifest.languages:
     for split in corpus_format.SPLITS:

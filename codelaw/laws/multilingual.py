@@ -267,6 +267,6 @@ def fit_multilingual(table: ResultsTable, law: str, *, starts: int = 512, num_st
     diag["bootstrap"] = {"resamples": bootstrap, "ci_level": ci, "unit": "run"}
   if unique_tokens and law == "effective_data":
     out["unique_tokens"] = {k: float(v) for k, v in unique_tokens.items() if k in table.languages}
-    diag["repetition_decay"] = REPETITION_DECAY
+    out["repetition_decay"] = {k: REPETITION_DECAY for k in out["unique_tokens"]}
   out["diagnostics"] = diag
   return out

@@ -188,7 +188,8 @@ def section(inputs: StudyInputs) -> tuple[Section, Section, dict]:
                        "(default: equal weights, the paper's 'equal-weighted average').")
   fig1 = Section("multilingual", "Equal-weighted multilingual loss, guided vs uniform (paper Figure 1)",
                  intro="Mean validation loss over the languages (equal weights): lines from the fitted law at p* and "
-                       "at the uniform mixture, points from the guided-vs-uniform validation runs.")
+                       "at the uniform mixture (both held at the allocation's values while N or D varies), points "
+                       "from the guided-vs-uniform validation runs.")
   facts: dict[str, Any] = {}
   if inputs.allocation is None:
     fig5.missing.append("no allocation.json (run the allocate job); the paper's guided deltas are listed alone")

@@ -126,7 +126,7 @@ def section(inputs: StudyInputs, summary: dict) -> Section:
   sec.tables.append(Table(
       "translation_paper", "The paper's Figure 3: unseen-direction loss (30 directions)",
       ["size", "random shuffling (baseline)", "parallel pairing"],
-      [[s, b, p] for s, (b, p) in PAPER_FIGURE3.items()],
+      [[s, fixed(b), fixed(p)] for s, (b, p) in PAPER_FIGURE3.items()],
       "Bar labels recovered from the PDF text; the size mapping is the most plausible one (paper.md §3.5). "
       "The paper shows no direct-concatenation series."))
   return sec

@@ -27,6 +27,7 @@ from codelaw.errors import UserError
 from codelaw.study import studies
 from codelaw.study.executor import Outcome, RunFn, StudyExecutor, check_executor_config, train_run
 from codelaw.study.results import write_results
+from codelaw.study.runner import write_study_json
 from codelaw.study.spec import Run
 
 STUDIES = ("per_language", "synergy", "translation", "mixtures")
@@ -61,6 +62,7 @@ def run_studies(config, workdir: Path, run_fn: RunFn = train_run) -> list[Run]:
   all_runs = [run for runs in by_study.values() for run in runs]
   _execute("studies", all_runs, workdir, config, run_fn)
   for name, runs in by_study.items():
+    write_study_json(config.studies[name], runs, workdir / name)
     write_results(runs, workdir / name, runs_dir=workdir / "runs")
   write_results(all_runs, workdir, runs_dir=workdir / "runs")
   return all_runs
@@ -109,6 +111,7 @@ def _main(config, out: Path, run_fn: RunFn) -> None:
   _log("stage 4/5: validation (guided p* vs uniform at equal compute)")
   val.allocation = str(out / "allocate" / "allocation.json")
   runs = studies.expand(val)
+  write_study_json(val, runs, out / "validation")
   _execute("validation", runs, out, config, run_fn)
   write_results(runs, out / "validation", runs_dir=out / "runs")
 

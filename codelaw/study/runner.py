@@ -16,15 +16,20 @@ from codelaw.study.results import write_results
 from codelaw.study.spec import Run
 
 
+def write_study_json(config, runs: list[Run], study_dir: str | Path) -> None:
+  """What the study is (name, scale, runs with their metadata), for the report and for humans."""
+  atomic_write_json(Path(study_dir) / "study.json", {
+      "study": config.study, "scale": config.get("scale", ""),
+      "runs": [{"run_id": r.run_id, "eval_languages": list(r.eval_languages), "meta": r.meta} for r in runs]})
+
+
 def run_study(config, workdir: str | Path, run_fn: RunFn = train_run, stream=None
               ) -> tuple[list[Run], dict[str, Outcome]]:
   """Runs a study's missing runs and writes DIR/study.json, DIR/results.csv and DIR/failures.json."""
   check_executor_config(config.executor)
   runs = studies.expand(config)
   workdir = Path(workdir)
-  atomic_write_json(workdir / "study.json", {
-      "study": config.study, "scale": config.get("scale", ""),
-      "runs": [{"run_id": r.run_id, "eval_languages": list(r.eval_languages), "meta": r.meta} for r in runs]})
+  write_study_json(config, runs, workdir)
   executor = StudyExecutor(workdir, config.executor, run_fn, name=config.study, stream=stream)
   outcomes = executor.run(runs)
   write_results(runs, workdir)

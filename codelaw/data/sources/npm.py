@@ -10,12 +10,6 @@ from typing import Sequence
 from codelaw.data.sources.common import Miss, PackageTree, extract_archive, last_error_line, parallel_map, run
 
 
-def _tarball_name(spec: str) -> str:
-  # npm pack names scoped packages "@scope/name@1.0" as "scope-name-1.0.tgz"
-  name, _, version = spec.rpartition("@") if spec.count("@") > (1 if spec.startswith("@") else 0) else (spec, "", "")
-  return f"{name.lstrip('@').replace('/', '-')}-{version}.tgz" if version else ""
-
-
 def _safe(spec: str) -> str:
   return re.sub(r"[^A-Za-z0-9._-]+", "_", spec.lstrip("@"))
 
