@@ -127,3 +127,12 @@ def test_comparison_ranks_other_truths_first(law):
 def test_comparison_ranks_paper_aggregate_first_on_mixtures():
   result = compare.compare_families(make_table("paper_aggregate"), **FAST)
   assert result["ranking_mixture"][0] == "paper_aggregate", result["families"]
+
+
+def test_fit_json_loads_in_the_allocation_reader(effective_fit):
+  from codelaw.laws.fit_file import load_fit
+
+  fit = load_fit(effective_fit)
+  assert fit.law.langs == LANGS
+  assert len(fit.bootstrap) == 20
+  assert np.allclose(fit.law.tau, TAU, atol=0.05)

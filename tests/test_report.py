@@ -184,12 +184,19 @@ def _check_table(path: Path):
   assert len(widths) == 1, f"{path}: rows of different widths"
 
 
-def test_full_report_through_the_launcher(study, tmp_path):
-  out = tmp_path / "report"
+@pytest.fixture(scope="module")
+def report(study, tmp_path_factory):
+  """The report of the full study, built once through the real command line."""
+  out = tmp_path_factory.mktemp("report")
   proc = subprocess.run([sys.executable, "-m", "codelaw.launch", "--config", str(ROOT / "configs" / "report.py"),
                          f"--config.study={study}", "--workdir", str(out)],
                         capture_output=True, text=True, cwd=ROOT, timeout=300)
   assert proc.returncode == 0, proc.stderr[-3000:]
+  return out
+
+
+def test_full_report_through_the_launcher(report):
+  out = report
   meta = json.loads((out / "report.json").read_text())
   figs = {Path(f).stem for s in meta["sections"] for f in s["figures"]}
   tabs = {Path(t).stem for s in meta["sections"] for t in s["tables"]}
@@ -211,9 +218,8 @@ def test_full_report_through_the_launcher(study, tmp_path):
   assert "cpu-50k" in page and "cpu-200k" in page
 
 
-def test_tables_reflect_the_constructed_data(study, tmp_path):
-  out = tmp_path / "report"
-  build.main(_report_config(study), str(out))
+def test_tables_reflect_the_constructed_data(study, report):
+  out = report
   params = (out / "tables" / "per_language_parameters.md").read_text()
   for lang in ("Python", "Java", "Rust"):
     assert f"| {lang} |" in params
