@@ -148,8 +148,8 @@ def test_run_with_cooldown_branch_writes_result_logs_and_tensorboard(corpus, tmp
   peak = config.optim.peak_lr
   assert branch_log[0]["lr"] == main_log[6]["lr"] == pytest.approx(peak)
   assert branch_log[1]["lr"] == pytest.approx(0.5 * peak) and main_log[7]["lr"] == pytest.approx(peak)
-  # The main run decays over its own last 20% (steps 14-16 of 16).
-  assert [r["lr"] for r in main_log[12:]] == pytest.approx([peak, 2 / 3 * peak, 1 / 3 * peak])
+  # The main run decays over its own last 20% (from step 13 of 16; an update uses the rate of its step index).
+  assert [r["lr"] for r in main_log[12:]] == pytest.approx([peak, peak, 2 / 3 * peak, 1 / 3 * peak])
   assert main_log[-1]["loss"] < main_log[0]["loss"]
 
   tags = _tb_tags(tmp_path / "tensorboard")

@@ -40,9 +40,9 @@ def display(lang: str) -> str:
   return languages.BY_NAME[lang].display if lang in languages.BY_NAME else lang
 
 
-def to_png(fig, dpi: int = DPI) -> bytes:
+def to_png(fig, dpi: int | None = None) -> bytes:
   buf = io.BytesIO()
-  fig.savefig(buf, format="png", dpi=dpi)  # every figure is laid out with tight_layout
+  fig.savefig(buf, format="png", dpi=dpi or DPI)  # every figure is laid out with tight_layout
   plt.close(fig)
   return buf.getvalue()
 
