@@ -10,6 +10,7 @@ independent mean/max eval-loss difference) and a summary (steps and wall-time co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -36,7 +37,8 @@ def _config(args, tokens: int, budgets: tuple[int, ...]):
 
 def _timed(config, workdir: Path) -> tuple[dict, float]:
   start = time.perf_counter()
-  result = trainer.main(config, str(workdir))
+  with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the JSON lines
+    result = trainer.main(config, str(workdir))
   return result, time.perf_counter() - start
 
 

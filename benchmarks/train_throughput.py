@@ -155,9 +155,10 @@ def main() -> None:
   args = parser.parse_args()
   import multiprocessing
   emit(kind="machine", cpus=multiprocessing.cpu_count(), jax=jax.__version__, devices=jax.device_count())
-  peak = matmul_peak()
-  emit(kind="matmul_peak", n=2048, dtype="float32", flops_per_s=peak)
   for size in args.sizes.split(","):
+    # The peak is re-measured next to every size: on a shared machine it drifts as much as the steps do.
+    peak = matmul_peak()
+    emit(kind="matmul_peak", n=2048, dtype="float32", flops_per_s=peak, size=size)
     cfg = sizes.model_config(size, VOCAB, dtype="float32")
     flops = counting.flops_per_token(cfg, SEQ)
     runners = {"jax": JaxRunner(cfg)}

@@ -22,7 +22,7 @@ VOCAB = 128
 
 def tiny_config(**overrides):
   from codelaw.model.config import ModelConfig
-  fields = dict(d_model=32, n_layers=2, n_heads=4, n_kv_heads=2, d_ff=64, vocab_size=VOCAB,
+  fields = dict(d_model=32, n_layers=1, n_heads=4, n_kv_heads=2, d_ff=64, vocab_size=VOCAB,
                 tie_embeddings=False)
   fields.update(overrides)
   return ModelConfig(**fields)

@@ -39,7 +39,6 @@ def compare_families(table: ResultsTable, families=ml.FAMILIES, *, starts: int =
   """{"folds", "families": {name: {...}}, "ranking": [...]}; lower lomo_rmse_log_mixture is better."""
   folds = mixtures(table)
   obs_run = _run_loss(table.run_id, table.run_id, table.P, table.lang_idx, table.loss)
-  fold_of_row = [folds.index(k) if k in folds else -1 for k in (tuple(np.round(p, 6)) for p in table.P)]
   K = len(table.languages)
   results = {}
   for name in families:

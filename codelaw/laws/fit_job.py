@@ -9,7 +9,6 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_json, atomic_write_text

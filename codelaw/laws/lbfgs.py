@@ -6,7 +6,7 @@ so that bootstraps, folds and languages are all just more rows of one vmapped ba
 The optimizer is L-BFGS: optax's `scale_by_lbfgs` gives the direction, and a branch-free parallel line
 search (all candidate step sizes evaluated at once, best kept) gives the step; a fixed number of iterations
 runs inside `lax.scan`. optax's zoom line search is a data-dependent while-loop, which under vmap runs every
-start for as long as the slowest one needs and made a 4,500-start fit ~10x slower.
+start for as long as the slowest one needs; it was several times slower here.
 """
 
 from __future__ import annotations
@@ -64,7 +64,6 @@ def multistart_minimize(objective: Objective, num_steps: int, params0_GxS, data_
   """
   # The optimizer works on one flat vector per start: a pytree of scalars would make every L-BFGS
   # operation a handful of tiny ops per leaf.
-  G, S = jax.tree.leaves(params0_GxS)[0].shape[:2]
   example = jax.tree.map(lambda x: x[0, 0], params0_GxS)
   _, unravel = ravel_pytree(example)
   flat0 = jax.vmap(jax.vmap(lambda p: ravel_pytree(p)[0]))(params0_GxS)

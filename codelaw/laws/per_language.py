@@ -12,7 +12,6 @@ import dataclasses
 import itertools
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from codelaw.laws import forms, lbfgs

@@ -3,7 +3,7 @@
     python -m codelaw.launch --config configs/quickstart.py --workdir OUT            # cpu-tiny, <= 30 min on 2 cores
     python -m codelaw.launch --config configs/quickstart.py:scale=smoke --workdir OUT  # CI, a few minutes
 
-Stages (each resumable; rerunning the command skips what is done):
+Stages (rerunning the command skips every finished run; fit, allocation and report are recomputed):
   1. studies     per-language grid, bilingual synergy, translation strategies, random mixtures: every run in
                  one executor pass (one progress line) → OUT/runs/<id>/, OUT/<study>/results.csv, OUT/results.csv
   2. fit         per-language laws → OUT/fit_per_language/fit.json; the multilingual law → OUT/fit/fit.json

@@ -62,7 +62,7 @@ def plan(budgets: Sequence[float], total_tokens: int, tokens_per_step: int, cool
     if steps >= total_steps:
       continue  # the same number of steps as the main run: the main run's own decay measures it
     start = decay_start(steps, cooldown_fraction)
-    if start < warmup_steps:
+    if start < max(warmup_steps, 1):
       raise UserError(f"train.cooldown_budgets: {tokens:g} tokens ({steps} steps) is too small for "
                       f"optim.warmup_steps = {warmup_steps} and train.cooldown_fraction = {cooldown_fraction}")
     out.setdefault(steps, Budget(tokens=int(tokens), steps=steps, decay_start=start, final=False))
