@@ -34,11 +34,15 @@ def split_packages(package_bytes: Mapping[str, int], *, val_bytes: int, seed: in
     size = package_bytes[pkg]
     if size > max_package_fraction * total and len(package_bytes) > 2:
       continue
-    if got + size > max(budget * 1.5, budget + 64 * 1024) and got > 0:
-      continue  # would overshoot a lot: try a smaller package
+    if got + size > max(budget * 1.5, budget + 64 * 1024):
+      continue  # would overshoot a lot (the val split is cut at val_tokens; the rest would be lost): try a smaller one
     val.add(pkg)
     got += size
-  if not val:  # everything was too big: take the smallest package
+  if got < budget:  # nothing small enough was left: top up with the smallest remaining package
+    rest = [p for p in package_bytes if p not in val and package_bytes[p] <= max_package_fraction * total]
+    if rest:
+      val.add(min(rest, key=lambda p: (package_bytes[p], p)))
+  if not val:
     val.add(min(package_bytes, key=lambda p: (package_bytes[p], p)))
   if len(val) == len(package_bytes):
     val.discard(max(val, key=lambda p: (package_bytes[p], p)))

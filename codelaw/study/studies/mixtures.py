@@ -36,6 +36,6 @@ def expand(config) -> list[Run]:
       for seed in common.seeds(config):
         cfg = common.train_config(config, size=size, proportions=p, tokens=budgets[-1], seed=seed,
                                   cooldown_budgets=budgets[:-1])
-        runs.append(make_run(config.study, f"mix{i}-{size}-s{seed}", cfg, kind="mixture", size=size,
-                             seed=seed, mixture=i))
+        runs.append(make_run(config.study, f"mix{i}-{size}-s{seed}", cfg, eval_languages=langs,
+                             kind="mixture", size=size, seed=seed, mixture=i))
   return runs

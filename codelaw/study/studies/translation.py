@@ -41,6 +41,6 @@ def expand(config) -> list[Run]:
         spec = dict(strategy=strategy, directions=seen, weight=float(config.weight))
         cfg = common.train_config(config, size=size, proportions=uniform, tokens=tokens, seed=seed,
                                   translation=spec)
-        runs.append(make_run(config.study, f"{strategy}-{size}-s{seed}", cfg, kind="translation",
-                             strategy=strategy, size=size, seed=seed))
+        runs.append(make_run(config.study, f"{strategy}-{size}-s{seed}", cfg, eval_languages=langs,
+                             kind="translation", strategy=strategy, size=size, seed=seed))
   return runs

@@ -35,10 +35,13 @@ def expand(config) -> list[Run]:
   size = common.get_size(config)
   tokens = common.get_positive_int(config, "tokens")
   common.check_tokens(config, "tokens", tokens)
+  # Both arms are evaluated on every language either mixture covers (the languages the allocation is about).
+  covered = set(mixtures["guided"]) | set(mixtures["uniform"])
+  eval_languages = tuple(name for name in languages.NAMES if name in covered)
   runs = []
   for arm, p in mixtures.items():
     for seed in common.seeds(config):
       cfg = common.train_config(config, size=size, proportions=p, tokens=tokens, seed=seed)
-      runs.append(make_run(config.study, f"{arm}-{size}-s{seed}", cfg, kind="validation", arm=arm,
-                           size=size, seed=seed))
+      runs.append(make_run(config.study, f"{arm}-{size}-s{seed}", cfg, eval_languages=eval_languages,
+                           kind="validation", arm=arm, size=size, seed=seed))
   return runs
