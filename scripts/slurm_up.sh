@@ -32,13 +32,22 @@ if [[ ! -s /etc/munge/munge.key ]]; then
 fi
 mkdir -p /run/munge /var/log/munge /var/lib/munge
 chown munge:munge /run/munge /var/log/munge /var/lib/munge
-if ! pgrep -u munge -x munged >/dev/null; then  # a munged already running is reused and left alone
-  runuser -u munge -- /usr/sbin/munged  # forks; the daemon is the only munged of user munge
-  for _ in $(seq 1 50); do  # wait for the forking parent to exit: one munged left, the daemon
-    pids=$(pgrep -u munge -x munged || true)
-    [[ $(wc -w <<< "$pids") == 1 ]] && { echo "$pids" > "$DIR/munged.pid"; break; }
+if ! munge -n >/dev/null 2>&1; then  # a munged that already answers is reused and left alone
+  before=$(pgrep -u munge -x munged || true)
+  runuser -u munge -- /usr/sbin/munged  # forks into the background
+  for _ in $(seq 1 50); do
+    if munge -n >/dev/null 2>&1; then
+      # The new daemon: a munged of user munge that was not there before and is not a zombie.
+      for pid in $(pgrep -u munge -x munged); do
+        if ! grep -qw "$pid" <<< "$before" && [[ $(ps -o stat= -p "$pid") != Z* ]]; then
+          echo "$pid" > "$DIR/munged.pid"
+        fi
+      done
+      break
+    fi
     sleep 0.1
   done
+  munge -n >/dev/null 2>&1 || { echo "slurm_up.sh: munged did not start" >&2; exit 1; }
 fi
 
 mkdir -p /etc/slurm
