@@ -64,7 +64,9 @@ def _parse_flags(argv: list[str]) -> list[str]:
   try:
     return flags.FLAGS(argv)
   except flags.Error as e:
-    _fail(str(e).splitlines()[0])
+    # ml_collections puts the reason a config file failed on the lines after a generic first line.
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    _fail(" ".join(lines[:1] + lines[-1:]) if len(lines) > 1 else str(e))
   except (KeyError, AttributeError) as e:
     _fail(f"unknown config key {str(e).strip(chr(34))} in the --config.* overrides")
   except (ValueError, TypeError, OSError) as e:

@@ -145,11 +145,8 @@ class _Encoder:
   """Tokenizes with the corpus tokenizer; each distinct text is encoded once (`prefetch` batches them)."""
 
   def __init__(self, corpus_dir: Path):
-    from tokenizers import Tokenizer
-    path = corpus_dir / corpus_format.TOKENIZER
-    if not path.exists():
-      raise UserError(f"translation needs the corpus tokenizer: {path} does not exist")
-    self._tok = Tokenizer.from_file(str(path))
+    from codelaw.data.tokenizer import load_tokenizer
+    self._tok = load_tokenizer(corpus_dir / corpus_format.TOKENIZER)
     self._cache: dict[str, np.ndarray] = {}
 
   def prefetch(self, texts: Sequence[str]) -> None:
@@ -174,7 +171,9 @@ class _Encoder:
     atomic_write_bytes(cache_file, buf.getvalue())
 
   def fingerprint(self) -> str:
-    return hashlib.sha256(self._tok.to_str().encode()).hexdigest()[:16]
+    # encode_special_tokens changes the ids but is not part of the tokenizer's JSON.
+    state = f"{self._tok.to_str()}|encode_special_tokens={self._tok.encode_special_tokens}"
+    return hashlib.sha256(state.encode()).hexdigest()[:16]
 
   def __call__(self, text: str) -> np.ndarray:
     if text not in self._cache:

@@ -168,14 +168,13 @@ def passk_settings(cfg: Any) -> dict | None:
 # ---------------------------------------------------------------------------------------- pass@k
 def pass_at_k(model_cfg: Any, params: Any, corpus_dir: Path, opts: dict, out_dir: Path) -> dict:
   """{lang: {"pass@k"..., "problems", "samples", "passed", "generated_tokens"}}; completions to out_dir."""
-  from tokenizers import Tokenizer
-
   from codelaw.data import corpus_format
+  from codelaw.data.tokenizer import load_tokenizer
   from codelaw.evals import generate as gen
   from codelaw.evals import harness
   from codelaw.evals.harness.execute import ToolchainMissing
 
-  tokenizer = Tokenizer.from_file(str(corpus_dir / corpus_format.TOKENIZER))
+  tokenizer = load_tokenizer(corpus_dir / corpus_format.TOKENIZER)
   eos_id = corpus_format.read_manifest(corpus_dir).eos_id
   model = gen.load_decoder(model_cfg, params)
   results = {}

@@ -232,9 +232,10 @@ class Trainer:
 
   def _translation_losses(self, state: Any) -> dict[str, float]:
     s = self.s
-    from codelaw.data.translation import translation_eval_batches
+    from codelaw.data.translation import all_directions, translation_eval_batches
     out = {}
-    for direction in s.translation.directions:
+    # Every direction, not only the trained ones: transfer to unseen directions is what the study measures.
+    for direction in all_directions():
       sums = [self.eval_step(state.params, step_lib.shard_batch(local_rows(batch), s.mesh))
               for batch in translation_eval_batches(direction, seq_len=s.seq_len, batch_size=s.global_batch_size,
                                                     strategy=s.translation.strategy, corpus_dir=s.corpus_dir,
