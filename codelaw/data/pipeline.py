@@ -108,7 +108,11 @@ def mixture_dataset(corpus_dir: str | os.PathLike, proportions: dict[str, float]
                     global_batch_size: int, seed: int, split: str = "train",
                     process_index: int | None = None, process_count: int | None = None,
                     translation: TranslationSpec | Mapping | None = None) -> grain.IterDataset:
-  """Infinite stream of this process's slice of each global batch (fields: see INTERFACES.md).
+  """Infinite stream of this process's slice of each global batch.
+
+  Fields, each `[local_batch, seq_len]`: `inputs`, `targets`, `segment_ids` (0 = padding), `positions`,
+  `weights` (1.0 where the target is the next token of the same document) and `language_ids` (index into
+  `languages.NAMES`, -1 for padding).
 
   `translation` mixes the parallel-code stream in: `translation.weight` of the rows come from it and the
   languages share the rest by `proportions`. Its tokens carry their own language in `language_ids`.

@@ -4,7 +4,7 @@ The paper publishes per-language exponents and irreducible losses (Figure 2) and
 but not the scale constants A_i, B_i nor how Table 1 maps to transfer coefficients. `paper_law` therefore
 makes two documented choices: A_i = B_i = 1 (in the paper's units: N and D in billions), and
 tau_ij = rel_ij / 100 (Table 1's relative improvement as a fraction), the reading of Eq. 7 that
-shared/docs/paper.md §2.5 suggests. Results on this preset illustrate the solver on the paper's numbers;
+docs/paper.md §2.5 suggests. Results on this preset illustrate the solver on the paper's numbers;
 they are not a re-derivation of the paper's allocation, which the paper does not specify.
 """
 

@@ -1,4 +1,4 @@
-"""The paper's claims (shared/docs/paper.md §7) checked twice with the same code: on the paper's own
+"""The paper's claims (docs/paper.md §7) checked twice with the same code: on the paper's own
 published numbers and on our data; plus the paper's internal inconsistencies and how the report treats them."""
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ def section(params: dict | None, syn: Synergy | None, summary: dict | None, meas
                 intro="Each claim is checked by the same code on the paper's published numbers (Figure 2, the "
                       "reconstructed Table 1, Figure 3) and on this study's results. Verdicts: supported, "
                       "partly supported, contradicted, or not enough data (the study lacks the runs).")
-  sec.tables.append(Table("claims", "Claims (shared/docs/paper.md §7)",
+  sec.tables.append(Table("claims", "Claims (docs/paper.md §7)",
                           ["claim", "paper section", "the paper's own numbers", "our data", "evidence (ours)"], rows,
                           "Guided vs uniform: the paper measures Pass@1 and BLEU, we measure equal-weighted "
                           "validation loss."))

@@ -146,6 +146,6 @@ def section(inputs: StudyInputs, syn: Synergy | None) -> Section:
         syn.loss, syn.delta, syn.rel,
         f"Bold diagonal: self-repetition baseline L_i(i+i). Model size {syn.size or 'unknown'}." + sd_note))
   sec.tables.append(_matrix_table(
-      "synergy_paper", "The paper's Table 1 (reconstructed, shared/docs/paper.md §3.2)", ref.langs, ref.baseline,
+      "synergy_paper", "The paper's Table 1 (reconstructed, docs/paper.md §3.2)", ref.langs, ref.baseline,
       ref.loss, ref.delta, ref.rel, "128B tokens per run (64B + 64B); model size not stated by the paper."))
   return sec

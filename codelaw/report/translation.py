@@ -16,7 +16,7 @@ from codelaw.report.tables import Table, fixed, fmt
 
 STRATEGIES = {"shuffle": "random shuffling", "concat": "direct concatenation", "paired": "parallel pairing"}
 # Paper Figure 3: mean loss over the 30 unseen directions, baseline (random shuffling) vs parallel pairing;
-# the label-to-bar mapping is the digest's most plausible one (shared/docs/paper.md §3.5).
+# the label-to-bar mapping is the digest's most plausible one (docs/paper.md §3.5).
 PAPER_FIGURE3 = {"0.2B": (0.2690, 0.1880), "0.5B": (0.2014, 0.1206), "1.5B": (0.1526, 0.0976),
                  "3B": (0.1306, 0.0849), "7B": (0.1019, 0.0760)}
 
