@@ -62,8 +62,9 @@ def get_config(arg=None):
   config.scale = scale
   config.executor = base.executor_config()
   config.executor.retries = 1
-  # smoke runs are nearly all start-up and compilation, which is single-threaded: two at a time on 2 cores.
-  config.executor.parallel = 2 if scale == "smoke" else 1
+  # Tiny models leave a core idle (start-up and compilation are single-threaded, and XLA splits their small
+  # matmuls poorly): two runs at a time on 2 cores.
+  config.executor.parallel = 2
   config.max_failed_runs = 0   # runs that may fail (after retries) before the quickstart stops
   config.studies = ml_collections.ConfigDict(dict(
       per_language=study("per_language", sizes=r["sizes"], budgets=r["budgets"]),
