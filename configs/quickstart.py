@@ -4,10 +4,9 @@ guided-vs-uniform validation and the report, on the bundled sample corpus, with 
     python -m codelaw.launch --config configs/quickstart.py --workdir OUT              # cpu-tiny
     python -m codelaw.launch --config configs/quickstart.py:scale=smoke --workdir OUT  # CI smoke test
 
-Sizing of cpu-tiny for 2 CPU cores, one run at a time: 51 runs (14 per-language, 28 synergy, 3 translation,
-4 mixtures, 2 validation) and ~3.3M training tokens. A 50k-100k-parameter model trains at ~4k tokens/s
-(~14 min) and each run also pays process start, compilation, checkpoints and evaluation of the 7 languages
-at every budget (~15 s, ~13 min): ~27 min in all. smoke: 12 runs of a few thousand tokens, 2 at a time.
+Sizing of cpu-tiny for 2 CPU cores, two runs at a time: 51 runs (14 per-language, 28 synergy, 3 translation,
+4 mixtures, 2 validation) and ~3.4M training tokens; measured at about 25 minutes end to end on a 2-core
+machine. smoke: 12 runs of a few thousand tokens.
 """
 
 import importlib.util

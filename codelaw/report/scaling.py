@@ -99,6 +99,10 @@ def _figure(rows: dict[str, list[dict]], params: dict[str, dict], draws: dict, l
           q = 100 * (1 - level) / 2
           ax.fill_between(grid, np.percentile(curves, q, axis=0), np.percentile(curves, 100 - q, axis=0),
                           color=color, alpha=0.18, lw=0)
+    # Keep the measured points readable: a fit with a huge B/D^beta term can shoot up just outside the data.
+    losses = np.asarray([r["loss"] for r in lang_rows])
+    margin = 0.5 * max(float(np.ptp(losses)), 0.05 * float(losses.max()))
+    ax.set_ylim(losses.min() - margin, losses.max() + margin)
     ax.set_xscale("log")
     figures.log_count_axis(ax.xaxis)
     ax.set_title(display(lang), fontsize=10)
