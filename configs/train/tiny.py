@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ml_collections
 
-from codelaw import languages
+from codelaw.train.defaults import train_config
 
 DEFAULTS = dict(size="cpu-50k", tokens=300_000, seq_len=128, batch=16)
 
@@ -27,16 +27,7 @@ def parse_arg(arg: str | None) -> dict:
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   a = parse_arg(arg)
-  config = ml_collections.ConfigDict()
-  config.job = "train"
-  config.seed = 0
-  config.model = dict(size=a["size"], seq_len=a["seq_len"], dtype="float32", attention="xla", tie_embeddings=True)
-  config.data = dict(corpus="sample", proportions={name: 1.0 for name in languages.NAMES}, translation=None)
-  config.optim = dict(peak_lr=3e-3, warmup_steps=20, schedule="wsd", decay_fraction=0.2, min_lr_ratio=0.0,
-                      b1=0.9, b2=0.95, weight_decay=0.1, grad_clip=1.0)
-  config.train = dict(global_batch_size=a["batch"], tokens=a["tokens"], eval_every=50, eval_tokens=8192,
-                      checkpoint_every=50, keep_checkpoints=3, log_every=10, peak_flops=0.0,
-                      cooldown_budgets=(), cooldown_fraction=0.2)
-  config.mesh = dict(data=-1, fsdp=1, tensor=1)
-  config.distributed = dict(coordinator="", num_processes=0, process_id=-1)
+  config = ml_collections.ConfigDict(train_config(
+      model=dict(size=a["size"], seq_len=a["seq_len"]),
+      train=dict(global_batch_size=a["batch"], tokens=a["tokens"])))
   return config

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 import ml_collections
 
 from codelaw.errors import UserError
+from codelaw.train import defaults
 
 SCALES = ("smoke", "cpu-tiny", "gpu-small", "paper")
 
@@ -69,19 +70,13 @@ def train_config(scale: str) -> dict[str, Any]:
   p = preset(scale)
   tokens = max(p["budgets"])
   steps = max(1, tokens // (p["seq_len"] * p["global_batch_size"]))
-  return dict(
-      job="train",
-      seed=0,
-      model=dict(size=p["sizes"][0], seq_len=p["seq_len"], dtype=p["dtype"], attention="xla",
-                 tie_embeddings=True),
-      data=dict(corpus="sample", proportions={"python": 1.0}, translation=None),
-      optim=dict(peak_lr=p["peak_lr"], warmup_steps=p["warmup_steps"], schedule="wsd", decay_fraction=0.2,
-                 min_lr_ratio=0.0, b1=0.9, b2=0.95, weight_decay=0.1, grad_clip=1.0),
+  return defaults.train_config(
+      model=dict(size=p["sizes"][0], seq_len=p["seq_len"], dtype=p["dtype"]),
+      data=dict(proportions={"python": 1.0}),
+      optim=dict(peak_lr=p["peak_lr"], warmup_steps=p["warmup_steps"]),
       train=dict(global_batch_size=p["global_batch_size"], tokens=tokens, eval_every=0,
                  eval_tokens=p["eval_tokens"], checkpoint_every=p["checkpoint_every"], keep_checkpoints=2,
-                 log_every=max(1, steps // 10), peak_flops=0.0, cooldown_budgets=(), cooldown_fraction=0.2),
-      mesh=dict(data=-1, fsdp=1, tensor=1),
-      distributed=dict(coordinator="", num_processes=0, process_id=-1),
+                 log_every=max(1, steps // 10)),
   )
 
 
