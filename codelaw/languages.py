@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
-from typing import Mapping
 
 from codelaw.errors import UserError
 
@@ -36,17 +34,3 @@ def get(name: str) -> Language:
     raise UserError(f"unknown language {name!r}; expected one of {', '.join(NAMES)}")
   return BY_NAME[name]
 
-
-def check_proportions(proportions: Mapping[str, float], *, what: str = "proportions") -> dict[str, float]:
-  """Validates `{language: weight}` and returns it normalised to sum 1 (zeros allowed)."""
-  out = {}
-  for name, w in proportions.items():
-    get(name)
-    w = float(w)
-    if math.isnan(w) or math.isinf(w) or w < 0:
-      raise UserError(f"{what}.{name} = {w}: weights must be finite and >= 0")
-    out[name] = w
-  total = sum(out.values())
-  if total <= 0:
-    raise UserError(f"{what}: all weights are zero; at least one language needs a positive weight")
-  return {name: w / total for name, w in out.items()}

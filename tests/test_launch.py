@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from codelaw import languages
+from codelaw import checks
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_json
 
@@ -40,10 +40,10 @@ def test_missing_config_file_names_it(tmp_path):
 
 
 def test_proportions_are_checked_and_normalised():
-  assert languages.check_proportions({"python": 1, "rust": 3, "go": 0}) == {"python": 0.25, "rust": 0.75, "go": 0.0}
+  assert checks.proportions({"python": 1, "rust": 3, "go": 0}, "proportions") == {"python": 0.25, "rust": 0.75, "go": 0.0}
   for bad in ({"python": -1}, {"python": float("nan")}, {"python": 0, "go": 0}, {"cobol": 1}):
     with pytest.raises(UserError):
-      languages.check_proportions(bad)
+      checks.proportions(bad, "proportions")
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path):

@@ -34,7 +34,7 @@ from typing import Mapping
 import grain
 import numpy as np
 
-from codelaw import languages
+from codelaw import checks, languages
 from codelaw.data import corpus_format, packing
 from codelaw.data import translation as translation_lib
 from codelaw.data.translation import TranslationSpec
@@ -69,7 +69,7 @@ def _check_inputs(manifest: corpus_format.Manifest, proportions: Mapping[str, fl
     raise UserError(f"global_batch_size = {global_batch_size!r}: must be a positive integer")
   if split not in corpus_format.SPLITS:
     raise UserError(f"split = {split!r}: expected one of {corpus_format.SPLITS}")
-  props = languages.check_proportions(proportions)
+  props = checks.proportions(proportions, "proportions")
   for lang, p in props.items():
     if p > 0:
       stats = manifest.splits.get(lang, {}).get(split)

@@ -9,13 +9,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import jax
 
-from codelaw import languages
+from codelaw import checks
 from codelaw.data import corpus_format
 from codelaw.errors import UserError
 from codelaw.model.config import ModelConfig
@@ -40,6 +39,8 @@ class Settings:
   seed: int
   seq_len: int
   global_batch_size: int
+  microbatch_per_device: int    # rows per device per gradient-accumulation step; 0 = the whole batch at once
+  loss_vocab_chunk: int         # vocabulary entries per cross-entropy chunk; 0 = full logits
   tokens_per_step: int
   total_steps: int
   budgets: tuple[cooldown.Budget, ...]  # cooldown branches (ascending), then the final budget
@@ -66,20 +67,11 @@ def run_id(config: dict) -> str:
 
 
 def _int(section: dict, name: str, key: str, lo: int) -> int:
-  value = section.get(key)
-  if isinstance(value, float) and value.is_integer():
-    value = int(value)
-  if not isinstance(value, int) or isinstance(value, bool) or value < lo:
-    raise UserError(f"{name}.{key} = {value!r}: expected an integer >= {lo}")
-  return value
+  return checks.integer(section.get(key), f"{name}.{key}", lo=lo)
 
 
 def _number(section: dict, name: str, key: str, *, positive: bool) -> float:
-  value = section.get(key)
-  if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-      or (value <= 0 if positive else value < 0):
-    raise UserError(f"{name}.{key} = {value!r}: expected a finite number {'> 0' if positive else '>= 0'}")
-  return float(value)
+  return (checks.positive if positive else checks.nonneg)(section.get(key), f"{name}.{key}")
 
 
 def _section(config: dict, name: str) -> dict:
@@ -101,13 +93,7 @@ def _corpus(data: dict) -> Path:
 
 
 def _proportions(data: dict, manifest: corpus_format.Manifest, corpus_dir: Path) -> dict[str, float]:
-  raw = data.get("proportions")
-  if not isinstance(raw, dict) or not raw:
-    raise UserError(f"data.proportions = {raw!r}: expected {{language: weight}}")
-  for name in raw:
-    if name not in languages.NAMES:
-      raise UserError(f"data.proportions.{name}: unknown language; expected one of {', '.join(languages.NAMES)}")
-  props = languages.check_proportions(raw, what="data.proportions")
+  props = checks.proportions(data.get("proportions"), "data.proportions")
   for name, p in props.items():
     stats = manifest.splits.get(name, {}).get("train")
     if p > 0 and (stats is None or stats.documents == 0):
@@ -148,6 +134,11 @@ def resolve(config: Any) -> Settings:
     raise UserError(f"train.global_batch_size = {batch} is not divisible by the mesh's data x fsdp size {parallel}")
   if batch % jax.process_count():
     raise UserError(f"train.global_batch_size = {batch} is not divisible by the {jax.process_count()} processes")
+  microbatch = checks.integer(train.get("microbatch_per_device", 0), "train.microbatch_per_device", lo=0)
+  if microbatch and (batch // parallel) % microbatch:
+    raise UserError(f"train.microbatch_per_device = {microbatch} does not divide the {batch // parallel} rows per "
+                    f"device (train.global_batch_size = {batch} over {parallel} data-parallel devices)")
+  vocab_chunk = checks.integer(train.get("loss_vocab_chunk", 0), "train.loss_vocab_chunk", lo=0)
 
   tokens_per_step = batch * seq_len
   budgets_cfg = tuple(train.get("cooldown_budgets") or ())
@@ -164,6 +155,7 @@ def resolve(config: Any) -> Settings:
   return Settings(
       config=config, run_id=run_id(config), corpus_dir=corpus_dir, manifest=manifest, proportions=proportions,
       model_cfg=model_cfg, mesh=mesh, seed=seed, seq_len=seq_len, global_batch_size=batch,
+      microbatch_per_device=microbatch, loss_vocab_chunk=vocab_chunk,
       tokens_per_step=tokens_per_step, total_steps=budgets[-1].steps, budgets=tuple(budgets),
       eval_languages=eval_languages, eval_every=_int(train, "train", "eval_every", 0),
       eval_tokens=_int(train, "train", "eval_tokens", 1), checkpoint_every=_int(train, "train", "checkpoint_every", 1),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from codelaw import languages
+from codelaw import checks, languages
 from codelaw.errors import UserError
 from codelaw.study.spec import Run, make_run
 from codelaw.study.studies import common
@@ -26,7 +26,7 @@ def read_allocation(path: str) -> dict[str, dict[str, float]]:
   for arm, key in (("guided", "p_star"), ("uniform", "p_uniform")):
     if not isinstance(data.get(key), dict):
       raise UserError(f"config.allocation = {path}: no {key} mixture in it")
-    out[arm] = languages.check_proportions(data[key], what=f"{path}:{key}")
+    out[arm] = checks.proportions(data[key], f"{path}:{key}")
   return out
 
 
