@@ -99,22 +99,28 @@ def make_executor(cfg, folder: Path) -> submitit.Executor:
     ex = submitit.LocalExecutor(folder=str(folder))
     ex.update_parameters(timeout_min=int(cfg.timeout_min))
     return ex
+  ex = submitit.SlurmExecutor(folder=str(folder), max_num_timeout=int(cfg.slurm.max_requeues))
+  ex.update_parameters(**slurm_parameters(cfg))
+  return ex
+
+
+def slurm_parameters(cfg) -> dict[str, Any]:
+  """submitit's sbatch parameters for the executor config's `slurm` section."""
   s = cfg.slurm
-  ex = submitit.SlurmExecutor(folder=str(folder), max_num_timeout=int(s.max_requeues))
   params: dict[str, Any] = dict(time=int(cfg.timeout_min), nodes=int(s.nodes),
                                 ntasks_per_node=int(s.tasks_per_node), cpus_per_task=int(s.cpus_per_task),
                                 setup=list(s.setup))
   if cfg.parallel:
     params["array_parallelism"] = int(cfg.parallel)
   if s.gpus_per_node:
-    params["gpus_per_node"] = int(s.gpus_per_node)
+    # One task per GPU: under jax.distributed each process drives only the GPUs SLURM binds to its task.
+    params.update(ntasks_per_node=int(s.gpus_per_node), gpus_per_task=1)
   if s.mem_gb:
     params["mem"] = f"{int(s.mem_gb)}G"
   for key in ("partition", "account", "qos", "constraint"):
     if s[key]:
       params[key] = s[key]
-  ex.update_parameters(**params)
-  return ex
+  return params
 
 
 def _log_tail(job) -> str:
