@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from codelaw import languages
+from codelaw import checks, languages
 from codelaw.errors import UserError
 
 PER_LANGUAGE_COLUMNS = ("language", "N", "D", "loss")
@@ -136,12 +136,9 @@ def make_results_table(run_id: Sequence[str], language: Sequence[str], N, D, los
     if np.any(x <= 0):
       raise UserError(f"{where}: column {col!r} has values <= 0")
   P_all = np.stack([np.asarray(proportions.get(name, np.zeros(n)), np.float64) for name in languages.NAMES], 1)
-  if not np.all(np.isfinite(P_all)) or np.any(P_all < 0):
-    raise UserError(f"{where}: proportion columns p_* must be finite and >= 0")
-  totals = P_all.sum(1)
-  if np.any(totals <= 0):
-    raise UserError(f"{where}: row {int(np.argmin(totals)) + 1} has all proportions p_* zero")
-  P_all = P_all / totals[:, None]
+  for row, p in enumerate(P_all):
+    checks.proportions(dict(zip(languages.NAMES, p.tolist())), f"{where}: row {row + 1} p", normalise=False)
+  P_all = P_all / P_all.sum(1, keepdims=True)
   used = {languages.NAMES.index(x) for x in language} | set(np.nonzero(P_all.sum(0) > 0)[0].tolist())
   keep = sorted(used)
   names = tuple(languages.NAMES[i] for i in keep)
