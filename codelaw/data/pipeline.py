@@ -21,6 +21,10 @@ Why this shape:
   its own document stream, the interleave continues from the saved position with the new weights, a language
   that was absent (weight 0) starts at its beginning, and a dropped language's state is ignored.
 - A language that runs out repeats with a fresh shuffle; `epochs_per_language` says how often.
+- `unique_tokens` = {lang: cap} restricts a language to a fixed subset of its documents, the first ones of a
+  seeded permutation totalling about `cap` tokens (EOS included), which then repeat: the controlled data
+  repetition of the synergy study's self-repetition baseline. The subset depends only on (seed, language,
+  cap), so every process and every resume sees the same documents.
 """
 
 from __future__ import annotations
@@ -104,10 +108,39 @@ def _slot_docs(docs: grain.MapDataset, seed: int, slot: int, slots: int) -> grai
   return docs.shuffle(seed=seed).repeat().slice(slice(slot, None, slots))
 
 
+def unique_documents(docs: grain.MapDataset, seed: int, language: str, cap: int) -> grain.MapDataset:
+  """The first documents of a seeded permutation of `docs` whose tokens (+1 EOS each) come closest to `cap`
+  (at least one document; all of them when the language has fewer tokens than `cap`)."""
+  order = grain.MapDataset.range(len(docs)).shuffle(seed=_stream_seed(seed, f"unique/{language}"))
+  chosen, total = [], 0
+  for i in range(len(order)):
+    size = len(docs[order[i]]) + 1
+    if chosen and total + size - cap > cap - total:  # the next document would overshoot more than it fills
+      break
+    chosen.append(order[i])
+    total += size
+    if total >= cap:
+      break
+  # A source over the chosen indices: it wraps indices past its end, which shuffle + repeat rely on
+  # (a slice of `docs` would not).
+  return grain.MapDataset.source(chosen).map(lambda i: docs[i])
+
+
+def _capped_sources(corpus_dir: Path, langs, split: str, seed: int,
+                    unique_tokens: Mapping[str, int] | None) -> dict[str, grain.MapDataset]:
+  caps = unique_tokens or {}
+  out = {}
+  for lang in langs:
+    docs = language_documents(corpus_dir, lang, split)
+    out[lang] = unique_documents(docs, seed, lang, int(caps[lang])) if lang in caps else docs
+  return out
+
+
 def mixture_dataset(corpus_dir: str | os.PathLike, proportions: dict[str, float], *, seq_len: int,
                     global_batch_size: int, seed: int, split: str = "train",
                     process_index: int | None = None, process_count: int | None = None,
-                    translation: TranslationSpec | Mapping | None = None) -> grain.IterDataset:
+                    translation: TranslationSpec | Mapping | None = None,
+                    unique_tokens: Mapping[str, int] | None = None) -> grain.IterDataset:
   """Infinite stream of this process's slice of each global batch.
 
   Fields, each `[local_batch, seq_len]`: `inputs`, `targets`, `segment_ids` (0 = padding), `positions`,
@@ -116,6 +149,7 @@ def mixture_dataset(corpus_dir: str | os.PathLike, proportions: dict[str, float]
 
   `translation` mixes the parallel-code stream in: `translation.weight` of the rows come from it and the
   languages share the rest by `proportions`. Its tokens carry their own language in `language_ids`.
+  `unique_tokens` caps the distinct tokens a language's stream draws from (see the module docstring).
   """
   corpus_dir = resolve_corpus_dir(corpus_dir)
   manifest = corpus_format.read_manifest(corpus_dir)
@@ -135,7 +169,8 @@ def mixture_dataset(corpus_dir: str | os.PathLike, proportions: dict[str, float]
     weights = {lang: w * (1.0 - translation.weight) for lang, w in weights.items()}
     if translation.weight > 0:
       weights[TRANSLATION_KEY] = translation.weight
-  sources = {lang: language_documents(corpus_dir, lang, split) for lang in weights if lang != TRANSLATION_KEY}
+  sources = _capped_sources(corpus_dir, [lang for lang in weights if lang != TRANSLATION_KEY], split, seed,
+                            unique_tokens)
   local = global_batch_size // process_count
   slot_streams = []
   for slot in range(process_index * local, (process_index + 1) * local):
@@ -241,19 +276,27 @@ def _batches_from_rows(rows, batch_size: int, seq_len: int, pad_id: int, max_bat
 
 def epochs_per_language(corpus_dir: str | os.PathLike, proportions: dict[str, float], tokens: float, *,
                         seq_len: int = 256, split: str = "train",
-                        translation: TranslationSpec | Mapping | None = None) -> dict[str, float]:
+                        translation: TranslationSpec | Mapping | None = None,
+                        unique_tokens: Mapping[str, int] | None = None, seed: int = 0) -> dict[str, float]:
   """Expected epochs over each language's documents (EOS included) after `tokens` packed training tokens
-  (a translation stream takes its `weight` of the tokens first)."""
+  (a translation stream takes its `weight` of the tokens first); a capped language (`unique_tokens`, with
+  the run's `seed`) counts epochs over the documents its stream actually draws from."""
   corpus_dir = resolve_corpus_dir(corpus_dir)
   manifest = corpus_format.read_manifest(corpus_dir)
   props = _check_inputs(manifest, proportions, split, seq_len, 1)
   weights = mixing_weights(manifest, props, seq_len, split)
   spec = TranslationSpec.from_config(translation)
   share = 1.0 - (spec.weight if spec is not None else 0.0)
+  caps = {lang: cap for lang, cap in (unique_tokens or {}).items() if lang in weights}
+  distinct = {lang: sum(len(doc) + 1 for doc in docs)
+              for lang, docs in _capped_sources(corpus_dir, caps, split, seed, caps).items()}
   out = {}
   for lang in props:
-    stats = manifest.splits[lang][split] if lang in weights else None
-    out[lang] = 0.0 if stats is None else tokens * share * weights[lang] / (stats.tokens + stats.documents)
+    if lang not in weights:
+      out[lang] = 0.0
+      continue
+    stats = manifest.splits[lang][split]
+    out[lang] = tokens * share * weights[lang] / distinct.get(lang, stats.tokens + stats.documents)
   return out
 
 

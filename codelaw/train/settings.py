@@ -52,6 +52,7 @@ class Settings:
   log_every: int
   peak_flops: float
   translation: Any              # TranslationSpec or None
+  unique_tokens: dict[str, int] | None = None  # per-language cap on distinct training tokens (data repeats)
 
   @property
   def decay_start_step(self) -> int | None:
@@ -109,6 +110,16 @@ def _translation(data: dict) -> Any:
   return TranslationSpec.from_config(spec)
 
 
+def _unique_tokens(data: dict) -> dict[str, int] | None:
+  caps = data.get("unique_tokens")
+  if caps is None:
+    return None
+  if not isinstance(caps, dict):
+    raise UserError(f"data.unique_tokens = {caps!r}: expected None or {{language: tokens}}")
+  return {checks.language(name, "data.unique_tokens"): checks.positive_int(cap, f"data.unique_tokens.{name}")
+          for name, cap in caps.items()} or None
+
+
 def resolve(config: Any) -> Settings:
   """Validates a training config (ConfigDict or dict) and resolves it; mesh over all global devices."""
   config = config.to_dict() if hasattr(config, "to_dict") else dict(config)
@@ -160,4 +171,5 @@ def resolve(config: Any) -> Settings:
       eval_languages=eval_languages, eval_every=_int(train, "train", "eval_every", 0),
       eval_tokens=_int(train, "train", "eval_tokens", 1), checkpoint_every=_int(train, "train", "checkpoint_every", 1),
       keep_checkpoints=_int(train, "train", "keep_checkpoints", 1), log_every=_int(train, "train", "log_every", 1),
-      peak_flops=_number(train, "train", "peak_flops", positive=False), translation=translation)
+      peak_flops=_number(train, "train", "peak_flops", positive=False), translation=translation,
+      unique_tokens=_unique_tokens(data))
