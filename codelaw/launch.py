@@ -7,7 +7,9 @@ The config's `job` field picks the module that runs it; every job module exposes
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+from pathlib import Path
 
 from absl import app, flags
 from ml_collections import config_flags
@@ -35,11 +37,25 @@ def _fail(message: str) -> None:
   sys.exit(2)
 
 
+def check_workdir(workdir: str) -> None:
+  """A job's outputs go in a directory: refuse a path that is (or lies under) a file before any work."""
+  path = Path(workdir).expanduser()
+  for p in (path, *path.parents):
+    if p.exists():
+      if not p.is_dir():
+        where = "" if p == path else f" ({p} is a file)"
+        raise UserError(f"--workdir {workdir}: not a directory{where}; give a new or existing directory")
+      if not os.access(p, os.W_OK | os.X_OK):
+        raise UserError(f"--workdir {workdir}: {p} is not writable (permission denied)")
+      return
+
+
 def run(config, workdir: str) -> None:
   """Runs the job a config names; raises UserError for bad input."""
   job = config.get("job")
   if job not in JOBS:
     raise UserError(f"config.job = {job!r}: expected one of {', '.join(sorted(JOBS))}")
+  check_workdir(workdir)
   importlib.import_module(JOBS[job]).main(config, workdir)
 
 

@@ -1,11 +1,14 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from codelaw import checks
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_json
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _launch(*args, cwd):
@@ -49,3 +52,25 @@ def test_proportions_are_checked_and_normalised():
 def test_atomic_write_leaves_no_temp_files(tmp_path):
   atomic_write_json(tmp_path / "a.json", {"x": 1})
   assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+@pytest.mark.parametrize("job_config", ["fit.py", "report.py", "allocate.py"])
+def test_workdir_that_is_a_file_is_one_line_error(tmp_path, job_config):
+  taken = tmp_path / "taken"
+  taken.write_text("not a directory")
+  for workdir in (taken, taken / "below"):
+    result = _launch("--config", str(ROOT / "configs" / job_config), "--workdir", str(workdir), cwd=tmp_path)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("codelaw: error: --workdir") and "not a directory" in lines[0]
+
+
+def test_binary_runs_file_is_one_line_error(tmp_path):
+  binary = tmp_path / "runs.csv"
+  binary.write_bytes(bytes(range(256)) * 4)
+  result = _launch("--config", str(ROOT / "configs" / "fit.py"), "--workdir", str(tmp_path / "w"),
+                   f"--config.runs={binary}", cwd=tmp_path)
+  lines = result.stderr.strip().splitlines()
+  assert result.returncode == 2 and len(lines) == 1, result.stderr
+  assert "runs.csv" in lines[0] and "not UTF-8 text" in lines[0]
+  assert not (tmp_path / "w").exists()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 from codelaw.errors import UserError
-from codelaw.io import atomic_write_json, atomic_write_text
+from codelaw.io import atomic_write_json, atomic_write_text, read_csv
 from codelaw.laws import compare, multilingual, per_language, runs_io, synergy
 
 LAWS = ("chinchilla",) + multilingual.FAMILIES + ("compare",)
@@ -37,8 +37,7 @@ def _unique_tokens(spec: str) -> dict[str, float] | None:
 
 
 def _is_results_table(path: str) -> bool:
-  with open(path, newline="") as f:
-    header = f.readline().strip().split(",")
+  header, _ = read_csv(path, "config.runs")
   return all(c in header for c in runs_io.RESULTS_COLUMNS)
 
 

@@ -5,7 +5,6 @@ Every check raises `UserError` naming the file, column, row or language, before 
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 import os
@@ -15,6 +14,7 @@ import numpy as np
 
 from codelaw import checks, languages
 from codelaw.errors import UserError
+from codelaw.io import read_csv as read_csv_file
 
 PER_LANGUAGE_COLUMNS = ("language", "N", "D", "loss")
 RESULTS_COLUMNS = ("run_id", "language", "N", "D", "loss") + tuple(f"p_{name}" for name in languages.NAMES)
@@ -50,13 +50,10 @@ class ResultsTable:
 def read_csv(path: str | os.PathLike, required: Sequence[str]) -> dict[str, list[str]]:
   if not os.path.isfile(path):
     raise UserError(f"runs file {str(path)!r} does not exist")
-  with open(path, newline="") as f:
-    reader = csv.DictReader(f)
-    header = reader.fieldnames or []
-    missing = [c for c in required if c not in header]
-    if missing:
-      raise UserError(f"runs file {str(path)!r} is missing column(s) {', '.join(missing)}")
-    rows = list(reader)
+  header, rows = read_csv_file(path, "runs file")
+  missing = [c for c in required if c not in header]
+  if missing:
+    raise UserError(f"runs file {str(path)!r} is missing column(s) {', '.join(missing)}")
   if "status" in header:
     # Studies record failed / pending runs too; only completed ones are data.
     rows = [r for r in rows if r["status"] in ("", "complete")]
