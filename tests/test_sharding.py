@@ -6,6 +6,7 @@ import pytest
 from jax.sharding import PartitionSpec as P
 
 from codelaw.errors import UserError
+from codelaw.model import sharding
 from codelaw.train import mesh as mesh_lib
 from codelaw.train import optim, step
 from multiprocess_worker import synthetic_batch
@@ -60,7 +61,7 @@ def _same_spec(actual: P, expected: P) -> bool:
 @pytest.mark.parametrize("shape", MESHES, ids=lambda s: "x".join(map(str, s)))
 def test_sharded_training_matches_one_device(shape, reference):
   ref_params, ref_losses = reference
-  mesh = mesh_lib.make_mesh(dict(zip(mesh_lib.AXES, shape)))
+  mesh = mesh_lib.make_mesh(dict(zip(sharding.AXES, shape)))
   state, losses = _run(mesh)
   np.testing.assert_allclose(losses, ref_losses, rtol=1e-5)
   flat_ref = dict(jax.tree_util.tree_leaves_with_path(ref_params))
@@ -84,10 +85,10 @@ def test_sharded_training_matches_one_device(shape, reference):
 
 def test_rule_table_and_mesh_resolution():
   assert mesh_lib.mesh_shape(dict(data=-1, fsdp=2, tensor=1), 8) == (4, 2, 1)
-  assert mesh_lib.logical_to_spec(("batch", "length")) == P(("data", "fsdp"), None)
+  assert sharding.logical_to_spec(("batch", "length")) == P(("data", "fsdp"), None)
   # A dimension the mesh axis does not divide stays replicated.
   mesh = mesh_lib.make_mesh(dict(data=1, fsdp=1, tensor=8))
-  assert mesh_lib.logical_to_spec(("embed", "heads"), (64, 3), mesh) == P("fsdp", None)
+  assert sharding.logical_to_spec(("embed", "heads"), (64, 3), mesh) == P("fsdp", None)
   for bad in (dict(data=3, fsdp=1, tensor=1), dict(data=-1, fsdp=-1), dict(data=0), dict(pipeline=2)):
     with pytest.raises(UserError):
       mesh_lib.mesh_shape(bad, 8)

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from jax.sharding import PartitionSpec
 
 from codelaw.errors import UserError
-from codelaw.train import mesh as mesh_lib
+from codelaw.model import sharding
 
 IMPLEMENTATIONS = ("xla", "pallas", "pallas_interpret", "cudnn", "auto")
 
@@ -70,10 +70,10 @@ def attention(q_BxLxHxK: jax.Array, k_BxLxGxK: jax.Array, v_BxLxGxK: jax.Array, 
 
 def _per_shard(kernel, q_BxLxHxK, k_BxLxGxK, v_BxLxGxK, segment_ids_BxL):
   """Runs `kernel` on each device's shard under the surrounding mesh (directly without one)."""
-  mesh = jax.sharding.get_abstract_mesh()
-  if mesh.empty or not set(mesh_lib.AXES) <= set(mesh.axis_names):
+  mesh = sharding.current_mesh()
+  if mesh is None:
     return kernel(q_BxLxHxK, k_BxLxGxK, v_BxLxGxK, segment_ids_BxL)
-  batch_axes = mesh_lib.logical_to_spec(("batch",), q_BxLxHxK.shape[:1], mesh)[0]
+  batch_axes = sharding.logical_to_spec(("batch",), q_BxLxHxK.shape[:1], mesh)[0]
   tensor = mesh.shape["tensor"]
   heads, kv_heads = q_BxLxHxK.shape[2], k_BxLxGxK.shape[2]
   # Heads split only if both counts split evenly, so each shard keeps whole GQA groups.

@@ -1,7 +1,7 @@
 """Decoder building blocks: RMSNorm, rotary embeddings, SwiGLU MLP, and (GQA) attention with a KV cache.
 
 Every parameter is float32 and carries logical axis names (`out_sharding` metadata) that
-`codelaw.train.mesh.LOGICAL_RULES` maps onto the device mesh. Computation runs in `cfg.dtype`.
+`codelaw.model.sharding.LOGICAL_RULES` maps onto the device mesh. Computation runs in `cfg.dtype`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from flax import nnx
 
 from codelaw.model.attention import attention
 from codelaw.model.config import ModelConfig
-from codelaw.train import mesh as mesh_lib
+from codelaw.model import sharding
 
 # The residual stream is split over the batch only (parameters, not activations, carry fsdp/tensor).
 RESIDUAL_AXES = ("batch", "length", None)
@@ -25,10 +25,10 @@ def param(rngs: nnx.Rngs, init, shape: tuple[int, ...], logical_axes: tuple[str 
 
 def constrain(x: jax.Array, logical_axes: tuple[str | None, ...]) -> jax.Array:
   """Pins an activation's sharding under the mesh of the surrounding `jax.set_mesh` (no-op without one)."""
-  mesh = jax.sharding.get_abstract_mesh()
-  if mesh.empty or not set(mesh_lib.AXES) <= set(mesh.axis_names):
+  mesh = sharding.current_mesh()
+  if mesh is None:
     return x
-  return jax.lax.with_sharding_constraint(x, mesh_lib.logical_to_spec(logical_axes, x.shape, mesh))
+  return jax.lax.with_sharding_constraint(x, sharding.logical_to_spec(logical_axes, x.shape, mesh))
 
 
 def fan_in_init(fan_in: int, scale: float = 1.0):

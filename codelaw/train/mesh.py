@@ -1,10 +1,6 @@
-"""The device mesh and the one logical-axis rule table that maps model axes onto it.
+"""The (data, fsdp, tensor) device mesh of a run, from its `mesh` config section.
 
-Every parameter is annotated with logical axis names (`embed`, `mlp`, `heads`, ...); this table is the only
-place that says which mesh axis each name is split over:
-- `data`: pure data parallelism (parameters replicated).
-- `fsdp`: data parallelism whose parameters and optimizer state are split along `embed` (ZeRO-3 style).
-- `tensor`: Megatron-style tensor parallelism over heads, MLP hidden units and the vocabulary.
+The rules that map model axes onto the mesh live with the model, in `codelaw.model.sharding`.
 """
 
 from __future__ import annotations
@@ -13,25 +9,10 @@ import math
 from collections.abc import Mapping, Sequence
 
 import jax
-import numpy as np
-from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
+from jax.sharding import AxisType, Mesh
 
 from codelaw.errors import UserError
-
-AXES = ("data", "fsdp", "tensor")
-
-# logical axis name -> mesh axis (or axes, or None = replicated)
-LOGICAL_RULES: dict[str, str | tuple[str, ...] | None] = {
-    "batch": ("data", "fsdp"),
-    "length": None,
-    "embed": "fsdp",
-    "mlp": "tensor",
-    "heads": "tensor",
-    "kv_heads": "tensor",
-    "head_dim": None,
-    "vocab": "tensor",
-    "norm": None,
-}
+from codelaw.model.sharding import AXES
 
 
 def mesh_shape(mesh_cfg: Mapping[str, int], n_devices: int) -> tuple[int, int, int]:
@@ -63,46 +44,3 @@ def make_mesh(mesh_cfg: Mapping[str, int], devices: Sequence[jax.Device] | None 
   shape = mesh_shape(mesh_cfg, len(devices))
   # Explicit axis types break the embedding gather in jax 0.10: always Auto.
   return jax.make_mesh(shape, AXES, axis_types=(AxisType.Auto,) * len(AXES), devices=devices)
-
-
-def logical_to_spec(logical_axes: Sequence[str | None] | None, shape: Sequence[int] | None = None,
-                    mesh: Mesh | None = None) -> PartitionSpec:
-  """Maps logical axis names to a PartitionSpec through `LOGICAL_RULES`.
-
-  With `shape` and `mesh`, a dimension that the mesh axes do not divide stays replicated (e.g. 3 heads on a
-  tensor axis of 2), so every shape stays valid on every mesh.
-  """
-  if not logical_axes:
-    return PartitionSpec()
-  used: set[str] = set()
-  spec = []
-  for dim, name in enumerate(logical_axes):
-    if name is None:
-      spec.append(None)
-      continue
-    if name not in LOGICAL_RULES:
-      raise KeyError(f"logical axis {name!r} has no rule in LOGICAL_RULES")
-    target = LOGICAL_RULES[name]
-    axes = () if target is None else ((target,) if isinstance(target, str) else tuple(target))
-    axes = tuple(a for a in axes if a not in used)
-    if shape is not None and mesh is not None and shape[dim] % math.prod(mesh.shape[a] for a in axes):
-      axes = ()
-    used.update(axes)
-    spec.append(None if not axes else axes[0] if len(axes) == 1 else axes)
-  return PartitionSpec(*spec)
-
-
-def logical_to_sharding(logical_axes: Sequence[str | None] | None, mesh: Mesh,
-                        shape: Sequence[int] | None = None) -> NamedSharding:
-  """The NamedSharding of an array with these logical axes on `mesh`."""
-  return NamedSharding(mesh, logical_to_spec(logical_axes, shape, mesh))
-
-
-def batch_sharding(mesh: Mesh, ndim: int = 2) -> NamedSharding:
-  """Batch arrays `[batch, length, ...]`: split on the batch axis, replicated elsewhere."""
-  return logical_to_sharding(("batch",) + (None,) * (ndim - 1), mesh)
-
-
-def data_parallel_size(mesh: Mesh) -> int:
-  """How many ways the global batch is split (data x fsdp): the batch must be a multiple of it."""
-  return int(np.prod([mesh.shape[a] for a in ("data", "fsdp")]))

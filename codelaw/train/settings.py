@@ -17,6 +17,7 @@ import jax
 from codelaw import checks
 from codelaw.data import corpus_format
 from codelaw.errors import UserError
+from codelaw.model import sharding
 from codelaw.model.config import ModelConfig
 from codelaw.model.sizes import model_config
 from codelaw.train import cooldown
@@ -140,7 +141,7 @@ def resolve(config: Any) -> Settings:
   batch = _int(train, "train", "global_batch_size", 1)
   tokens = _number(train, "train", "tokens", positive=True)
   mesh = mesh_lib.make_mesh(mesh_cfg)
-  parallel = mesh_lib.data_parallel_size(mesh)
+  parallel = sharding.data_parallel_size(mesh)
   if batch % parallel:
     raise UserError(f"train.global_batch_size = {batch} is not divisible by the mesh's data x fsdp size {parallel}")
   if batch % jax.process_count():

@@ -18,8 +18,8 @@ from flax import nnx
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from codelaw.model.config import ModelConfig
+from codelaw.model import sharding
 from codelaw.model.decoder import Decoder, init_params
-from codelaw.train import mesh as mesh_lib
 
 # The batch fields the steps read; other pipeline fields (language_ids, ...) stay on the host.
 BATCH_KEYS = ("inputs", "targets", "segment_ids", "positions", "weights")
@@ -48,10 +48,10 @@ def param_logical_axes(model_cfg: ModelConfig) -> dict:
 
 
 def param_shardings(model_cfg: ModelConfig, mesh: Mesh) -> dict:
-  """Pure-dict tree of each parameter's NamedSharding under `mesh_lib.LOGICAL_RULES`."""
+  """Pure-dict tree of each parameter's NamedSharding under `sharding.LOGICAL_RULES`."""
   _, abstract = abstract_decoder(model_cfg)
   return jax.tree.map(
-      lambda v: mesh_lib.logical_to_sharding(v.get_metadata()["out_sharding"], mesh, v.shape),
+      lambda v: sharding.logical_to_sharding(v.get_metadata()["out_sharding"], mesh, v.shape),
       abstract, is_leaf=lambda x: isinstance(x, nnx.Variable)).to_pure_dict()
 
 
@@ -106,7 +106,7 @@ def current_learning_rate(opt_state: Any) -> jax.Array:
 
 
 def _batch_shardings(mesh: Mesh) -> dict:
-  return {key: mesh_lib.batch_sharding(mesh) for key in BATCH_KEYS}
+  return {key: sharding.batch_sharding(mesh) for key in BATCH_KEYS}
 
 
 def make_train_step(model_cfg: ModelConfig, tx: optax.GradientTransformation, mesh: Mesh,
@@ -164,5 +164,5 @@ def shard_batch(batch: Mapping[str, np.ndarray], mesh: Mesh) -> dict[str, jax.Ar
   out = {}
   for key, local in batch.items():
     local = np.asarray(local)
-    out[key] = jax.make_array_from_process_local_data(mesh_lib.batch_sharding(mesh, local.ndim), local)
+    out[key] = jax.make_array_from_process_local_data(sharding.batch_sharding(mesh, local.ndim), local)
   return out
