@@ -160,7 +160,6 @@ def test_blocks_fit_short_sequences():
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(jax.default_backend() != "gpu", reason="needs a GPU")
 @pytest.mark.parametrize("impl", ["pallas", "cudnn"])
 @pytest.mark.parametrize("head_dim", [64, 128])
 def test_compiled_kernels_on_gpu(impl, head_dim):

@@ -13,6 +13,9 @@ segments, so packed documents stay independent; padding rows return zeros.
 - "cudnn": `jax.nn.dot_product_attention(implementation="cudnn")` (GPU, bfloat16/float16), with the
   segment mask passed as a dense `[batch, 1, length, length]` mask (memory quadratic in length).
 - "auto": "pallas" on GPU/TPU, "xla" on CPU.
+Decoding with a KV cache (`decode_attention`) goes through this module too: T new queries over S cache
+slots with an explicit visibility mask, one masked einsum on every backend and `impl` (at T = 1 the step
+is bound by reading the cache, which tiling cannot speed up; prefill is one call per prompt batch).
 Any length works on every path: the Pallas paths pad the sequence with segment 0 to their block size.
 Under a device mesh the Pallas kernels run per shard (shard_map over the batch axes, and over heads when
 the tensor axis divides both head counts), since a custom kernel cannot be partitioned by XLA.
@@ -96,21 +99,32 @@ def attention_mask(segment_ids_BxL: jax.Array) -> jax.Array:
 def xla_attention(q_BxLxHxK: jax.Array, k_BxLxGxK: jax.Array, v_BxLxGxK: jax.Array,
                   segment_ids_BxL: jax.Array) -> jax.Array:
   """Reference path: plain einsums with the softmax in float32."""
-  heads, kv_heads = q_BxLxHxK.shape[2], k_BxLxGxK.shape[2]
+  return _masked_attention(q_BxLxHxK, k_BxLxGxK, v_BxLxGxK, attention_mask(segment_ids_BxL))
+
+
+def decode_attention(q_BxTxHxK: jax.Array, k_BxSxGxK: jax.Array, v_BxSxGxK: jax.Array,
+                     visible_BxTxS: jax.Array) -> jax.Array:
+  """T new queries over S cached keys; `visible[b, t, s]` says query t may see slot s (causal, not padding)."""
+  return _masked_attention(q_BxTxHxK, k_BxSxGxK.astype(q_BxTxHxK.dtype), v_BxSxGxK.astype(q_BxTxHxK.dtype),
+                           visible_BxTxS[:, None])
+
+
+def _masked_attention(q_BxTxHxK, k_BxSxGxK, v_BxSxGxK, mask_Bx1xTxS):
+  """Softmax attention (float32 logits) under a boolean mask; rows that see nothing return zeros."""
+  heads, kv_heads = q_BxTxHxK.shape[2], k_BxSxGxK.shape[2]
   if heads % kv_heads:
     raise UserError(f"{heads} query heads cannot share {kv_heads} key/value heads")
   repeats = heads // kv_heads
-  k_BxLxHxK = jnp.repeat(k_BxLxGxK, repeats, axis=2)
-  v_BxLxHxK = jnp.repeat(v_BxLxGxK, repeats, axis=2)
-  scale = q_BxLxHxK.shape[-1] ** -0.5
-  logits_BxHxLxL = jnp.einsum("bqhk,bshk->bhqs", q_BxLxHxK, k_BxLxHxK).astype(jnp.float32) * scale
-  mask = attention_mask(segment_ids_BxL)
-  logits_BxHxLxL = jnp.where(mask, logits_BxHxLxL, jnp.finfo(jnp.float32).min)
-  probs_BxHxLxL = jax.nn.softmax(logits_BxHxLxL, axis=-1)
+  k_BxSxHxK = jnp.repeat(k_BxSxGxK, repeats, axis=2)
+  v_BxSxHxK = jnp.repeat(v_BxSxGxK, repeats, axis=2)
+  scale = q_BxTxHxK.shape[-1] ** -0.5
+  logits_BxHxTxS = jnp.einsum("bqhk,bshk->bhqs", q_BxTxHxK, k_BxSxHxK).astype(jnp.float32) * scale
+  logits_BxHxTxS = jnp.where(mask_Bx1xTxS, logits_BxHxTxS, jnp.finfo(jnp.float32).min)
+  probs_BxHxTxS = jax.nn.softmax(logits_BxHxTxS, axis=-1)
   # Rows with no visible key (padding) would average everything; zero them instead.
-  probs_BxHxLxL = jnp.where(mask, probs_BxHxLxL, 0.0)
-  out = jnp.einsum("bhqs,bshk->bqhk", probs_BxHxLxL.astype(v_BxLxHxK.dtype), v_BxLxHxK)
-  return out.astype(q_BxLxHxK.dtype)
+  probs_BxHxTxS = jnp.where(mask_Bx1xTxS, probs_BxHxTxS, 0.0)
+  out = jnp.einsum("bhqs,bshk->bqhk", probs_BxHxTxS.astype(v_BxSxHxK.dtype), v_BxSxHxK)
+  return out.astype(q_BxTxHxK.dtype)
 
 
 def cudnn_attention(q_BxLxHxK: jax.Array, k_BxLxGxK: jax.Array, v_BxLxGxK: jax.Array,

@@ -7,6 +7,7 @@ import dataclasses
 from codelaw.errors import UserError
 
 DTYPES = ("float32", "bfloat16")
+REMATS = ("none", "full", "dots")  # what each block saves for the backward pass (layers.REMAT_POLICIES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +23,7 @@ class ModelConfig:
   rope_theta: float = 10000.0
   dtype: str = "float32"
   attention: str = "xla"
+  remat: str = "none"
   norm_eps: float = 1e-5
 
   def __post_init__(self):
@@ -37,6 +39,8 @@ class ModelConfig:
       raise UserError(f"head dim {self.d_model // self.n_heads} must be even for RoPE")
     if self.dtype not in DTYPES:
       raise UserError(f"model.dtype = {self.dtype!r}: expected one of {', '.join(DTYPES)}")
+    if self.remat not in REMATS:
+      raise UserError(f"model.remat = {self.remat!r}: expected one of {', '.join(REMATS)}")
     if not self.rope_theta > 0:
       raise UserError(f"model.rope_theta = {self.rope_theta!r}: expected a positive number")
 

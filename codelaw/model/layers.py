@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from codelaw.model.attention import attention
+from codelaw.model.attention import attention, decode_attention
 from codelaw.model.config import ModelConfig
 from codelaw.model import sharding
 
@@ -41,21 +41,27 @@ class RMSNorm(nnx.Module):
     self.eps = eps
 
   def __call__(self, x_BxLxD: jax.Array) -> jax.Array:
-    # Statistics in float32 even when computing in bfloat16.
+    # Statistics in float32 even when computing in bfloat16: a bf16 mean of squares over d_model loses
+    # about 3 significant bits. The float32 copy lives only inside the fused reduction (the output and,
+    # under remat, what is saved for the backward pass are in the compute dtype).
     x32 = x_BxLxD.astype(jnp.float32)
     normed = x32 * jax.lax.rsqrt(jnp.mean(x32 * x32, axis=-1, keepdims=True) + self.eps)
     return (normed * self.scale[...]).astype(x_BxLxD.dtype)
 
 
 def apply_rope(x_BxLxHxK: jax.Array, positions_BxL: jax.Array, theta: float) -> jax.Array:
-  """Rotary embedding (rotate-half layout). Positions restart per packed document, so RoPE does too."""
+  """Rotary embedding (rotate-half layout). Positions restart per packed document, so RoPE does too.
+
+  Angles, sines and cosines are float32 (bf16 rounds an angle near 2000 by up to 4 radians); the rotation
+  itself runs in x's dtype, which rounds each output once, like the projection that produced x.
+  """
   half = x_BxLxHxK.shape[-1] // 2
   inv_freq = theta ** (-jnp.arange(half, dtype=jnp.float32) / half)
   angle_BxLx1xK2 = positions_BxL.astype(jnp.float32)[:, :, None, None] * inv_freq
-  sin, cos = jnp.sin(angle_BxLx1xK2), jnp.cos(angle_BxLx1xK2)
-  x1, x2 = jnp.split(x_BxLxHxK.astype(jnp.float32), 2, axis=-1)
-  out = jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
-  return out.astype(x_BxLxHxK.dtype)
+  sin = jnp.sin(angle_BxLx1xK2).astype(x_BxLxHxK.dtype)
+  cos = jnp.cos(angle_BxLx1xK2).astype(x_BxLxHxK.dtype)
+  x1, x2 = jnp.split(x_BxLxHxK, 2, axis=-1)
+  return jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
 
 
 class Mlp(nnx.Module):
@@ -111,26 +117,34 @@ class Attention(nnx.Module):
     t, s = q_BxTxHxK.shape[1], k_BxSxGxK.shape[1]
     query_slot_T = index + jnp.arange(t)
     visible_BxTxS = cache["valid"][:, None, :] & (jnp.arange(s)[None, :] <= query_slot_T[:, None])[None]
-    repeats = self.cfg.n_heads // self.cfg.n_kv_heads
-    kk = jnp.repeat(k_BxSxGxK, repeats, axis=2).astype(q_BxTxHxK.dtype)
-    vv = jnp.repeat(v_BxSxGxK, repeats, axis=2).astype(q_BxTxHxK.dtype)
-    logits_BxHxTxS = jnp.einsum("bqhk,bshk->bhqs", q_BxTxHxK, kk).astype(jnp.float32) * self.cfg.head_dim ** -0.5
-    logits_BxHxTxS = jnp.where(visible_BxTxS[:, None], logits_BxHxTxS, jnp.finfo(jnp.float32).min)
-    probs_BxHxTxS = jax.nn.softmax(logits_BxHxTxS, axis=-1)
-    o_BxTxHxK = jnp.einsum("bhqs,bshk->bqhk", probs_BxHxTxS.astype(vv.dtype), vv).astype(q_BxTxHxK.dtype)
+    o_BxTxHxK = decode_attention(q_BxTxHxK, k_BxSxGxK, v_BxSxGxK, visible_BxTxS)
     return self._out(o_BxTxHxK), dict(cache, k=k_BxSxGxK, v=v_BxSxGxK)
 
 
+# What a rematerialised block keeps for the backward pass (`ModelConfig.remat`). "dots": the outputs of
+# the weight matmuls (no batch dimension in the dot), so norms, RoPE, SwiGLU and attention are recomputed;
+# "full": only the block's input, the whole block is recomputed.
+REMAT_POLICIES = {"full": jax.checkpoint_policies.nothing_saveable,
+                  "dots": jax.checkpoint_policies.dots_with_no_batch_dims_saveable}
+
+
 class Block(nnx.Module):
-  """Pre-norm transformer block: x + attn(norm(x)), then x + mlp(norm(x))."""
+  """Pre-norm transformer block: x + attn(norm(x)), then x + mlp(norm(x)); rematerialised per `cfg.remat`."""
 
   def __init__(self, cfg: ModelConfig, *, rngs: nnx.Rngs):
     self.attn_norm = RMSNorm(cfg.d_model, cfg.norm_eps, rngs=rngs)
     self.attn = Attention(cfg, rngs=rngs)
     self.mlp_norm = RMSNorm(cfg.d_model, cfg.norm_eps, rngs=rngs)
     self.mlp = Mlp(cfg, rngs=rngs)
+    self.remat = cfg.remat
 
   def __call__(self, x_BxLxD: jax.Array, positions_BxL: jax.Array, segment_ids_BxL: jax.Array) -> jax.Array:
+    if self.remat == "none":
+      return self._forward(x_BxLxD, positions_BxL, segment_ids_BxL)
+    forward = nnx.remat(Block._forward, policy=REMAT_POLICIES[self.remat])
+    return forward(self, x_BxLxD, positions_BxL, segment_ids_BxL)
+
+  def _forward(self, x_BxLxD: jax.Array, positions_BxL: jax.Array, segment_ids_BxL: jax.Array) -> jax.Array:
     x_BxLxD = constrain(x_BxLxD + self.attn(self.attn_norm(x_BxLxD), positions_BxL, segment_ids_BxL),
                         RESIDUAL_AXES)
     return constrain(x_BxLxD + self.mlp(self.mlp_norm(x_BxLxD)), RESIDUAL_AXES)
