@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import jax
+import multiprocess_worker as worker
 import numpy as np
 import pytest
 from submitit.slurm import slurm as submitit_slurm
 
-import multiprocess_worker as worker
 from codelaw.errors import UserError
 from codelaw.study import executor
 from codelaw.study.studies.base import executor_config

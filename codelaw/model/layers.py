@@ -10,9 +10,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from codelaw.model import sharding
 from codelaw.model.attention import attention, decode_attention
 from codelaw.model.config import ModelConfig
-from codelaw.model import sharding
 
 # The residual stream is split over the batch only (parameters, not activations, carry fsdp/tensor).
 RESIDUAL_AXES = ("batch", "length", None)
