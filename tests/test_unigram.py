@@ -13,7 +13,7 @@ import pytest
 from codelaw.data import corpus_format
 from codelaw.data.sample import resolve_corpus
 from codelaw.errors import UserError
-from codelaw.evals.loss import evaluate_languages
+from codelaw.train.evaluation import evaluate_languages
 from codelaw.evals.unigram import unigram_loss
 
 SHIPPED = Path(__file__).resolve().parents[1] / "third_party" / "sample_corpus" / "tokens"

@@ -5,7 +5,7 @@ A run whose validation loss is not clearly below this carries no information abo
 with the end-of-document token appended to every document (the pipeline appends it when it packs, so it is a
 prediction target too). It is scored on exactly the target tokens the trainer's evaluation weights: the same
 `eval_batches` rows (same `seq_len`, `batch_size`, token budget), positions with weight 1. Bits per byte use
-the same conversion as `codelaw.evals.loss`.
+the same conversion as `codelaw.train.evaluation`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import os
 import numpy as np
 
 from codelaw.data import corpus_format
-from codelaw.data.pipeline import eval_batches, language_documents, resolve_corpus_dir
+from codelaw.data.pipeline import eval_batches, language_documents
+from codelaw.data.sample import resolve_corpus
 from codelaw.errors import UserError
-from codelaw.evals.loss import bits_per_byte
+from codelaw.train.evaluation import bits_per_byte
 
 SMOOTHING = 0.5
 
@@ -62,7 +63,7 @@ def unigram_loss(corpus_dir: str | os.PathLike, lang: str, val_tokens: int | Non
   `val_tokens` is the run's evaluation budget (config `train.eval_tokens`; None = the whole split),
   `seq_len` its `model.seq_len` and `batch_size` its `train.global_batch_size`: together they fix the rows.
   """
-  corpus = resolve_corpus_dir(corpus_dir)
+  corpus = resolve_corpus(corpus_dir)
   manifest = corpus_format.read_manifest(corpus)
   logp = log_probs(train_counts(str(corpus), lang))
   total, n = 0.0, 0
