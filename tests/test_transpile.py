@@ -3,8 +3,8 @@ import pytest
 
 from codelaw.errors import UserError
 from codelaw.evals.harness import STOP_SEQUENCES, load, prompt, skipped, truncate
-from codelaw.evals.harness.translate import TARGETS, Untranslatable, add_imports, parse_problem
-from codelaw.evals.harness.translate import pytypes as T
+from codelaw.evals.harness.transpile import TARGETS, Untranslatable, add_imports, parse_problem
+from codelaw.evals.harness.transpile import pytypes as T
 from codelaw.languages import NAMES
 
 CHECK = '''

@@ -1,0 +1,181 @@
+"""Shared machinery for the target languages: docstring translation, test-suffix assembly."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from codelaw.evals.harness.transpile import pytypes as T
+from codelaw.evals.harness.transpile.errors import Untranslatable
+from codelaw.evals.harness.transpile.pyparse import PyProblem
+
+
+def camel(name: str) -> str:
+  head, *rest = name.split("_")
+  return head + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
+def pascal(name: str) -> str:
+  c = camel(name)
+  return c[:1].upper() + c[1:]
+
+
+def str_lit(s: str) -> str:
+  """A double-quoted literal with JSON escapes (valid in Java, C#, Go, JS/TS and Rust for \\uXXXX*)."""
+  return json.dumps(s)
+
+
+def float_lit(v: float) -> str:
+  r = repr(float(v))
+  return r if any(c in r for c in ".e") else r + ".0"
+
+
+# How a type is spelled: a fixed name, a format over its inner types' names ({0}, {1}; {items} = all of them,
+# comma-separated), or a function of the list of inner names.
+TypeSpelling = str | Callable[[list[str]], str]
+# How a value of a kind is written: f(target, value, type).
+LiteralWriter = Callable[["Target", Any, T.Type], str]
+
+
+def items(target: "Target", v, t: T.Type, sep: str = ", ") -> str:
+  """The literals of a tuple's elements (t = ("tuple", T1, ..., Tn)) or a list's (t = ("list", T))."""
+  if t[0] == "tuple":
+    return sep.join(target.literal(x, xt) for x, xt in zip(v, t[1:]))
+  return sep.join(target.literal(x, t[1]) for x in v)
+
+
+# The C-family scalar literals most targets share; targets override single kinds.
+SCALAR_LITERALS: dict[str, LiteralWriter] = {
+  "int": lambda tg, v, t: str(v),
+  "float": lambda tg, v, t: float_lit(v),
+  "bool": lambda tg, v, t: "true" if v else "false",
+  "str": lambda tg, v, t: str_lit(v),
+}
+
+
+class Target:
+  name = ""
+  stop_sequences: tuple[str, ...] = ()
+  comment = "//"
+  keywords: frozenset[str] = frozenset()
+  needs_complete_types = True
+  # One entry per kind of T.Type ("int", "list", "optional", ...) the target can express.
+  types: Mapping[str, TypeSpelling] = {}
+  literals: Mapping[str, LiteralWriter] = {}
+
+  # --- per language -------------------------------------------------------------------------
+  def fn_name(self, name: str) -> str:
+    return name
+
+  def type_name(self, t: T.Type) -> str:
+    spelling = self.types.get(t[0])
+    if spelling is None:
+      raise ValueError(t)
+    inner = [self.inner_type_name(x) for x in t[1:]]
+    return spelling(inner) if callable(spelling) else spelling.format(*inner, items=", ".join(inner))
+
+  def inner_type_name(self, t: T.Type) -> str:
+    """The name of a type inside a container (Java boxes its primitives there)."""
+    return self.type_name(t)
+
+  def literal(self, v, t: T.Type) -> str:
+    write = self.literals.get(t[0])
+    if write is None:
+      raise ValueError(t)
+    return write(self, v, t)
+
+  def header(self, pp: PyProblem) -> str:
+    return ""
+
+  def signature(self, pp: PyProblem) -> str:
+    raise NotImplementedError
+
+  def check_eq(self, call: str, expected: str, t: T.Type) -> str:
+    raise NotImplementedError
+
+  def check_approx(self, call: str, expected: str, tol: str) -> str:
+    raise NotImplementedError
+
+  def suffix(self, checks: list[str]) -> str:
+    raise NotImplementedError
+
+  def supports(self, t: T.Type) -> bool:
+    return True
+
+  def doc_indent(self) -> str:
+    return ""
+
+  # --- shared -------------------------------------------------------------------------------
+  def param(self, name: str) -> str:
+    return name + "_" if name in self.keywords else name
+
+  def call(self, pp: PyProblem, args: tuple) -> str:
+    return f"{self.fn_name(pp.name)}(" + ", ".join(self.literal(a, t) for a, t in zip(args, pp.param_types)) + ")"
+
+  def check_types(self, pp: PyProblem) -> None:
+    for t in pp.param_types + (pp.return_type,):
+      if not self.supports(t):
+        raise Untranslatable(f"{self.name} has no mapping for type {T.show(t)}")
+
+  def prompt(self, pp: PyProblem) -> str:
+    self.check_types(pp)
+    ind = self.doc_indent()
+    doc = self.translate_doc(pp)
+    lines = [f"{ind}{self.comment} {line}".rstrip() for line in doc.splitlines()]
+    return self.header(pp) + "\n".join(lines) + ("\n" if lines else "") + self.signature(pp) + "\n"
+
+  def tests(self, pp: PyProblem) -> str:
+    self.check_types(pp)
+    checks = []
+    for c in pp.cases:
+      call = self.call(pp, c.args)
+      if c.approx is not None:
+        checks.append(self.check_approx(call, self.literal(float(c.expected), T.FLOAT), float_lit(c.approx)))
+      else:
+        checks.append(self.check_eq(call, self.literal(c.expected, pp.return_type), pp.return_type))
+    return self.suffix(checks)
+
+  def translate_doc(self, pp: PyProblem) -> str:
+    """Rewrite `>>> f(args)` examples and their outputs in the target syntax (MultiPL-E style)."""
+    out, lines, i = [], pp.docstring.splitlines(), 0
+    name_re = re.compile(rf"\b{re.escape(pp.name)}\b")
+    while i < len(lines):
+      line = lines[i]
+      m = re.match(r"(\s*)>>>\s*(.*)$", line)
+      if m:
+        call = self._doc_call(pp, m.group(2))
+        if call is not None:
+          out.append(f"{m.group(1)}>>> {call}")
+          if i + 1 < len(lines) and lines[i + 1].strip() and ">>>" not in lines[i + 1]:
+            out.append(m.group(1) + self._doc_value(pp, lines[i + 1].strip()))
+            i += 1
+          i += 1
+          continue
+      out.append(name_re.sub(self.fn_name(pp.name), line))
+      i += 1
+    return "\n".join(out)
+
+  def _doc_call(self, pp: PyProblem, src: str) -> str | None:
+    try:
+      node = ast.parse(src, mode="eval").body
+      if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == pp.name):
+        return None
+      args = tuple(ast.literal_eval(a) for a in node.args)
+      if len(args) != len(pp.params) or node.keywords:
+        return None
+      for a, t in zip(args, pp.param_types):
+        T.join(t, T.of_value(a))
+      return self.call(pp, args)
+    except Exception:  # noqa: BLE001 (examples that do not parse stay as written)
+      return None
+
+  def _doc_value(self, pp: PyProblem, src: str) -> str:
+    try:
+      v = ast.literal_eval(src)
+      T.join(pp.return_type, T.of_value(v))
+      return self.literal(v, pp.return_type)
+    except Exception:  # noqa: BLE001
+      return src
