@@ -18,10 +18,10 @@ from codelaw.errors import UserError
 from codelaw.laws import allocation as solver
 from codelaw.laws import presets
 from codelaw.laws.fit_file import LawParams, load_fit
-from codelaw.report import figures
+from codelaw.report import figures, verdicts
 from codelaw.report.figures import Figure, Section, display
 from codelaw.report.inputs import StudyInputs
-from codelaw.report.tables import Table, fixed, fmt, signed
+from codelaw.report.tables import Table, fixed, fmt, interval, signed
 
 PAPER_CODE_TOKENS = 350e9   # the paper's guided run: 350B code tokens (plus 50B FineWeb-Edu, unchanged)
 ARMS = ("uniform", "guided")
@@ -49,18 +49,20 @@ def law_for(inputs: StudyInputs, alloc: dict) -> tuple[LawParams | None, str]:
 
 
 def measured(inputs: StudyInputs, langs: list[str]) -> dict[str, dict[tuple[float, float], dict]]:
-  """{arm: {(N, D): {"loss": equal-weighted mean over langs, "seeds", "complete"}}} from validation runs."""
+  """{arm: {(N, D): {"loss": equal-weighted mean over langs and seeds, "by_seed", "seeds", "complete"}}} from
+  the validation runs (arms pair by seed)."""
   per_run: dict[tuple, dict[str, float]] = defaultdict(dict)
   for r in inputs.results:
     if r.get("kind") == "validation" and r.get("arm") in ARMS:
-      per_run[(r["arm"], r["N"], r["D"], r["run_id"])][r["language"]] = r["loss"]
+      per_run[(r["arm"], r["N"], r["D"], r["run_id"], str(r.get("seed", "")))][r["language"]] = r["loss"]
   out: dict[str, dict] = defaultdict(dict)
-  for (arm, N, D, _), losses in per_run.items():
+  for (arm, N, D, run_id, seed), losses in per_run.items():
     have = [n for n in langs if n in losses]
     if not have:
       continue
-    e = out[arm].setdefault((N, D), {"values": [], "complete": True})
+    e = out[arm].setdefault((N, D), {"values": [], "by_seed": {}, "complete": True})
     e["values"].append(float(np.mean([losses[n] for n in have])))
+    e["by_seed"][seed or run_id] = e["values"][-1]
     e["complete"] &= len(have) == len(langs)
   for by_nd in out.values():
     for e in by_nd.values():
@@ -170,7 +172,7 @@ def _delta_table(alloc: dict, langs: list[str]) -> Table:
                  signed(h1[n] - uni_paper, 2), signed(h2[n] - uni_paper, 2),
                  fixed(alloc.get("losses_uniform", {}).get(n)), fixed(alloc.get("losses_star", {}).get(n))])
   gain = alloc.get("objective_uniform", math.nan) - alloc.get("objective_star", math.nan)
-  gci = (alloc.get("uncertainty") or {}).get("gain")
+  gci = (_gain(alloc) or (None, None))[1]
   return Table("allocation", "Uniform vs p*: shares, token deltas beside the paper's Figure 5, predicted losses",
                ["language", "uniform", "p* [CI]", "Δ share", "Δ tokens (ours, at D)", "Δ at 350B (B tokens)",
                 "paper Δ H1 (B)", "paper Δ H2 (B)", "pred. loss uniform", "pred. loss p*"], rows,
@@ -179,6 +181,45 @@ def _delta_table(alloc: dict, langs: list[str]) -> Table:
                                                                          if gci else "") + "). "
                "'Δ at 350B' rescales our share change to the paper's 350B code tokens. The paper's deltas: only "
                "Python +26.77B is unambiguous; H1 cuts Go (§6.1), H2 cuts Rust (abstract, §6.4) — paper.md §3.7.")
+
+
+def _gain(obj: Any) -> tuple[float, list[float] | None] | None:
+  """(estimate, interval) of a predicted gain: {"gain": {"estimate", "interval"}}, that block alone, or an older
+  allocation.json's "gain" number with "uncertainty.gain" as its interval."""
+  if not isinstance(obj, dict):
+    return None
+  g = obj.get("gain", obj)
+  if isinstance(g, (int, float)) and not isinstance(g, bool):
+    g = {"estimate": g, "interval": (obj.get("uncertainty") or {}).get("gain")}
+  try:
+    est = float(g["estimate"])
+  except (TypeError, KeyError, ValueError):
+    return None
+  ci = g.get("interval")
+  return est, [float(ci[0]), float(ci[1])] if isinstance(ci, (list, tuple)) and len(ci) == 2 else None
+
+
+def _gain_table(inputs: StudyInputs, alloc: dict, meas: dict) -> Table:
+  """Predicted gain (written before the validation runs) beside the measured paired gain, per (N, D)."""
+  pred, src = None, "none"
+  if inputs.prediction is not None:
+    pred, src = _gain(inputs.prediction[1]), str(inputs.prediction[0].relative_to(inputs.root))
+  if pred is None and alloc:
+    pred, src = _gain(alloc), "allocation.json (no validation/prediction.json)"
+  rows = []
+  for k, e in sorted(meas.get("guided", {}).items()):
+    u = meas.get("uniform", {}).get(k)
+    if u is None:
+      continue
+    point, ci = verdicts.paired([u["by_seed"][s] - e["by_seed"][s] for s in e["by_seed"] if s in u["by_seed"]])
+    seeds = len([s for s in e["by_seed"] if s in u["by_seed"]])
+    rows.append([fmt(k[0]), fmt(k[1]), interval(pred[0], pred[1]) if pred else "—",
+                 interval(point, ci) if ci else f"{fixed(point)} (1 seed: no interval)", seeds])
+  return Table("validation_gain", "Guided vs uniform: predicted gain beside measured gain",
+               ["N", "D", "predicted gain [95%]", "measured gain [95%, paired over seeds]", "paired seeds"], rows,
+               f"Gain = equal-weighted loss of uniform − guided (nats/token; positive = guided is better). "
+               f"Predicted: {src}, written before the validation runs. Measured: Student's t over the per-seed "
+               "differences of the two arms (same seeds, same evaluation tokens).")
 
 
 def section(inputs: StudyInputs) -> tuple[Section, Section, dict]:
@@ -211,6 +252,10 @@ def section(inputs: StudyInputs) -> tuple[Section, Section, dict]:
     fig5.tables.append(_delta_table(alloc, langs))
     law, law_src = law_for(inputs, alloc)
     facts["allocation"] = alloc
+    facts["warnings"] = [f"allocation.json: {w}" for w in alloc.get("warnings") or []]
+    if alloc.get("converged") is False:
+      facts["warnings"].append(f"allocation.json: the solver did not converge ({alloc.get('reason', 'no reason')})")
+    fig5.notes += [f"Warning: {w}" for w in facts["warnings"]]
     if law is None:
       fig1.missing.append(f"law curves left out: {law_src}")
     else:
@@ -236,4 +281,6 @@ def section(inputs: StudyInputs) -> tuple[Section, Section, dict]:
     fig1.tables.append(Table("validation", "Guided vs uniform: measured and predicted equal-weighted loss",
                              ["arm", "N", "D", "measured loss", "predicted (law)", "seeds", "all languages"], rows,
                              "Measured: mean over languages of the validation loss (nats/token), then over seeds."))
+    if "guided" in meas and "uniform" in meas:
+      fig1.tables.append(_gain_table(inputs, alloc, meas))
   return fig5, fig1, facts

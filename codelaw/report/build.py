@@ -2,9 +2,11 @@
 
   python -m codelaw.launch --config configs/report.py --config.study=DIR --workdir OUT
 
-Reads DIR/results.csv (and, where present, translation.csv, fit.json, allocation.json, in DIR or one level
-below it) and writes OUT/index.html, OUT/figures/*.png, OUT/tables/*.md and OUT/report.json (what was drawn
-and what was missing). Parts the study lacks are named in the report instead of failing the job.
+Reads DIR/results.csv (and, where present, translation.csv, fit.json, allocation.json, prediction.json, in DIR
+or one level below it) and writes OUT/index.html, OUT/figures/*.png, OUT/tables/*.md and OUT/report.json
+(codelaw.contracts.report: the regime panel, every claim with its interval and verdict, warnings, what was
+drawn and what was missing). Parts the study lacks are named in the report instead of failing the job; a law
+the design cannot identify is shown as "not identifiable" and no claim rests on it.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from codelaw.contracts.report import Report
 from codelaw.errors import UserError
-from codelaw.io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from codelaw.report import allocation, claims, figures, html, inputs, scaling, synergy, translation
+from codelaw.io import atomic_write_bytes, atomic_write_text
+from codelaw.report import allocation, claims, figures, html, inputs, regime, scaling, synergy, translation, units
 from codelaw.report.figures import Section
 
 
@@ -52,22 +55,38 @@ def _meta(data: inputs.StudyInputs) -> list[tuple[str, str]]:
   return out
 
 
-def build(data: inputs.StudyInputs, level: float) -> list[Section]:
-  scale_sec = scaling.section(data, level)
-  found = scaling.per_language_law(data)
-  params = scaling.law_params(found[1]) if found else {}
+def build(data: inputs.StudyInputs, level: float) -> tuple[list[Section], Report]:
+  problems = list(data.problems)
+  reg = regime.compute(data, problems)
+  ev = scaling.evidence(data)
+  bpb = units.bpb_per_nat(data)
   syn = synergy.compute(data)
   summary = translation.summarise(data)
   fig5, fig1, facts = allocation.section(data)
-  claims_sec, _ = claims.section(claims.to_params(params), syn, summary, facts.get("validation"))
-  return [scale_sec, synergy.section(data, syn), translation.section(data, summary), fig5, fig1, claims_sec]
+  gaps = {w: claims.translation_gaps(data.translation, w) for w in ("seen", "unseen")}
+  found = claims.evaluate(claims.laws_from(ev, bpb), syn, gaps, facts.get("validation"))
+  warnings = [f"{figures.display(n)}: {why}; shown as such and used by no claim" for n, why in
+              (ev.excluded.items() if ev else ())]
+  if data.allocation is not None and ev is not None and ev.excluded:
+    warnings.append("the allocation rests on laws that include non-identifiable languages "
+                    f"({', '.join(figures.display(n) for n in ev.excluded)}): its p* is not evidence")
+  warnings += facts.get("warnings", [])
+  sections = [regime.section(reg), scaling.section(data, level), synergy.section(data, syn),
+              translation.section(data, summary), fig5, fig1, claims.section(found)]
+  report = Report(
+      study=str(data.root), regime=reg, claims=tuple(found), claims_tested=claims.tested(found),
+      warnings=tuple(warnings), provenance=data.provenance, files=data.files, problems=tuple(problems),
+      sections=tuple({"key": s.key, "title": s.title, "figures": [f"figures/{f.name}.png" for f in s.figures],
+                      "tables": [f"tables/{t.name}.md" for t in s.tables], "missing": s.missing}
+                     for s in sections))
+  return sections, report
 
 
 def main(config, workdir: str) -> None:
   study, level, dpi = _check(config)
   figures.DPI = dpi
   data = inputs.load(study)
-  sections = build(data, level)
+  sections, report = build(data, level)
   out = Path(workdir)
   title = str(config.title or "") or f"codelaw report: {data.root.name or data.root}"
   for sec in sections:
@@ -75,14 +94,11 @@ def main(config, workdir: str) -> None:
       atomic_write_bytes(out / "figures" / f"{fig.name}.png", fig.png)
     for table in sec.tables:
       atomic_write_text(out / "tables" / f"{table.name}.md", table.to_markdown())
-  atomic_write_json(out / "report.json", {
-      "study": str(data.root), "provenance": data.provenance, "files": data.files, "problems": data.problems,
-      "sections": [{"key": s.key, "title": s.title, "figures": [f"figures/{f.name}.png" for f in s.figures],
-                    "tables": [f"tables/{t.name}.md" for t in s.tables], "missing": s.missing}
-                   for s in sections]})
-  atomic_write_text(out / "index.html", html.render(title, _meta(data), sections, data.problems))
+  atomic_write_text(out / "report.json", report.dumps() + "\n")
+  atomic_write_text(out / "index.html", html.render(title, _meta(data), sections, report.problems, report.warnings))
   n_fig = sum(len(s.figures) for s in sections)
   n_tab = sum(len(s.tables) for s in sections)
   gaps = sum(len(s.missing) for s in sections)
   print(f"wrote {out / 'index.html'}: {n_fig} figures, {n_tab} tables"
-        + (f", {gaps} missing part(s) named in the report" if gaps else ""), file=sys.stderr)
+        + (f", {gaps} missing part(s) named in the report" if gaps else "")
+        + (f", {len(report.warnings)} warning(s)" if report.warnings else ""), file=sys.stderr)

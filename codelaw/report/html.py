@@ -15,6 +15,7 @@ th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; vertical-al
 th { background: #f3f3f3; } tr:nth-child(even) td { background: #fafafa; }
 figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 0.9em; color: #555; } .missing { color: #8a4b00; background: #fff6e5; padding: 0.5em 1em; }
+.warning { color: #8a0000; background: #ffecec; border: 1px solid #e0a0a0; padding: 0.5em 1em; }
 .meta td:first-child { font-weight: 600; white-space: nowrap; } .note { font-size: 0.9em; color: #444; }
 """
 
@@ -64,13 +65,17 @@ def _section(sec: Section) -> str:
   return "\n".join(parts)
 
 
-def render(title: str, meta: Sequence[tuple[str, str]], sections: Sequence[Section], problems: Sequence[str]) -> str:
+def render(title: str, meta: Sequence[tuple[str, str]], sections: Sequence[Section], problems: Sequence[str],
+           warnings: Sequence[str] = ()) -> str:
   toc = "".join(f'<li><a href="#{esc(s.key)}">{esc(s.title)}</a>{" (incomplete)" if s.missing else ""}</li>'
                 for s in sections)
   prob = ""
   if problems:
     prob = ('<div class="missing"><strong>Files that could not be used:</strong><ul>'
             + "".join(f"<li>{esc(p)}</li>" for p in problems) + "</ul></div>")
+  if warnings:
+    prob = ('<div class="warning" id="warnings"><strong>Warnings:</strong><ul>'
+            + "".join(f"<li>{esc(w)}</li>" for w in warnings) + "</ul></div>") + prob
   body = "\n".join(_section(s) for s in sections)
   return f"""<!DOCTYPE html>
 <html lang="en">

@@ -30,6 +30,8 @@ class StudyInputs:
   translation: list[dict[str, Any]]             # rows of every translation.csv, deduplicated
   fits: list[tuple[Path, dict]]                 # (file, law block) for every law found in fit JSON files
   allocation: tuple[Path, dict] | None
+  prediction: tuple[Path, dict] | None          # validation/prediction.json: the gain predicted before the runs
+  configs: dict[str, dict[str, Any]]            # run_id -> the training config in its result.json
   provenance: dict[str, Any]
   files: dict[str, list[str]]                   # what was read, by kind (shown in the report)
   problems: list[str]                           # files that exist but could not be used
@@ -101,28 +103,38 @@ def _read_json(path: Path, problems: list[str]) -> Any:
     return None
 
 
-def _provenance(root: Path, results: list[dict[str, Any]], problems: list[str]) -> dict[str, Any]:
+def _run_configs(root: Path, results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+  """run_id -> config of its runs/<id>/result.json (in root/runs or one level below); runs without one are absent."""
+  run_dirs = [root / "runs"] + sorted(p for p in root.glob("*/runs") if p.is_dir())
+  out = {}
+  for run_id in sorted({r["run_id"] for r in results}):
+    for runs_dir in run_dirs:
+      path = runs_dir / run_id / "result.json"
+      if not path.is_file():
+        continue
+      try:
+        cfg = json.loads(path.read_text()).get("config")
+      except (OSError, ValueError):
+        continue
+      if isinstance(cfg, Mapping):
+        out[run_id] = dict(cfg)
+        break
+  return out
+
+
+def _provenance(root: Path, results: list[dict[str, Any]], configs: dict[str, dict[str, Any]],
+                problems: list[str]) -> dict[str, Any]:
   """Scale, corpus and model/training shape, from study.json files and the runs' own result.json configs."""
   scales, corpora, seq_lens, dtypes, studies = set(), set(), set(), set(), set()
   for path in candidates(root, "study.json"):
     obj = _read_json(path, problems)
     if isinstance(obj, Mapping) and obj.get("scale"):
       scales.add(str(obj["scale"]))
-  run_dirs = [root / "runs"] + sorted(p for p in root.glob("*/runs") if p.is_dir())
   seen_runs = {r["run_id"] for r in results}
-  for run_id in sorted(seen_runs):
-    for runs_dir in run_dirs:
-      path = runs_dir / run_id / "result.json"
-      if not path.is_file():
-        continue
-      try:
-        cfg = json.loads(path.read_text()).get("config") or {}
-      except (OSError, ValueError):
-        continue
-      corpora.add(str((cfg.get("data") or {}).get("corpus", "")))
-      seq_lens.add((cfg.get("model") or {}).get("seq_len"))
-      dtypes.add((cfg.get("model") or {}).get("dtype"))
-      break
+  for cfg in configs.values():
+    corpora.add(str((cfg.get("data") or {}).get("corpus", "")))
+    seq_lens.add((cfg.get("model") or {}).get("seq_len"))
+    dtypes.add((cfg.get("model") or {}).get("dtype"))
   sizes: dict[str, float] = {}
   for r in results:
     studies.add(r.get("study", ""))
@@ -189,9 +201,17 @@ def load(study_dir: str | Path) -> StudyInputs:
       break
     if obj is not None:
       problems.append(f"{path}: no p_star mixture in it; left out")
+  prediction = None
+  pred_files = candidates(root, "prediction.json")
+  for path in pred_files:
+    obj = _read_json(path, problems)
+    if isinstance(obj, Mapping):
+      prediction = (path, dict(obj))
+      break
   rel = lambda ps: [str(p.relative_to(root)) for p in ps]
+  configs = _run_configs(root, results)
   return StudyInputs(root=root, results=results, translation=translation, fits=fits, allocation=allocation,
-                     provenance=_provenance(root, results, problems),
+                     prediction=prediction, configs=configs, provenance=_provenance(root, results, configs, problems),
                      files={"results": rel(result_files), "translation": rel(t_files), "fit": rel(fit_files),
-                            "allocation": rel(alloc_files)},
+                            "allocation": rel(alloc_files), "prediction": rel(pred_files)},
                      problems=problems)

@@ -1,17 +1,22 @@
 """Per-language scaling (paper Figure 2): measured loss against tokens for each model size, the fitted law
-L = E + A/N^alpha + B/D^beta with its bootstrap band, and the fitted parameters beside the paper's."""
+L = E + A/N^alpha + B/D^beta with its bootstrap band, and the fitted parameters beside the paper's.
+
+A language whose law the design cannot identify (fit.json `diagnostics.<lang>.identifiable` false, or, for a
+fit without diagnostics, fewer than 3 sizes, 3 budgets or 3 residual degrees of freedom in its rows) is shown
+as "not identifiable": its points are drawn, its curve and parameters are not, and no claim uses it."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from codelaw import languages
 from codelaw.errors import UserError
-from codelaw.laws import presets
+from codelaw.laws import identifiability, presets
 from codelaw.laws.fit_file import load_fit
 from codelaw.report import figures
 from codelaw.report.figures import Figure, Section, display
@@ -52,6 +57,51 @@ def law_params(block: dict) -> dict[str, dict[str, float]]:
     if lang in languages.BY_NAME and all(math.isfinite(v) for v in vals.values()):
       out[lang] = vals
   return out
+
+
+def identification(inputs: StudyInputs, block: dict) -> dict[str, tuple[bool, list[str]]]:
+  """{language: (identifiable, problems)} for every language with a fitted law or monolingual rows."""
+  diag = block.get("diagnostics") or {}
+  rows = monolingual_rows(inputs)
+  out = {}
+  for lang in [n for n in languages.NAMES if n in law_params(block) or n in rows]:
+    d = diag.get(lang) if isinstance(diag, Mapping) else None
+    if isinstance(d, Mapping) and "identifiable" in d:
+      out[lang] = (bool(d["identifiable"]), [str(x) for x in d.get("problems") or []])
+    elif lang in rows:
+      r = rows[lang]
+      design = identifiability.design(np.asarray([x["N"] for x in r]), np.asarray([x["D"] for x in r]),
+                                      np.asarray([x["run_id"] for x in r]), len(PARAMS))
+      found = identifiability.problems(design)
+      out[lang] = (not found, found)
+    else:
+      out[lang] = (False, ["the fit records no design diagnostics and the study has no monolingual rows for it"])
+  return out
+
+
+@dataclasses.dataclass
+class Evidence:
+  """The per-language laws claims may rest on: identifiable languages only, with their bootstrap draws."""
+  params: dict[str, dict[str, float]]
+  draws: dict[str, dict[str, np.ndarray]]
+  excluded: dict[str, str]          # language -> why it is left out
+  weak: dict[str, list[str]]        # language -> weakly determined parameters (fit.json diagnostics)
+
+
+def evidence(inputs: StudyInputs) -> Evidence | None:
+  found = per_language_law(inputs)
+  if not found:
+    return None
+  block = found[1]
+  ident = identification(inputs, block)
+  params = law_params(block)
+  draws = bootstrap_draws(block)
+  ok = {n: p for n, p in params.items() if ident.get(n, (False, []))[0]}
+  excluded = {n: "not identifiable: " + "; ".join(ident.get(n, (False, ["no diagnostics"]))[1])
+              for n in params if n not in ok}
+  diag = block.get("diagnostics") or {}
+  weak = {n: [str(x) for x in (diag.get(n) or {}).get("weak") or []] for n in ok if isinstance(diag.get(n), Mapping)}
+  return Evidence(ok, {n: d for n, d in draws.items() if n in ok}, excluded, weak)
 
 
 def bootstrap_draws(block: dict) -> dict[str, dict[str, np.ndarray]]:
@@ -123,10 +173,16 @@ def section(inputs: StudyInputs, level: float = 0.95) -> Section:
   rows = monolingual_rows(inputs)
   found = per_language_law(inputs)
   block = found[1] if found else {}
-  params = law_params(block)
-  draws = bootstrap_draws(block) if block else {}
+  ident = identification(inputs, block) if block else {}
+  fitted = law_params(block)
+  params = {n: p for n, p in fitted.items() if ident.get(n, (False, []))[0]}
+  draws = {n: d for n, d in (bootstrap_draws(block) if block else {}).items() if n in params}
+  for n in fitted:
+    if n not in params:
+      sec.notes.append(f"{display(n)}: not identifiable ({'; '.join(ident.get(n, (False, []))[1])}); its points "
+                       "are drawn without a curve and its parameters are not used by any claim.")
   if found:
-    sec.notes.append(f"Fitted law: {block.get('law')} from {found[0].relative_to(inputs.root)}.")
+    sec.notes.insert(0, f"Fitted law: {block.get('law')} from {found[0].relative_to(inputs.root)}.")
   else:
     sec.missing.append("no per-language law in any fit.json (run the fit job on this study); curves and the "
                        "parameter table are left out")
@@ -136,10 +192,14 @@ def section(inputs: StudyInputs, level: float = 0.95) -> Section:
   else:
     sec.missing.append("no monolingual runs in results.csv (the per-language study); no scaling curves")
   paper = presets.figure2()["languages"]
-  if params:
+  if fitted:
     table_rows = []
     for lang in languages.NAMES:
+      if lang not in fitted:
+        continue
       if lang not in params:
+        table_rows.append([display(lang), len(rows.get(lang, []))] + ["not identifiable"] * 7
+                          + [paper[lang]["L_inf"], paper[lang]["alpha_N"], paper[lang]["alpha_D"]])
         continue
       p, ci = params[lang], _intervals(block, lang, draws.get(lang), level)
       diag = (block.get("diagnostics") or {}).get(lang) or {}

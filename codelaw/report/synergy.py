@@ -1,5 +1,15 @@
 """Bilingual synergy (paper §4, Table 1): Delta_ij = L_i(i+i) - L_i(i+j) and rel_ij = Delta_ij / L_i(i+i)
-(positive = auxiliary j helps target i), from the synergy study's self-repetition and 50:50 pair runs."""
+(positive = auxiliary j helps target i).
+
+Three arms per cell (docs/science.md §4): the target alone with its unique tokens capped at half the run's
+tokens (`self_capped`: seen twice, the paper's baseline), the target alone on fresh data (`self_fresh`; the
+older kind `self` is the same arm) and the 50:50 pair (`pair`). The paper's Delta splits into
+
+    Delta = (capped - fresh) + (fresh - pair) = repetition penalty + the auxiliary's value against fresh data
+
+Every contrast is paired: the arms share seeds and the target's evaluation tokens, so each seed gives one
+difference and the interval is Student's t over those differences (codelaw.report.verdicts.paired).
+"""
 
 from __future__ import annotations
 
@@ -10,21 +20,31 @@ import numpy as np
 
 from codelaw import languages
 from codelaw.laws import presets
-from codelaw.report import figures
+from codelaw.report import figures, units, verdicts
 from codelaw.report.figures import Figure, Section, display
 from codelaw.report.inputs import StudyInputs
 from codelaw.report.tables import Table
+from codelaw.report.verdicts import Estimate
+
+CAPPED, FRESH, PAIR = "self_capped", "self_fresh", "pair"
+KIND_ALIASES = {"self": FRESH}
 
 
 @dataclasses.dataclass
 class Synergy:
   langs: list[str]
-  baseline: dict[str, float]                        # L_i(i+i), mean over seeds
-  loss: dict[str, dict[str, float]]                 # L_i(i+j), mean over seeds
-  delta: dict[str, dict[str, float]]
+  baseline: dict[str, float]                        # L_i(i+i): the capped arm, else the fresh arm; seed mean
+  loss: dict[str, dict[str, float]]                 # L_i(i+j), seed mean
+  delta: dict[str, dict[str, float]]                # baseline - pair, nats/token
   rel: dict[str, dict[str, float]]                  # fraction
-  delta_sd: dict[str, dict[str, float]]             # across seeds (only where >= 2 seeds)
   size: str
+  paper_baseline: bool = True                       # the baseline is the target seen twice (the paper's)
+  rel_ci: dict[str, dict[str, Estimate]] = dataclasses.field(default_factory=dict)     # paired, fraction
+  delta_ci: dict[str, dict[str, Estimate]] = dataclasses.field(default_factory=dict)   # paired, nats
+  aux_value: dict[str, dict[str, Estimate]] = dataclasses.field(default_factory=dict)  # fresh - pair, nats
+  penalty: dict[str, Estimate] = dataclasses.field(default_factory=dict)               # capped - fresh, nats
+  seeds: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)           # seeds per cell
+  bpb: dict[str, float] = dataclasses.field(default_factory=dict)                      # bpb per nat
 
 
 def _final(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -44,21 +64,33 @@ def _aux(r: dict[str, Any]) -> str:
   return others[0] if len(others) == 1 else ""
 
 
+def _contrast(a: dict[str, float], b: dict[str, float], scale: dict[str, float] | None = None) -> Estimate:
+  """Paired a - b over the seeds both arms have (divided by scale[seed] when given)."""
+  common = [s for s in a if s in b]
+  return verdicts.paired([(a[s] - b[s]) / (scale[s] if scale else 1.0) for s in common])
+
+
 def compute(inputs: StudyInputs) -> Synergy | None:
-  rows = _final([r for r in inputs.results if r.get("kind") in ("self", "pair")])
-  base: dict[str, dict[str, float]] = {}                 # target -> seed -> loss
-  mix: dict[tuple[str, str], dict[str, float]] = {}      # (target, aux) -> seed -> loss
+  rows = _final([r for r in inputs.results if KIND_ALIASES.get(r.get("kind"), r.get("kind")) in (CAPPED, FRESH, PAIR)])
+  arms: dict[str, dict[str, dict[str, float]]] = {CAPPED: {}, FRESH: {}}   # arm -> target -> seed -> loss
+  mix: dict[tuple[str, str], dict[str, float]] = {}                        # (target, aux) -> seed -> loss
   for r in rows:
-    seed = str(r.get("seed", ""))
-    if r["kind"] == "self":
-      base.setdefault(r["language"], {})[seed] = r["loss"]
+    seed, kind = str(r.get("seed", "")), KIND_ALIASES.get(r["kind"], r["kind"])
+    if kind in arms:
+      arms[kind].setdefault(r["language"], {})[seed] = r["loss"]
     elif (aux := _aux(r)) and aux != r["language"]:
       mix.setdefault((r["language"], aux), {})[seed] = r["loss"]
+  paper_baseline = bool(arms[CAPPED])
+  base = arms[CAPPED] if paper_baseline else arms[FRESH]
   if not base or not mix:
     return None
   langs = [n for n in languages.NAMES if n in base or any(n in k for k in mix)]
-  out = Synergy(langs, {t: float(np.mean(list(s.values()))) for t, s in base.items()}, {}, {}, {}, {},
-                size=next((r.get("size", "") for r in rows if r.get("size")), ""))
+  out = Synergy(langs, {t: float(np.mean(list(s.values()))) for t, s in base.items()}, {}, {}, {},
+                size=next((r.get("size", "") for r in rows if r.get("size")), ""), paper_baseline=paper_baseline,
+                bpb=units.bpb_per_nat(inputs))
+  for t in arms[CAPPED]:
+    if t in arms[FRESH]:
+      out.penalty[t] = _contrast(arms[CAPPED][t], arms[FRESH][t])
   for (t, a), seeds in mix.items():
     if t not in base:
       continue
@@ -66,9 +98,11 @@ def compute(inputs: StudyInputs) -> Synergy | None:
     out.loss.setdefault(t, {})[a] = float(np.mean(list(seeds.values())))
     out.delta.setdefault(t, {})[a] = L_ii - out.loss[t][a]
     out.rel.setdefault(t, {})[a] = out.delta[t][a] / L_ii
-    paired = [base[t][s] - seeds[s] for s in seeds if s in base[t]]
-    if len(paired) >= 2:
-      out.delta_sd.setdefault(t, {})[a] = float(np.std(paired, ddof=1))
+    out.delta_ci.setdefault(t, {})[a] = _contrast(base[t], seeds)
+    out.rel_ci.setdefault(t, {})[a] = _contrast(base[t], seeds, scale=base[t])
+    out.seeds.setdefault(t, {})[a] = len([s for s in seeds if s in base[t]])
+    if t in arms[FRESH]:
+      out.aux_value.setdefault(t, {})[a] = _contrast(arms[FRESH][t], seeds)
   return out
 
 
@@ -116,35 +150,74 @@ def _matrix_table(name: str, title: str, langs: list[str], baseline: dict, loss:
 def paper() -> Synergy:
   loss = presets.table1()["loss"]
   langs = list(languages.NAMES)
+  rel = presets.synergy_relative()
   return Synergy(langs, {t: loss[t][t] for t in langs}, {t: {a: loss[t][a] for a in langs if a != t} for t in langs},
-                 presets.synergy_delta(), presets.synergy_relative(), {}, size="not stated")
+                 presets.synergy_delta(), rel, size="not stated",
+                 rel_ci={t: {a: verdicts.exact(v) for a, v in row.items()} for t, row in rel.items()})
+
+
+def _est(e: Estimate | None, factor: float | None) -> str:
+  """'x [lo, hi] bpb (x nats/token)'; no interval with fewer than 2 paired seeds."""
+  if e is None:
+    return "— (arm missing)"
+  point, ci = e
+  f = factor if factor is not None else 1.0
+  unit = "bpb" if factor is not None else "nats/token"
+  text = f"{point * f:+.4f}" + (f" [{ci[0] * f:+.4f}, {ci[1] * f:+.4f}]" if ci else " (1 seed: no interval)")
+  return f"{text} {unit}" + (f" ({point:+.4f} nats/token)" if factor is not None else "")
+
+
+def _split_table(syn: Synergy) -> Table:
+  rows = []
+  for t in syn.langs:
+    for a in syn.langs:
+      if a == t or a not in syn.delta.get(t, {}):
+        continue
+      f = syn.bpb.get(t)
+      rows.append([display(t), display(a), syn.seeds.get(t, {}).get(a, 0),
+                   _est(syn.delta_ci[t][a], f) if syn.paper_baseline else "— (no self_capped arm)",
+                   _est(syn.penalty.get(t), f), _est(syn.aux_value.get(t, {}).get(a), f)])
+  return Table("synergy_split", "The paper's Delta split: repetition penalty + the auxiliary's value vs fresh data",
+               ["target", "auxiliary", "paired seeds", "Delta = capped − pair", "repetition penalty = capped − fresh",
+                "auxiliary vs fresh = fresh − pair"], rows,
+               "Positive Delta: the auxiliary beats the target's data seen twice (the paper's baseline); positive "
+               "penalty: seeing the target's data twice is worse than fresh data; positive 'vs fresh': the "
+               "auxiliary beats fresh target data. Brackets: 95% paired t intervals over seeds. Bits per byte of "
+               "the target's validation text, nats/token beside.")
 
 
 def section(inputs: StudyInputs, syn: Synergy | None) -> Section:
   sec = Section("synergy", "Bilingual synergy (paper Table 1)",
-                intro="Delta_ij = L_i(i+i) - L_i(i+j): validation loss of target i after training on i alone "
-                      "(self-repetition baseline) minus after a 50:50 mix of i and auxiliary j at the same total "
-                      "tokens; rel_ij = Delta_ij / L_i(i+i). Positive = j helps i.")
+                intro="Delta_ij = L_i(i+i) - L_i(i+j): validation loss of target i after training on i alone with "
+                      "its data seen twice (the paper's self-repetition baseline) minus after a 50:50 mix of i and "
+                      "auxiliary j at the same total tokens; rel_ij = Delta_ij / L_i(i+i). Positive = j helps i. "
+                      "A third arm, i alone on fresh data, splits Delta into the repetition penalty and the "
+                      "auxiliary's value against fresh data.")
   ref = paper()
   if syn is None:
-    sec.missing.append("no synergy runs (kind self/pair) in results.csv; only the paper's matrix is shown")
+    sec.missing.append("no synergy runs (kinds self_capped/self_fresh/pair) in results.csv; only the paper's "
+                       "matrix is shown")
+  elif not syn.paper_baseline:
+    sec.missing.append("no self_capped runs (the target's data seen twice): the matrix uses the fresh-data arm "
+                       "as baseline, which is not the paper's Delta; the paper's synergy claims are not tested")
+  elif not syn.penalty:
+    sec.missing.append("no self_fresh runs: Delta cannot be split into repetition penalty and auxiliary value")
   fig, axes = figures.subplots(2 if syn else 1, ncols=2, size=(6.2, 5.6))
   if syn:
-    _heatmap(axes[0], syn.langs, syn.rel, syn.delta, syn.baseline, f"Ours (model {syn.size or '?'})")
+    base = "data seen twice" if syn.paper_baseline else "fresh data (not the paper's baseline)"
+    _heatmap(axes[0], syn.langs, syn.rel, syn.delta, syn.baseline, f"Ours (model {syn.size or '?'}; self = {base})")
   _heatmap(axes[-1], ref.langs, ref.rel, ref.delta, ref.baseline, "Paper, Table 1 (reconstructed)")
-  fig.suptitle("Synergy: cell = Delta (loss) and rel (%); diagonal = self-repetition baseline loss", fontsize=11)
+  fig.suptitle("Synergy: cell = Delta (loss) and rel (%); diagonal = self baseline loss", fontsize=11)
   fig.tight_layout()
   sec.figures.append(Figure("synergy_heatmap", "Synergy matrix, ours beside the paper's (rows = target, "
                             "columns = auxiliary language).", figures.to_png(fig)))
   if syn:
-    sd_note = ""
-    if syn.delta_sd:
-      sds = [v for row in syn.delta_sd.values() for v in row.values()]
-      sd_note = f" Across seeds the standard deviation of Delta is {np.median(sds):.4f} (median over cells)."
     sec.tables.append(_matrix_table(
         "synergy_ours", "Our synergy matrix: loss of target on target+aux (Delta, rel)", syn.langs, syn.baseline,
         syn.loss, syn.delta, syn.rel,
-        f"Bold diagonal: self-repetition baseline L_i(i+i). Model size {syn.size or 'unknown'}." + sd_note))
+        f"Bold diagonal: the self baseline L_i(i+i) ({'seen twice' if syn.paper_baseline else 'fresh data'}), "
+        f"mean over seeds, nats/token. Model size {syn.size or 'unknown'}."))
+    sec.tables.append(_split_table(syn))
   sec.tables.append(_matrix_table(
       "synergy_paper", "The paper's Table 1 (reconstructed, docs/paper.md §3.2)", ref.langs, ref.baseline,
       ref.loss, ref.delta, ref.rel, "128B tokens per run (64B + 64B); model size not stated by the paper."))
