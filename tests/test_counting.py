@@ -73,3 +73,10 @@ def test_flops_per_token_matches_compiled_forward():
     k = math.prod(lhs_shape[int(c)] for c in contracting.split(","))
     dot_flops += 2 * k * math.prod(int(d) for d in out.split("x"))
   assert 3 * dot_flops / (batch * seq) == pytest.approx(counting.flops_per_token(cfg, seq), rel=1e-9)
+
+
+def test_causal_counting_halves_only_attention():
+  cfg = sizes.model_config("1.1B", 32768)
+  full, causal = counting.flops_per_token(cfg, 2048), counting.flops_per_token(cfg, 2048, causal=True)
+  attention = 12 * cfg.n_layers * cfg.n_heads * cfg.head_dim * 2048
+  assert full - causal == pytest.approx(attention / 2) and causal > 6 * counting.n_params(cfg)

@@ -7,7 +7,9 @@ Conventions:
   FLOPs each: 6 x (matmul weights, including the output projection, which is a matmul even when tied) plus
   attention 12 * n_layers * n_heads * head_dim * seq_len, i.e. QK^T and AV over the full `seq_len`
   context without halving for the causal mask (the PaLM / Chinchilla appendix convention). Norms,
-  softmax, RoPE and the embedding gather are not counted.
+  softmax, RoPE and the embedding gather are not counted. Run results keep this convention.
+- `causal=True` halves the attention term: the work a causal kernel actually does (MaxText's MFU
+  convention). MFU uses it, so skipping the masked half is not counted as useful work.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ def n_params_total(cfg: ModelConfig) -> int:
   return n_params(cfg) + n_embedding_params(cfg)
 
 
-def flops_per_token(cfg: ModelConfig, seq_len: int) -> float:
+def flops_per_token(cfg: ModelConfig, seq_len: int, *, causal: bool = False) -> float:
   """Training FLOPs per token (forward + backward), attention included; see the module docstring."""
   matmul_params = cfg.n_layers * _layer_matmul_params(cfg) + cfg.vocab_size * cfg.d_model
   attention = 12 * cfg.n_layers * cfg.n_heads * cfg.head_dim * seq_len
-  return float(6 * matmul_params + attention)
+  return float(6 * matmul_params + (attention / 2 if causal else attention))

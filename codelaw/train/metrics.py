@@ -20,9 +20,10 @@ import numpy as np
 
 from codelaw.io import atomic_write_text
 
-# Dense bf16 peak FLOP/s per device, by substrings of `device_kind` (first match wins).
+# Dense bf16 peak FLOP/s per device, by substrings of `device_kind` (first match wins). H100/H200 SXM
+# report "NVIDIA H100 80GB HBM3" / "NVIDIA H200"; the PCIe and NVL cards run at lower clocks and power.
 PEAK_FLOPS_BY_KIND: tuple[tuple[str, float], ...] = (
-    ("h200", 989e12), ("h100", 989e12), ("h800", 989e12), ("b200", 2250e12), ("a100", 312e12),
+    ("h100 pcie", 756e12), ("h100 nvl", 835e12), ("h200 nvl", 835e12), ("h200", 989e12), ("h100", 989e12), ("h800", 989e12), ("b200", 2250e12), ("a100", 312e12),
     ("a800", 312e12), ("l40s", 362e12), ("l4", 121e12), ("a10", 125e12), ("v100", 125e12),
     ("tpu v6", 918e12), ("tpu v5 lite", 197e12), ("tpu v5e", 197e12), ("tpu v5", 459e12), ("tpu v4", 275e12),
 )
