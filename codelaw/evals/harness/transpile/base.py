@@ -65,6 +65,10 @@ class Target:
   # One entry per kind of T.Type ("int", "list", "optional", ...) the target can express.
   types: Mapping[str, TypeSpelling] = {}
   literals: Mapping[str, LiteralWriter] = {}
+  prelude = ""  # text before the doc comment (imports, an enclosing class)
+  # One test line: formats over {call} and {expected} (and {tol} for floats compared within a tolerance).
+  assert_equal = ""
+  assert_close = ""
 
   # --- per language -------------------------------------------------------------------------
   def fn_name(self, name: str) -> str:
@@ -88,16 +92,16 @@ class Target:
     return write(self, v, t)
 
   def header(self, pp: PyProblem) -> str:
-    return ""
+    return self.prelude
 
   def signature(self, pp: PyProblem) -> str:
     raise NotImplementedError
 
   def check_eq(self, call: str, expected: str, t: T.Type) -> str:
-    raise NotImplementedError
+    return self.assert_equal.format(call=call, expected=expected)
 
   def check_approx(self, call: str, expected: str, tol: str) -> str:
-    raise NotImplementedError
+    return self.assert_close.format(call=call, expected=expected, tol=tol)
 
   def suffix(self, checks: list[str]) -> str:
     raise NotImplementedError

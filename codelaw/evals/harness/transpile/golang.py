@@ -79,18 +79,15 @@ class Go(Target):
     ),
   }
 
-  def header(self, pp: PyProblem) -> str:
-    return "package main\n\n"
+  prelude = "package main\n\n"
 
   def signature(self, pp: PyProblem) -> str:
     params = ", ".join(f"{self.param(p)} {self.type_name(t)}" for p, t in zip(pp.params, pp.param_types))
     return f"func {self.fn_name(pp.name)}({params}) {self.type_name(pp.return_type)} {{"
 
-  def check_eq(self, call: str, expected: str, t: T.Type) -> str:
-    return f"    if !deepEq__({call}, {expected}) {{ panic(\"test failed\") }}"
+  assert_equal = "    if !deepEq__({call}, {expected}) {{ panic(\"test failed\") }}"
 
-  def check_approx(self, call: str, expected: str, tol: str) -> str:
-    return f"    if d := {call} - {expected}; !(d < {tol} && -d < {tol}) {{ panic(\"test failed\") }}"
+  assert_close = "    if d := {call} - {expected}; !(d < {tol} && -d < {tol}) {{ panic(\"test failed\") }}"
 
   def suffix(self, checks: list[str]) -> str:
     # nil and empty slices are the same answer; reflect.DeepEqual alone says they differ.

@@ -10,7 +10,18 @@ _JAVA_TUPLES = {2: "Pair", 3: "Triplet", 4: "Quartet"}
 _JAVA_BOXED = {"int": "Long", "float": "Double", "bool": "Boolean"}
 
 
-class Java(Target):
+class _StaticMethod(Target):
+  """The solution is a static method of class Problem (Java, C#), its doc comment indented inside it."""
+
+  def doc_indent(self) -> str:
+    return "    "
+
+  def signature(self, pp: PyProblem) -> str:
+    params = ", ".join(f"{self.type_name(t)} {self.param(p)}" for p, t in zip(pp.params, pp.param_types))
+    return f"    public static {self.type_name(pp.return_type)} {self.fn_name(pp.name)}({params}) {{"
+
+
+class Java(_StaticMethod):
   name = "java"
   stop_sequences = ("\n    }\n",)
   keywords = frozenset(
@@ -55,31 +66,21 @@ class Java(Target):
   def inner_type_name(self, t: T.Type) -> str:
     return _JAVA_BOXED.get(t[0]) or self.type_name(t)
 
-  def header(self, pp: PyProblem) -> str:
-    return (
-      "import java.util.*;\nimport java.lang.reflect.*;\nimport org.javatuples.*;\n"
-      "import java.security.*;\nimport java.math.*;\nimport java.io.*;\nimport java.util.stream.*;\n"
-      "class Problem {\n"
-    )
+  prelude = (
+    "import java.util.*;\nimport java.lang.reflect.*;\nimport org.javatuples.*;\n"
+    "import java.security.*;\nimport java.math.*;\nimport java.io.*;\nimport java.util.stream.*;\n"
+    "class Problem {\n"
+  )
 
-  def doc_indent(self) -> str:
-    return "    "
+  assert_equal = "        if (!(Objects.equals({call}, {expected}))) throw new AssertionError();"
 
-  def signature(self, pp: PyProblem) -> str:
-    params = ", ".join(f"{self.type_name(t)} {self.param(p)}" for p, t in zip(pp.params, pp.param_types))
-    return f"    public static {self.type_name(pp.return_type)} {self.fn_name(pp.name)}({params}) {{"
-
-  def check_eq(self, call: str, expected: str, t: T.Type) -> str:
-    return f"        if (!(Objects.equals({call}, {expected}))) throw new AssertionError();"
-
-  def check_approx(self, call: str, expected: str, tol: str) -> str:
-    return f"        if (!(Math.abs({call} - {expected}) < {tol})) throw new AssertionError();"
+  assert_close = "        if (!(Math.abs({call} - {expected}) < {tol})) throw new AssertionError();"
 
   def suffix(self, checks: list[str]) -> str:
     return "\n    }\n    public static void main(String[] args) {\n" + "\n".join(checks) + "\n    }\n\n}\n"
 
 
-class CSharp(Target):
+class CSharp(_StaticMethod):
   name = "csharp"
   stop_sequences = ("\n    }\n",)
   keywords = frozenset(
@@ -126,24 +127,14 @@ class CSharp(Target):
     "optional": lambda tg, v, t: "null" if v is None else tg.literal(v, t[1]),
   }
 
-  def header(self, pp: PyProblem) -> str:
-    return (
-      "using System;\nusing System.Numerics;\nusing System.Diagnostics;\nusing System.Collections.Generic;\n"
-      "using System.Linq;\nusing System.Text;\nusing System.Security.Cryptography;\nclass Problem {\n"
-    )
+  prelude = (
+    "using System;\nusing System.Numerics;\nusing System.Diagnostics;\nusing System.Collections.Generic;\n"
+    "using System.Linq;\nusing System.Text;\nusing System.Security.Cryptography;\nclass Problem {\n"
+  )
 
-  def doc_indent(self) -> str:
-    return "    "
+  assert_equal = "        if (!(Eq({call}, {expected}))) throw new Exception(\"test failed\");"
 
-  def signature(self, pp: PyProblem) -> str:
-    params = ", ".join(f"{self.type_name(t)} {self.param(p)}" for p, t in zip(pp.params, pp.param_types))
-    return f"    public static {self.type_name(pp.return_type)} {self.fn_name(pp.name)}({params}) {{"
-
-  def check_eq(self, call: str, expected: str, t: T.Type) -> str:
-    return f"        if (!(Eq({call}, {expected}))) throw new Exception(\"test failed\");"
-
-  def check_approx(self, call: str, expected: str, tol: str) -> str:
-    return f"        if (!(Math.Abs({call} - {expected}) < {tol})) throw new Exception(\"test failed\");"
+  assert_close = "        if (!(Math.Abs({call} - {expected}) < {tol})) throw new Exception(\"test failed\");"
 
   def suffix(self, checks: list[str]) -> str:
     # Structural equality: List/Dictionary compare by reference in .NET, so compare element-wise.

@@ -3,7 +3,6 @@ instead where they exist; see problems.py)."""
 
 from __future__ import annotations
 
-from codelaw.evals.harness.transpile import pytypes as T
 from codelaw.evals.harness.transpile.base import SCALAR_LITERALS, Target, items, str_lit
 from codelaw.evals.harness.transpile.pyparse import PyProblem
 
@@ -41,18 +40,15 @@ class Rust(Target):
     "optional": lambda tg, v, t: "None" if v is None else f"Some({tg.literal(v, t[1])})",
   }
 
-  def header(self, pp: PyProblem) -> str:
-    return "#![allow(unused_imports, dead_code)]\nuse std::collections::HashMap;\n\n"
+  prelude = "#![allow(unused_imports, dead_code)]\nuse std::collections::HashMap;\n\n"
 
   def signature(self, pp: PyProblem) -> str:
     params = ", ".join(f"{self.param(p)}: {self.type_name(t)}" for p, t in zip(pp.params, pp.param_types))
     return f"fn {pp.name}({params}) -> {self.type_name(pp.return_type)} {{"
 
-  def check_eq(self, call: str, expected: str, t: T.Type) -> str:
-    return f"    assert_eq!({call}, {expected});"
+  assert_equal = "    assert_eq!({call}, {expected});"
 
-  def check_approx(self, call: str, expected: str, tol: str) -> str:
-    return f"    assert!(({call} - {expected}).abs() < {tol});"
+  assert_close = "    assert!(({call} - {expected}).abs() < {tol});"
 
   def suffix(self, checks: list[str]) -> str:
     return "\n}\n\nfn main() {\n" + "\n".join(checks) + "\n}\n"

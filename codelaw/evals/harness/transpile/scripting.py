@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from codelaw.evals.harness.transpile import pytypes as T
 from codelaw.evals.harness.transpile.base import SCALAR_LITERALS, Target, items, str_lit
 from codelaw.evals.harness.transpile.pyparse import PyProblem
 
@@ -55,11 +54,9 @@ class JavaScript(Target):
     params = ", ".join(f"{self.param(p)}: {self.type_name(t)}" for p, t in zip(pp.params, pp.param_types))
     return f"function {pp.name}({params}): {self.type_name(pp.return_type)} {{"
 
-  def check_eq(self, call: str, expected: str, t: T.Type) -> str:
-    return f"  if (!__deepEqual({call}, {expected})) throw new Error(\"test failed\");"
+  assert_equal = "  if (!__deepEqual({call}, {expected})) throw new Error(\"test failed\");"
 
-  def check_approx(self, call: str, expected: str, tol: str) -> str:
-    return f"  if (!(Math.abs({call} - {expected}) < {tol})) throw new Error(\"test failed\");"
+  assert_close = "  if (!(Math.abs({call} - {expected}) < {tol})) throw new Error(\"test failed\");"
 
   def suffix(self, checks: list[str]) -> str:
     if self.typed:
