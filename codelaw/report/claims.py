@@ -279,21 +279,24 @@ INCONSISTENCIES = [
 
 
 # The parameters each law claim rests on (None = every language it uses). A verdict resting on a weakly
-# determined parameter (its interval at a bound of the fit's start box, or over a decade wide) stays
-# inconclusive: the bootstrap interval itself is not trustworthy there.
+# determined parameter (its interval at a bound of the fit's start box, or over a decade wide), or whose point
+# fit lies outside its own bootstrap interval, stays inconclusive: the interval itself is not trustworthy there.
 RESTS_ON = {"python_steeper_than_rust": (("python", "rust"), ("alpha", "beta")),
             "irreducible_order": (None, ("E",)), "data_exponent_larger": (None, ("alpha", "beta"))}
 
 
-def _weak_guard(c: Claim, key: str, laws: Laws | None) -> Claim:
+def _law_guard(c: Claim, key: str, laws: Laws | None) -> Claim:
   if key not in RESTS_ON or laws is None or c.verdict not in (SUPPORTED, CONTRADICTED):
     return c
   langs, params = RESTS_ON[key]
   weak = [f"{p} of {display(n)}" for n in (langs or laws.params) for p in params if p in laws.weak.get(n, [])]
-  if not weak:
+  if weak:
+    why = f"rests on weakly determined {', '.join(weak)}"
+  elif not c.interval[0] <= c.estimate <= c.interval[1]:
+    why = "the point fit lies outside its own bootstrap interval, so the two disagree"
+  else:
     return c
-  return dataclasses.replace(c, verdict=INCONCLUSIVE, reason=f"{c.reason}; would be {c.verdict} but rests on "
-                             f"weakly determined {', '.join(weak)}")
+  return dataclasses.replace(c, verdict=INCONCLUSIVE, reason=f"{c.reason}; would be {c.verdict} but {why}")
 
 
 def evaluate(laws: Laws | None, syn: Synergy | None, gaps: dict | None, meas: dict | None) -> list[Claim]:
@@ -307,7 +310,7 @@ def evaluate(laws: Laws | None, syn: Synergy | None, gaps: dict | None, meas: di
       fn = paper_guided if source == "paper" and kind == "validation" else check
       est, stat, reason = fn(data[kind])
       c = verdicts.claim(f"{key}/{source}", text, stat, est, reason, source=source, section=where)
-      out.append(_weak_guard(c, key, data[kind]) if source == "ours" else c)
+      out.append(_law_guard(c, key, data[kind]) if source == "ours" else c)
   return out
 
 

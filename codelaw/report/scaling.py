@@ -18,7 +18,7 @@ from codelaw import languages
 from codelaw.errors import UserError
 from codelaw.laws import identifiability, presets
 from codelaw.laws.fit_file import load_fit
-from codelaw.report import figures
+from codelaw.report import figures, units
 from codelaw.report.figures import Figure, Section, display
 from codelaw.report.inputs import StudyInputs
 from codelaw.report.tables import Table, fmt, interval
@@ -166,11 +166,17 @@ def _figure(rows: dict[str, list[dict]], params: dict[str, dict], draws: dict, l
   return figures.to_png(fig)
 
 
+def _profile(ci: Any) -> str:
+  return f"; profile [{fmt(float(ci[0]), 3)}, {fmt(float(ci[1]), 3)}]" if isinstance(ci, (list, tuple)) and \
+      len(ci) == 2 else ""
+
+
 def section(inputs: StudyInputs, level: float = 0.95) -> Section:
   sec = Section("scaling", "Per-language scaling laws (paper Figure 2)",
                 intro="L(N, D) = E + A / N^alpha + B / D^beta with N = non-embedding parameters and D = training "
                       "tokens as raw counts; losses are validation cross-entropy in nats per token.")
   rows = monolingual_rows(inputs)
+  bpb = units.bpb_per_nat(inputs)
   found = per_language_law(inputs)
   block = found[1] if found else {}
   ident = identification(inputs, block) if block else {}
@@ -198,22 +204,29 @@ def section(inputs: StudyInputs, level: float = 0.95) -> Section:
       if lang not in fitted:
         continue
       if lang not in params:
-        table_rows.append([display(lang), len(rows.get(lang, []))] + ["not identifiable"] * 7
+        table_rows.append([display(lang), len(rows.get(lang, []))] + ["not identifiable"] * 8
                           + [paper[lang]["L_inf"], paper[lang]["alpha_N"], paper[lang]["alpha_D"]])
         continue
       p, ci = params[lang], _intervals(block, lang, draws.get(lang), level)
       diag = (block.get("diagnostics") or {}).get(lang) or {}
       held = (diag.get("leave_largest_out") or {}).get("mean_abs_rel_error") if isinstance(diag, dict) else None
-      table_rows.append([display(lang), len(rows.get(lang, [])), interval(p["E"], ci.get("E")),
-                         interval(p["alpha"], ci.get("alpha")), interval(p["beta"], ci.get("beta")),
+      prof = (block.get("profile") or {}).get(lang) or {}
+      f = bpb.get(lang)
+      e_bpb = interval(p["E"] * f, [v * f for v in ci["E"]] if ci.get("E") else None) if f else "—"
+      table_rows.append([display(lang), len(rows.get(lang, [])), e_bpb, interval(p["E"], ci.get("E")),
+                         interval(p["alpha"], ci.get("alpha")) + _profile(prof.get("alpha")),
+                         interval(p["beta"], ci.get("beta")) + _profile(prof.get("beta")),
                          fmt(p["A"]), fmt(p["B"]), fmt(diag.get("rmse_log")) if isinstance(diag, dict) else "—",
                          fmt(held), paper[lang]["L_inf"], paper[lang]["alpha_N"], paper[lang]["alpha_D"]])
     sec.tables.append(Table(
         "per_language_parameters", "Fitted per-language parameters beside the paper's Figure 2",
-        ["language", "runs", "E (ours)", "alpha (N, ours)", "beta (D, ours)", "A (ours)", "B (ours)",
+        ["language", "runs", "E (ours, bits/byte)", "E (ours, nats/token)", "alpha (N, ours)", "beta (D, ours)",
+         "A (ours)", "B (ours)",
          "rmse log L", "held-out rel. err.", "L_inf (paper)", "alpha_N (paper)", "alpha_D (paper)"],
         table_rows,
-        note=f"Brackets: {level:.0%} bootstrap intervals. Exponents and E do not depend on units, so they compare "
-             "directly with the paper's; A and B do (ours: raw counts; the paper's are not published). Held-out "
+        note=f"Brackets: {level:.0%} bootstrap intervals (run-level), then the profile-likelihood interval where "
+             "the fit records one. E compares across languages in bits per byte (tokenizers compress languages "
+             "differently); in nats/token it compares with the paper's L_inf. Exponents do not depend on units; "
+             "A and B do (ours: raw counts; the paper's are not published). Held-out "
              "rel. err.: mean |relative error| on the largest model when it is left out of the fit."))
   return sec

@@ -161,10 +161,10 @@ def _est(e: Estimate | None, factor: float | None) -> str:
   if e is None:
     return "— (arm missing)"
   point, ci = e
-  f = factor if factor is not None else 1.0
-  unit = "bpb" if factor is not None else "nats/token"
-  text = f"{point * f:+.4f}" + (f" [{ci[0] * f:+.4f}, {ci[1] * f:+.4f}]" if ci else " (1 seed: no interval)")
-  return f"{text} {unit}" + (f" ({point:+.4f} nats/token)" if factor is not None else "")
+  f, unit = (factor, "bpb") if factor is not None else (1.0, "nats/token")
+  text = f"{point * f:+.4f}" + (f" [{ci[0] * f:+.4f}, {ci[1] * f:+.4f}]" if ci else "") + f" {unit}"
+  text += f" ({point:+.4f} nats/token)" if factor is not None else ""
+  return text + ("" if ci else "; 1 seed: no interval")
 
 
 def _split_table(syn: Synergy) -> Table:

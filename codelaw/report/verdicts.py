@@ -22,6 +22,7 @@ from scipy import stats
 from codelaw.contracts.report import CONTRADICTED, INCONCLUSIVE, NO_DATA, SUPPORTED, Claim
 
 LEVEL = 0.95
+MIN_DRAWS = 40      # at least one draw in each 2.5% tail
 NO_INTERVAL = "the paper publishes no interval, so its point value stands as [x, x]"
 
 
@@ -48,9 +49,11 @@ def paired(diffs: Sequence[float], level: float = LEVEL) -> tuple[float, tuple[f
 
 
 def percentile(draws: np.ndarray, level: float = LEVEL) -> tuple[float, float] | None:
+  """Percentile interval; None with fewer than MIN_DRAWS finite draws (a 95% interval from a handful of
+  resamples is an interpolation between the extremes, not an interval)."""
   d = np.asarray(draws, np.float64)
   d = d[np.isfinite(d)]
-  if d.size < 2:
+  if d.size < MIN_DRAWS:
     return None
   q = 100 * (1 - level) / 2
   return float(np.percentile(d, q)), float(np.percentile(d, 100 - q))
@@ -81,7 +84,7 @@ def claim(id: str, text: str, statistic: str, est: Estimate | None, reason: str,
   point, interval = est if est is not None else (None, None)
   verdict = decide(interval, null, alternative)
   if verdict == NO_DATA and est is not None and point is not None and math.isfinite(point):
-    reason += " (no interval: fewer than 2 seeds or bootstrap draws)"
+    reason += f" (no interval: fewer than 2 seeds or {MIN_DRAWS} bootstrap draws)"
   if source == "paper" and interval is not None and interval[0] == interval[1]:
     reason += f"; {NO_INTERVAL}"
   return Claim(id=id, claim=text, statistic=statistic, estimate=point, interval=interval, null=null,
