@@ -220,6 +220,11 @@ def test_full_report_through_the_launcher(report):
   assert figs == EXPECTED_FIGURES
   assert tabs == EXPECTED_TABLES
   assert all(not s["missing"] for s in meta["sections"]), [s["missing"] for s in meta["sections"]]
+  # The regime panel opens the report: every language identifiable, every run far below its unigram loss.
+  assert meta["sections"][0]["key"] == "regime"
+  regime = {l["language"]: l for l in meta["regime"]["languages"]}
+  assert set(regime) == set(LANGS) and all(l["identifiable"] and l["distinct_N"] == 3 for l in regime.values())
+  assert all(g["unigram"] > 5 and g["gap"] < 0 for l in regime.values() for g in l["gaps"])
   for name in figs:
     _check_png(out / "figures" / f"{name}.png")
   for name in tabs:

@@ -82,3 +82,23 @@ def test_report_json_round_trip():
   assert set(loaded["claims"][0]) >= {"id", "claim", "statistic", "estimate", "interval", "null", "verdict", "reason"}
   assert loaded["claims"][1]["interval"] is None and loaded["claims"][1]["estimate"] is None
   assert loaded["regime"]["languages"][0]["identifiable"] is False
+
+
+def test_law_claims_need_enough_draws_and_a_trustworthy_interval():
+  from codelaw.report import claims
+  rng = np.random.default_rng(0)
+  params = {"python": dict(E=1.0, alpha=0.3, beta=0.4), "rust": dict(E=1.2, alpha=0.5, beta=0.6)}
+
+  def draws(n, shift=0.0):
+    return {l: {k: v + (shift if l == "python" and k != "E" else 0.0) + rng.normal(0, 0.01, n) for k, v in p.items()}
+            for l, p in params.items()}
+
+  def verdict(laws):
+    return next(c for c in claims.evaluate(laws, None, None, None) if c.id == "python_steeper_than_rust/ours")
+
+  assert verdict(claims.Laws(params, draws(200), {}, {})).verdict == "contradicted"
+  assert verdict(claims.Laws(params, draws(10), {}, {})).verdict == "not enough data"
+  outside = verdict(claims.Laws(params, draws(200, shift=-0.3), {}, {}))
+  assert outside.verdict == "inconclusive" and "outside its own bootstrap interval" in outside.reason
+  weak = verdict(claims.Laws(params, draws(200), {}, {}, weak={"rust": ["beta"]}))
+  assert weak.verdict == "inconclusive" and "weakly determined beta of Rust" in weak.reason
