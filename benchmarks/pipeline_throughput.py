@@ -23,11 +23,12 @@ import numpy as np
 
 from codelaw import languages
 from codelaw.data import pipeline, translation
+from codelaw.data.sample import resolve_corpus
 
 
 def _corpus(name: str) -> Path:
   try:
-    return pipeline.resolve_corpus_dir(name)
+    return resolve_corpus(name)
   except Exception as e:  # no sample corpus yet: real text (the Python stdlib) as byte tokens
     print(json.dumps({"note": f"corpus {name!r} unavailable ({e}); using stdlib byte corpus"}), file=sys.stderr)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))

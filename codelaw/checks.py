@@ -89,7 +89,7 @@ def nonneg_int(value: Any, key: str) -> int:
 def language(name: Any, key: str) -> str:
   """One of the studied languages, by canonical name."""
   if name not in languages.BY_NAME:
-    raise UserError(f"{key} = {name!r}: unknown language; expected one of {', '.join(languages.NAMES)}")
+    raise UserError(f"{key}: unknown language {name!r}; expected one of {', '.join(languages.NAMES)}")
   return name
 
 

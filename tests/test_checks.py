@@ -18,7 +18,7 @@ from codelaw.errors import UserError
     (checks.fraction, 1.0, r"k = 1.0: expected a finite number in \(0, 1\)"),
     (checks.positive_int, 0, "k = 0: expected an integer >= 1"),
     (checks.nonneg_int, 2.5, "k = 2.5: expected an integer >= 0"),
-    (checks.language, "cobol", "k = 'cobol': unknown language"),
+    (checks.language, "cobol", "k: unknown language 'cobol'"),
 ])
 def test_bad_values_name_the_key(check, value, message):
   with pytest.raises(UserError, match=message):
@@ -31,7 +31,7 @@ def test_good_values_are_converted():
   assert checks.number(0.5, "k", lo=0, hi=1) == 0.5
   assert checks.language_list("python, go", "k") == ("python", "go")
   assert checks.language_list(("rust",), "k") == ("rust",)
-  with pytest.raises(UserError, match="k = 'cobol'"):
+  with pytest.raises(UserError, match="k: unknown language 'cobol'"):
     checks.language_list("python,cobol", "k")
 
 

@@ -11,7 +11,7 @@ import pytest
 from codelaw.data import corpus_format
 from codelaw.data.pipeline import eval_batches
 from codelaw.errors import UserError
-from codelaw.evals.loss import bits_per_byte, evaluate_languages
+from codelaw.train.evaluation import bits_per_byte, evaluate_languages
 from test_trainer import make_corpus
 
 

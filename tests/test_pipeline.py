@@ -12,7 +12,7 @@ import orbax.checkpoint as ocp
 import pytest
 
 from codelaw import languages
-from codelaw.data import corpus_format, pipeline
+from codelaw.data import accounting, corpus_format, pipeline
 from codelaw.errors import UserError
 
 SEQ = 64
@@ -101,7 +101,7 @@ def test_realized_token_proportions_over_1m_tokens(corpus, which):
   props = {"python": 0.4, "java": 0.2, "javascript": 0.15, "typescript": 0.1, "csharp": 0.1, "go": 0.05,
            "rust": 0.0}
   it = iter(_mixture(corpus, props, seq_len=256, global_batch_size=8))
-  meter = pipeline.ProportionMeter()
+  meter = accounting.ProportionMeter()
   while meter.tokens < 1_000_000:
     meter.update(next(it))
   realized = meter.proportions()
@@ -182,7 +182,7 @@ def test_changing_proportions_on_resume(corpus):
     n = min(len(cont), len(res))
     assert n > 0 and cont[:n] == res[:n]
   # ... and the new weights apply from the resume point on.
-  meter = pipeline.ProportionMeter()
+  meter = accounting.ProportionMeter()
   for b in after:
     meter.update(b)
   real = meter.proportions()
@@ -248,9 +248,9 @@ def test_small_language_repeats_and_epochs_are_counted(tmp_path):
   js = man.splits["javascript"]["train"]
   props = {"javascript": 0.5, "go": 0.5}
   tokens = 20 * (js.tokens + js.documents)
-  epochs = pipeline.epochs_per_language(small, props, tokens, seq_len=SEQ)
+  epochs = accounting.epochs_per_language(small, props, tokens, seq_len=SEQ)
   assert 8 < epochs["javascript"] < 12 and epochs["go"] < epochs["javascript"]
-  with_translation = pipeline.epochs_per_language(small, props, tokens, seq_len=SEQ,
+  with_translation = accounting.epochs_per_language(small, props, tokens, seq_len=SEQ,
                                                   translation={"strategy": "paired", "weight": 0.5})
   assert with_translation["javascript"] == pytest.approx(epochs["javascript"] / 2)
   # The pipeline keeps going past the end of javascript's documents, with a fresh order each epoch.
@@ -261,7 +261,7 @@ def test_small_language_repeats_and_epochs_are_counted(tmp_path):
     b = next(it)
     seen += int((b["language_ids"] == js_id).sum())
   assert seen >= js.tokens * 5
-  read = pipeline.documents_read(it.get_state())
+  read = accounting.documents_read(it.get_state())
   assert read["javascript"] / js.documents >= 4.5
 
 

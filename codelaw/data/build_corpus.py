@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from codelaw import languages
+from codelaw import checks
 from codelaw.data import corpus_format, dedup, filters, split, text_shards, tokenizer
 from codelaw.data.corpus_stats import format_stats
 from codelaw.data.sources import plan
@@ -38,26 +38,24 @@ def validate(config) -> None:
   if not list(config.languages):
     raise UserError("config.languages is empty: name at least one language")
   for lang in config.languages:
-    languages.get(lang)
+    checks.language(lang, "config.languages")
   for src in config.sources:
     if src not in plan.ALL_SOURCES:
       raise UserError(f"config.sources: unknown source {src!r}; expected some of {', '.join(plan.ALL_SOURCES)}")
   for lang in config.local_dirs:
-    if lang not in languages.NAMES:
-      raise UserError(f"config.local_dirs.{lang}: unknown language; expected one of {', '.join(languages.NAMES)}")
+    checks.language(lang, "config.local_dirs")
     if config.local_dirs[lang] and "local" in config.sources and not Path(config.local_dirs[lang]).is_dir():
       raise UserError(f"config.local_dirs.{lang} = {config.local_dirs[lang]!r}: directory does not exist")
   f = config.filters
-  if not 0 < f.min_bytes < f.max_bytes:
-    raise UserError(f"config.filters.min_bytes/max_bytes = {f.min_bytes}/{f.max_bytes}: need 0 < min < max")
-  if not 0 < config.dedup.threshold <= 1:
-    raise UserError(f"config.dedup.threshold = {config.dedup.threshold}: must be in (0, 1]")
-  if not 0 < config.package_cap_fraction <= 1:
-    raise UserError(f"config.package_cap_fraction = {config.package_cap_fraction}: must be in (0, 1]")
-  if config.val_tokens < 0 or config.num_shards < 1 or config.max_bytes_per_language < 0:
-    raise UserError("config.val_tokens, config.max_bytes_per_language must be >= 0 and config.num_shards >= 1")
-  if config.tokenizer.path and not Path(config.tokenizer.path).is_file():
-    raise UserError(f"config.tokenizer.path = {config.tokenizer.path!r}: file does not exist")
+  checks.positive_int(f.min_bytes, "config.filters.min_bytes")
+  checks.integer(f.max_bytes, "config.filters.max_bytes", lo=f.min_bytes + 1)
+  checks.number(config.dedup.threshold, "config.dedup.threshold", lo=0, hi=1, lo_open=True)
+  checks.number(config.package_cap_fraction, "config.package_cap_fraction", lo=0, hi=1, lo_open=True)
+  checks.nonneg_int(config.val_tokens, "config.val_tokens")
+  checks.nonneg_int(config.max_bytes_per_language, "config.max_bytes_per_language")
+  checks.positive_int(config.num_shards, "config.num_shards")
+  if config.tokenizer.path:
+    checks.readable_file(config.tokenizer.path, "config.tokenizer.path")
 
 
 def check_disk(config, lists, where: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from codelaw.data import corpus_format
 from codelaw.data.corpus_format import Manifest
 from codelaw.data.filters import REASONS
 
@@ -48,7 +49,6 @@ def format_progress(workdir: str) -> str:
   """What a build (finished or not) has done so far, from its stage markers: `python -m codelaw.data.corpus_stats DIR`."""
   import json
   from pathlib import Path
-  from codelaw.data import corpus_format
   work = Path(workdir)
   if (work / corpus_format.MANIFEST).exists():
     return format_stats(corpus_format.read_manifest(work))

@@ -13,7 +13,7 @@ Policy (one for the whole project, because packing changes loss curves):
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import grain
 import numpy as np
@@ -94,3 +94,25 @@ def empty_row(seq_len: int) -> dict[str, Any]:
   z = np.zeros(seq_len, dtype=np.int32)
   return {"tokens": z, "segment_ids": z, "positions": z, "language_ids": np.full(seq_len, -1, np.int32),
           "target_mask": np.zeros(seq_len, dtype=bool)}
+
+
+def batches_from_rows(rows: Iterator[Mapping[str, np.ndarray]], batch_size: int, seq_len: int, pad_id: int,
+                      max_batches: float = float("inf"), *, only_target_mask: bool = False
+                      ) -> list[dict[str, np.ndarray]]:
+  """Deterministic batches of `batch_size` rows in stream order, until the rows or `max_batches` run out; the
+  last batch is completed with all-padding rows (weight 0) so every batch has the same shape."""
+  batches: list[dict[str, np.ndarray]] = []
+  done = False
+  while not done and len(batches) < max_batches:
+    chunk = []
+    for row in rows:
+      chunk.append(row)
+      if len(chunk) == batch_size:
+        break
+    else:
+      done = True
+    if not chunk:
+      break
+    chunk += [empty_row(seq_len)] * (batch_size - len(chunk))
+    batches.append(rows_to_batch(chunk, pad_id, only_target_mask=only_target_mask))
+  return batches

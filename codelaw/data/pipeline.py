@@ -20,7 +20,7 @@ Why this shape:
   the dataset with the new proportions and `set_state` the old state; every language keeps its position in
   its own document stream, the interleave continues from the saved position with the new weights, a language
   that was absent (weight 0) starts at its beginning, and a dropped language's state is ignored.
-- A language that runs out repeats with a fresh shuffle; `epochs_per_language` says how often.
+- A language that runs out repeats with a fresh shuffle; `accounting.epochs_per_language` says how often.
 - `unique_tokens` = {lang: cap} restricts a language to a fixed subset of its documents, the first ones of a
   seeded permutation totalling about `cap` tokens (EOS included), which then repeat: the controlled data
   repetition of the synergy study's self-repetition baseline. The subset depends only on (seed, language,
@@ -29,7 +29,6 @@ Why this shape:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from pathlib import Path
@@ -41,6 +40,7 @@ import numpy as np
 from codelaw import checks, languages
 from codelaw.data import corpus_format, packing
 from codelaw.data import translation as translation_lib
+from codelaw.data.sample import resolve_corpus
 from codelaw.data.translation import TranslationSpec
 from codelaw.errors import UserError
 
@@ -49,28 +49,16 @@ TRANSLATION_KEY = "translation"
 _READ = grain.ReadOptions(num_threads=0, prefetch_buffer_size=0)
 
 
-def resolve_corpus_dir(corpus_dir: str | os.PathLike) -> Path:
-  if str(corpus_dir) == "sample":
-    from codelaw.data.sample import resolve_corpus  # the sample corpus is materialised on demand
-    return Path(resolve_corpus("sample"))
-  path = Path(corpus_dir)
-  if not path.exists():
-    raise UserError(f"corpus_dir {path} does not exist")
-  return path
-
-
 def language_documents(corpus_dir: str | os.PathLike, language: str, split: str) -> grain.MapDataset:
   """The documents of one language and split, as a MapDataset of int32 token arrays (no EOS)."""
   paths = corpus_format.shard_paths(corpus_dir, language, split)
   return grain.MapDataset.source(grain.sources.ArrayRecordDataSource(paths)).map(corpus_format.decode_document)
 
 
-def _check_inputs(manifest: corpus_format.Manifest, proportions: Mapping[str, float], split: str,
+def check_mixture(manifest: corpus_format.Manifest, proportions: Mapping[str, float], split: str,
                   seq_len: int, global_batch_size: int) -> dict[str, float]:
-  if not isinstance(seq_len, int) or seq_len < 2:
-    raise UserError(f"seq_len = {seq_len!r}: must be an integer >= 2")
-  if not isinstance(global_batch_size, int) or global_batch_size < 1:
-    raise UserError(f"global_batch_size = {global_batch_size!r}: must be a positive integer")
+  checks.integer(seq_len, "seq_len", lo=2)
+  checks.positive_int(global_batch_size, "global_batch_size")
   if split not in corpus_format.SPLITS:
     raise UserError(f"split = {split!r}: expected one of {corpus_format.SPLITS}")
   props = checks.proportions(proportions, "proportions")
@@ -126,7 +114,7 @@ def unique_documents(docs: grain.MapDataset, seed: int, language: str, cap: int)
   return grain.MapDataset.source(chosen).map(lambda i: docs[i])
 
 
-def _capped_sources(corpus_dir: Path, langs, split: str, seed: int,
+def capped_sources(corpus_dir: Path, langs, split: str, seed: int,
                     unique_tokens: Mapping[str, int] | None) -> dict[str, grain.MapDataset]:
   caps = unique_tokens or {}
   out = {}
@@ -151,9 +139,9 @@ def mixture_dataset(corpus_dir: str | os.PathLike, proportions: dict[str, float]
   languages share the rest by `proportions`. Its tokens carry their own language in `language_ids`.
   `unique_tokens` caps the distinct tokens a language's stream draws from (see the module docstring).
   """
-  corpus_dir = resolve_corpus_dir(corpus_dir)
+  corpus_dir = resolve_corpus(corpus_dir)
   manifest = corpus_format.read_manifest(corpus_dir)
-  props = _check_inputs(manifest, proportions, split, seq_len, global_batch_size)
+  props = check_mixture(manifest, proportions, split, seq_len, global_batch_size)
   if process_index is None or process_count is None:
     import jax
     process_index = jax.process_index() if process_index is None else process_index
@@ -169,7 +157,7 @@ def mixture_dataset(corpus_dir: str | os.PathLike, proportions: dict[str, float]
     weights = {lang: w * (1.0 - translation.weight) for lang, w in weights.items()}
     if translation.weight > 0:
       weights[TRANSLATION_KEY] = translation.weight
-  sources = _capped_sources(corpus_dir, [lang for lang in weights if lang != TRANSLATION_KEY], split, seed,
+  sources = capped_sources(corpus_dir, [lang for lang in weights if lang != TRANSLATION_KEY], split, seed,
                             unique_tokens)
   local = global_batch_size // process_count
   slot_streams = []
@@ -243,92 +231,15 @@ def eval_batches(corpus_dir: str | os.PathLike, language: str, *, seq_len: int, 
   (batch_size * seq_len per batch) are reached, or when the split is exhausted.
   """
   languages.get(language)
-  corpus_dir = resolve_corpus_dir(corpus_dir)
+  corpus_dir = resolve_corpus(corpus_dir)
   manifest = corpus_format.read_manifest(corpus_dir)
-  _check_inputs(manifest, {language: 1.0}, "val", seq_len, batch_size)
+  check_mixture(manifest, {language: 1.0}, "val", seq_len, batch_size)
   if max_tokens is not None and max_tokens <= 0:
     raise UserError(f"max_tokens = {max_tokens}: must be positive (or None for the whole split)")
   max_batches = math.inf if max_tokens is None else math.ceil(max_tokens / (batch_size * seq_len))
   docs = language_documents(corpus_dir, language, "val").map(
       lambda ids: {"tokens": packing.with_eos(ids, manifest.eos_id)})
   rows = packing.concat_then_split(docs.to_iter_dataset(_READ), seq_len, languages.NAMES.index(language))
-  return _batches_from_rows(iter(rows), batch_size, seq_len, manifest.pad_id, max_batches)
+  return packing.batches_from_rows(iter(rows), batch_size, seq_len, manifest.pad_id, max_batches)
 
 
-def _batches_from_rows(rows, batch_size: int, seq_len: int, pad_id: int, max_batches: float,
-                       only_target_mask: bool = False) -> list[dict[str, np.ndarray]]:
-  batches: list[dict[str, np.ndarray]] = []
-  done = False
-  while not done and len(batches) < max_batches:
-    chunk = []
-    for row in rows:
-      chunk.append(row)
-      if len(chunk) == batch_size:
-        break
-    else:
-      done = True
-    if not chunk:
-      break
-    chunk += [packing.empty_row(seq_len)] * (batch_size - len(chunk))
-    batches.append(packing.rows_to_batch(chunk, pad_id, only_target_mask=only_target_mask))
-  return batches
-
-
-def epochs_per_language(corpus_dir: str | os.PathLike, proportions: dict[str, float], tokens: float, *,
-                        seq_len: int = 256, split: str = "train",
-                        translation: TranslationSpec | Mapping | None = None,
-                        unique_tokens: Mapping[str, int] | None = None, seed: int = 0) -> dict[str, float]:
-  """Expected epochs over each language's documents (EOS included) after `tokens` packed training tokens
-  (a translation stream takes its `weight` of the tokens first); a capped language (`unique_tokens`, with
-  the run's `seed`) counts epochs over the documents its stream actually draws from."""
-  corpus_dir = resolve_corpus_dir(corpus_dir)
-  manifest = corpus_format.read_manifest(corpus_dir)
-  props = _check_inputs(manifest, proportions, split, seq_len, 1)
-  weights = mixing_weights(manifest, props, seq_len, split)
-  spec = TranslationSpec.from_config(translation)
-  share = 1.0 - (spec.weight if spec is not None else 0.0)
-  caps = {lang: cap for lang, cap in (unique_tokens or {}).items() if lang in weights}
-  distinct = {lang: sum(len(doc) + 1 for doc in docs)
-              for lang, docs in _capped_sources(corpus_dir, caps, split, seed, caps).items()}
-  out = {}
-  for lang in props:
-    if lang not in weights:
-      out[lang] = 0.0
-      continue
-    stats = manifest.splits[lang][split]
-    out[lang] = tokens * share * weights[lang] / distinct.get(lang, stats.tokens + stats.documents)
-  return out
-
-
-def documents_read(iterator_state: Mapping) -> dict[str, int]:
-  """Documents each language's streams have fully packed, from a `mixture_dataset` iterator state (this
-  process; a document still being split across rows is not counted).
-
-  Divide by the language's document count (manifest) for realized epochs; sum over processes for the run.
-  """
-  out: dict[str, int] = {}
-  for slot in iterator_state["parents"]:
-    for lang, comp in slot["parents"].items():
-      if lang != TRANSLATION_KEY:
-        out[lang] = out.get(lang, 0) + int(comp["parent_state"]["next_index"])
-  return out
-
-
-@dataclasses.dataclass
-class ProportionMeter:
-  """Accumulates weighted target tokens per language over batches: the realized proportions."""
-  counts: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(len(languages.NAMES)))
-
-  def update(self, batch: Mapping[str, np.ndarray]) -> None:
-    lang = np.asarray(batch["language_ids"]).reshape(-1)
-    w = np.asarray(batch["weights"]).reshape(-1)
-    keep = lang >= 0
-    self.counts += np.bincount(lang[keep], weights=w[keep], minlength=len(languages.NAMES))
-
-  @property
-  def tokens(self) -> float:
-    return float(self.counts.sum())
-
-  def proportions(self) -> dict[str, float]:
-    total = max(self.counts.sum(), 1e-12)
-    return {name: float(c / total) for name, c in zip(languages.NAMES, self.counts)}

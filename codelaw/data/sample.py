@@ -27,6 +27,7 @@ import numpy as np
 import codelaw
 from codelaw import languages
 from codelaw.data import corpus_format, text_shards, tokenizer
+from codelaw.data.build_corpus import tokenize_split
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_json, atomic_write_text
 
@@ -71,7 +72,6 @@ def materialize(src: Path, dest: Path) -> None:
   ArrayRecord shards: no tokenizing at first use, which costs a minute on a busy 2-core machine. Without
   them (a hand-made sample) the text is tokenized here, cut at val_tokens as the corpus job does.
   """
-  from codelaw.data.build_corpus import tokenize_split
   meta = json.loads((src / META).read_text())
   dest.mkdir(parents=True, exist_ok=True)
   shutil.copyfile(src / corpus_format.TOKENIZER, dest / corpus_format.TOKENIZER)
@@ -129,7 +129,8 @@ def resolve_corpus(name_or_path: str | os.PathLike) -> Path:
     return sample_corpus_dir()
   path = Path(name_or_path).expanduser()
   if not (path / corpus_format.MANIFEST).exists():
-    raise UserError(f"corpus {str(name_or_path)!r}: no {corpus_format.MANIFEST} there "
+    missing = "" if path.is_dir() else f"{path} does not exist, so "
+    raise UserError(f"corpus {str(name_or_path)!r}: {missing}no {corpus_format.MANIFEST} there "
                     f"(use \"sample\" or build one with the corpus job)")
   return path
 

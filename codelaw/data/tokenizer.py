@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
 from codelaw import languages
+from codelaw.data import text_shards
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_text
 
@@ -93,7 +94,6 @@ def encode_texts(tok, texts: Sequence[str], batch_size: int = 256) -> Iterator[l
 
 def main(config, workdir: str) -> None:
   """Job `tokenizer`: train on a built corpus's train text shards; write workdir/tokenizer.json."""
-  from codelaw.data import text_shards
   corpus = Path(config.corpus)
   if not corpus.exists():
     raise UserError(f"config.corpus = {str(corpus)!r}: directory does not exist")

@@ -34,6 +34,8 @@ import numpy as np
 
 from codelaw import languages
 from codelaw.data import corpus_format, packing
+from codelaw.data.sample import resolve_corpus
+from codelaw.data.tokenizer import load_tokenizer
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_bytes
 
@@ -145,7 +147,6 @@ class _Encoder:
   """Tokenizes with the corpus tokenizer; each distinct text is encoded once (`prefetch` batches them)."""
 
   def __init__(self, corpus_dir: Path):
-    from codelaw.data.tokenizer import load_tokenizer
     self._tok = load_tokenizer(corpus_dir / corpus_format.TOKENIZER)
     self._cache: dict[str, np.ndarray] = {}
 
@@ -249,11 +250,10 @@ def translation_eval_batches(direction: str, *, seq_len: int, batch_size: int, s
   Returns an empty list when the parallel corpus has no held-out pair for the direction
   (see `directions_with_data`). Fields as in `pipeline.mixture_dataset`.
   """
-  from codelaw.data import pipeline
   src, tgt = parse_direction(direction)
   if strategy not in STRATEGIES:
     raise UserError(f"strategy = {strategy!r}: expected one of {', '.join(STRATEGIES)}")
-  corpus_dir = pipeline.resolve_corpus_dir(corpus_dir)  # "sample" -> the bundled sample corpus
+  corpus_dir = resolve_corpus(corpus_dir)  # "sample" -> the bundled sample corpus
   fmt = "paired" if strategy == "paired" else "concat"
   docs = _documents(corpus_dir.resolve(), str(data), "heldout", (f"{src}->{tgt}",), fmt, seq_len)
   docs = docs[:max_pairs] if max_pairs is not None else docs
@@ -262,4 +262,4 @@ def translation_eval_batches(direction: str, *, seq_len: int, batch_size: int, s
   rows = packing.first_fit(grain.MapDataset.source(list(docs)).to_iter_dataset(_READ), seq_len,
                            keep_target_mask=True)
   pad_id = corpus_format.read_manifest(corpus_dir).pad_id
-  return pipeline._batches_from_rows(iter(rows), batch_size, seq_len, pad_id, float("inf"), only_target_mask=True)
+  return packing.batches_from_rows(iter(rows), batch_size, seq_len, pad_id, only_target_mask=True)

@@ -25,9 +25,19 @@ from typing import Any
 import jax
 import numpy as np
 
-from codelaw import languages
+from codelaw import checks
+from codelaw.data import corpus_format
+from codelaw.data.tokenizer import load_tokenizer
+from codelaw.data.translation import all_directions, seen_directions
 from codelaw.errors import UserError
+from codelaw.evals import generate as gen
+from codelaw.evals import harness, translation_loss
+from codelaw.evals.harness.execute import ToolchainMissing, check_toolchain
 from codelaw.io import atomic_write_json, atomic_write_text
+from codelaw.model import counting
+from codelaw.train import checkpoints, distributed, optim, settings
+from codelaw.train import step as step_lib
+from codelaw.train.evaluation import direction_losses, evaluate_languages
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +64,6 @@ def _load_config_file(spec: str) -> dict:
 
 def run_config(run_dir: Path, train_config: str = "") -> dict:
   """The training config of the run in `run_dir` (checked against its run.json when given separately)."""
-  from codelaw.train import settings
   if not run_dir.is_dir():
     raise UserError(f"config.run: {run_dir} is not a directory (expected a training run's workdir)")
   result = run_dir / "result.json"
@@ -82,7 +91,6 @@ def _abstract_state(s: Any) -> tuple[Any, Any]:
   The initial state is materialised once (the trainer's own init, so the template cannot drift from what
   was saved) and dropped right away; peak memory is that of training.
   """
-  from codelaw.train import checkpoints, optim, step as step_lib
   tx = optim.make_optimizer(s.config["optim"], s.total_steps, decay_start_step=s.decay_start_step)
   state, shardings = step_lib.init_train_state(s.model_cfg, tx, s.mesh, s.seed)
   template = checkpoints.abstract_like(state)
@@ -92,7 +100,6 @@ def _abstract_state(s: Any) -> tuple[Any, Any]:
 
 def restore(s: Any, checkpoint_dir: Path) -> tuple[Any, Any, int]:
   """(params, state shardings, step) of the newest readable checkpoint in `checkpoint_dir`."""
-  from codelaw.train import checkpoints
   if not checkpoint_dir.is_dir():
     raise UserError(f"config.run: no checkpoints at {checkpoint_dir}")
   ckpt = checkpoints.Checkpointer(checkpoint_dir, keep=max(1, s.keep_checkpoints), async_save=False)
@@ -110,19 +117,11 @@ def restore(s: Any, checkpoint_dir: Path) -> tuple[Any, Any, int]:
 
 # ----------------------------------------------------------------------------------------- checks
 def _language_list(value: str, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-  names = tuple(x.strip() for x in str(value or "").split(",") if x.strip())
-  for name in names:
-    if name not in languages.NAMES:
-      raise UserError(f"config.{key}: unknown language {name!r}; expected one of {', '.join(languages.NAMES)}")
-  return names or default
+  return checks.language_list(value, f"config.{key}") or default
 
 
 def _positive_int(section: Any, key: str, name: str, lo: int = 1) -> int:
-  value = section[key]
-  if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-    where = f"config.{name}.{key}" if name else f"config.{key}"
-    raise UserError(f"{where} = {value!r}: expected an integer >= {lo}")
-  return value
+  return checks.integer(section[key], f"config.{name}.{key}" if name else f"config.{key}", lo=lo)
 
 
 def passk_settings(cfg: Any) -> dict | None:
@@ -152,7 +151,6 @@ def passk_settings(cfg: Any) -> dict | None:
                     "config.passk.temperature > 0 (or n = 1)")
   if not timeout_s > 0:
     raise UserError(f"config.passk.timeout_s = {cfg.timeout_s!r}: expected > 0")
-  from codelaw.evals.harness.execute import ToolchainMissing, check_toolchain
   for lang in langs:  # before any generation: a missing compiler should fail in a second
     try:
       check_toolchain(lang)
@@ -168,12 +166,6 @@ def passk_settings(cfg: Any) -> dict | None:
 # ---------------------------------------------------------------------------------------- pass@k
 def pass_at_k(model_cfg: Any, params: Any, corpus_dir: Path, opts: dict, out_dir: Path) -> dict:
   """{lang: {"pass@k"..., "problems", "samples", "passed", "generated_tokens"}}; completions to out_dir."""
-  from codelaw.data import corpus_format
-  from codelaw.data.tokenizer import load_tokenizer
-  from codelaw.evals import generate as gen
-  from codelaw.evals import harness
-  from codelaw.evals.harness.execute import ToolchainMissing
-
   tokenizer = load_tokenizer(corpus_dir / corpus_format.TOKENIZER)
   eos_id = corpus_format.read_manifest(corpus_dir).eos_id
   model = gen.load_decoder(model_cfg, params)
@@ -208,12 +200,6 @@ def pass_at_k(model_cfg: Any, params: Any, corpus_dir: Path, opts: dict, out_dir
 
 # ------------------------------------------------------------------------------------------- main
 def evaluate(config: Any, workdir: str | Path) -> dict:
-  from codelaw.data.translation import TranslationSpec, all_directions, seen_directions
-  from codelaw.evals import translation_loss
-  from codelaw.evals.loss import evaluate_languages
-  from codelaw.model import counting
-  from codelaw.train import settings, step as step_lib
-
   started = time.perf_counter()
   if not config.run:
     raise UserError("config.run is empty: pass --config.run=TRAIN_WORKDIR")
@@ -255,7 +241,7 @@ def evaluate(config: Any, workdir: str | Path) -> dict:
     data = str(spec.data) if spec is not None else "sample"
     seen = list(spec.directions) if spec is not None else seen_directions()
     max_pairs = _positive_int(config.translation, "max_pairs", "translation", lo=0) or None
-    losses = translation_loss.direction_losses(
+    losses = direction_losses(
         eval_step, params, all_directions(), seq_len=s.seq_len, batch_size=s.global_batch_size,
         strategy=strategy, corpus_dir=s.corpus_dir, data=data, mesh=s.mesh, max_pairs=max_pairs)
     result["translation"] = {
@@ -277,7 +263,6 @@ def main(config: Any, workdir: str) -> dict:
   """Evaluates the checkpoint `config.run` names; writes `workdir/evaluation.json`."""
   from absl import logging as absl_logging
 
-  from codelaw.train import distributed
   absl_logging.set_verbosity(absl_logging.WARNING)
   distributed.maybe_initialize(config.distributed)
   result = evaluate(config, workdir)

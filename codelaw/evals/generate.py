@@ -18,6 +18,7 @@ from flax import nnx
 from codelaw.errors import UserError
 from codelaw.model.config import ModelConfig
 from codelaw.model.decoder import Decoder
+from codelaw.train.step import abstract_decoder
 
 # Prompt lengths are padded up to a multiple of this so a batch of prompts compiles the prefill only once
 # or a few times, not once per length.
@@ -33,7 +34,6 @@ class Generation:
 
 def load_decoder(model_cfg: ModelConfig, params: dict) -> Decoder:
   """A Decoder carrying trained `params` (the pure-dict tree of `TrainState.params`)."""
-  from codelaw.train.step import abstract_decoder  # train.step imports the model; avoid a cycle at import
   graphdef, abstract = abstract_decoder(model_cfg)
   nnx.replace_by_pure_dict(abstract, jax.device_get(params))
   return nnx.merge(graphdef, abstract)

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 
+from codelaw.data.corpus_format import read_manifest
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_json, atomic_write_text, read_csv
 from codelaw.laws import compare, multilingual, per_language, runs_io, synergy
@@ -22,7 +23,6 @@ def _unique_tokens(spec: str) -> dict[str, float] | None:
     return None
   path = Path(spec)
   if path.is_dir():
-    from codelaw.data.corpus_format import read_manifest
     manifest = read_manifest(path)
     return {lang: float(splits["train"].tokens) for lang, splits in manifest.splits.items() if "train" in splits}
   if not path.is_file():

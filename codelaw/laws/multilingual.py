@@ -28,6 +28,7 @@ import numpy as np
 
 from codelaw.errors import UserError
 from codelaw.laws import forms, lbfgs
+from codelaw.laws.bootstrap import cluster_resample_weights, percentile_intervals
 from codelaw.laws.runs_io import ResultsTable
 
 HUBER_DELTA = 1e-3
@@ -237,8 +238,6 @@ def fit_multilingual(table: ResultsTable, law: str, *, starts: int = 512, num_st
                      unique_tokens: dict[str, float] | None = None) -> dict:
   """Fits one family to a results table. Returns the fit.json body: {"law", parameters..., "bootstrap",
   "diagnostics"}. Bootstrap resamples whole runs (all eval rows of a run together), warm-started."""
-  from codelaw.laws.bootstrap import cluster_resample_weights, percentile_intervals
-
   family = get_family(law)
   ds = build_dataset(family, table, unique_tokens)
   K = len(table.languages)

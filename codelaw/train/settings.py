@@ -16,6 +16,8 @@ import jax
 
 from codelaw import checks
 from codelaw.data import corpus_format
+from codelaw.data.sample import resolve_corpus
+from codelaw.data.translation import TranslationSpec
 from codelaw.errors import UserError
 from codelaw.model import sharding
 from codelaw.model.config import ModelConfig
@@ -87,7 +89,6 @@ def _corpus(data: dict) -> Path:
   corpus = data.get("corpus")
   if not isinstance(corpus, str) or not corpus:
     raise UserError(f"data.corpus = {corpus!r}: expected 'sample' or a corpus directory")
-  from codelaw.data.sample import resolve_corpus  # "sample" is materialised on first use
   try:
     return Path(resolve_corpus(corpus))
   except UserError as e:
@@ -107,7 +108,6 @@ def _translation(data: dict) -> Any:
   spec = data.get("translation")
   if spec is not None and not isinstance(spec, dict):
     raise UserError(f"data.translation = {spec!r}: expected None or dict(strategy, directions, weight, data)")
-  from codelaw.data.translation import TranslationSpec
   return TranslationSpec.from_config(spec)
 
 

@@ -32,11 +32,14 @@ import numpy as np
 from tqdm import tqdm
 
 from codelaw import languages
+from codelaw.data.accounting import ProportionMeter, epochs_per_language, realised_proportions
+from codelaw.data.pipeline import mixture_dataset
+from codelaw.data.translation import all_directions
 from codelaw.errors import UserError
-from codelaw.evals.loss import evaluate_languages, local_rows
 from codelaw.io import atomic_write_json
 from codelaw.model import counting
-from codelaw.train import checkpoints, cooldown, metrics, optim, settings, step as step_lib
+from codelaw.train import checkpoints, cooldown, distributed, metrics, optim, settings, step as step_lib
+from codelaw.train.evaluation import direction_losses, evaluate_languages
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,6 @@ class Trainer:
     self.template = checkpoints.abstract_like(self.state)
     self.main_step = step_lib.make_train_step(s.model_cfg, tx, s.mesh, self.shardings)
     self.eval_step = step_lib.make_eval_step(s.model_cfg, s.mesh, self.shardings)
-    from codelaw.data.pipeline import ProportionMeter, mixture_dataset
     self.dataset = mixture_dataset(s.corpus_dir, s.proportions, seq_len=s.seq_len,
                                    global_batch_size=s.global_batch_size, seed=s.seed, translation=s.translation)
     self._meter_cls = ProportionMeter
@@ -232,19 +234,11 @@ class Trainer:
 
   def _translation_losses(self, state: Any) -> dict[str, float]:
     s = self.s
-    from codelaw.data.translation import all_directions, translation_eval_batches
-    out = {}
     # Every direction, not only the trained ones: transfer to unseen directions is what the study measures.
-    for direction in all_directions():
-      sums = [self.eval_step(state.params, step_lib.shard_batch(local_rows(batch), s.mesh))
-              for batch in translation_eval_batches(direction, seq_len=s.seq_len, batch_size=s.global_batch_size,
-                                                    strategy=s.translation.strategy, corpus_dir=s.corpus_dir,
-                                                    data=s.translation.data)]
-      if not sums:
-        continue  # no held-out pairs for this direction
-      total_loss, total_weight = (float(np.sum(jax.device_get(x))) for x in zip(*sums))
-      out[direction] = total_loss / max(total_weight, 1.0)
-    return out
+    losses = direction_losses(self.eval_step, state.params, all_directions(), seq_len=s.seq_len,
+                              batch_size=s.global_batch_size, strategy=s.translation.strategy,
+                              corpus_dir=s.corpus_dir, data=s.translation.data, mesh=s.mesh)
+    return {direction: v["loss"] for direction, v in losses.items()}
 
   # ------------------------------------------------------------------------------ counters / result
   def _meta(self, meter: Any, start_time: float) -> dict:
@@ -266,10 +260,8 @@ class Trainer:
 
   def _result(self, final_eval: dict, budgets: list[dict], counts: np.ndarray, state: Any) -> dict:
     s = self.s
-    from codelaw.data.pipeline import epochs_per_language
     tokens = s.total_steps * s.tokens_per_step
-    total = max(float(counts.sum()), 1e-12)
-    realized = {name: float(c / total) for name, c in zip(languages.NAMES, counts)}
+    realized = realised_proportions(counts)
     result = {
         "run_id": s.run_id, "config": s.config,
         "n_params": counting.n_params(s.model_cfg), "n_params_total": counting.n_params_total(s.model_cfg),
@@ -316,7 +308,6 @@ def main(config: Any, workdir: str) -> dict:
   """Trains the run `config` describes in `workdir` (resuming it if it was interrupted); returns result.json."""
   from absl import logging as absl_logging
 
-  from codelaw.train import distributed
   # Orbax logs every save at INFO through absl; keep the console to the progress bar and real warnings.
   absl_logging.set_verbosity(absl_logging.WARNING)
   distributed.maybe_initialize(config.distributed)

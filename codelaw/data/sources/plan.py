@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 
 from codelaw.data.sources import debian, local, npm, pypi
 from codelaw.data.sources.common import Miss, PackageTree, is_permissive
+from codelaw.io import atomic_write_json
 
 NETWORK_SOURCES = ("debian", "pypi", "npm")
 ALL_SOURCES = (*NETWORK_SOURCES, "stdlib", "local")
@@ -139,7 +140,6 @@ def extract_all(config, lists: Sequence[PackageList], work: Path, log) -> tuple[
 
 
 def save_trees(path: Path, trees: Sequence[PackageTree], misses: Sequence[Miss]) -> None:
-  from codelaw.io import atomic_write_json
   atomic_write_json(path, {"packages": [t.to_json() for t in trees],
                            "misses": [dataclasses.asdict(m) for m in misses]})
 
