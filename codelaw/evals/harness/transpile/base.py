@@ -66,6 +66,10 @@ class Target:
   types: Mapping[str, TypeSpelling] = {}
   literals: Mapping[str, LiteralWriter] = {}
   prelude = ""  # text before the doc comment (imports, an enclosing class)
+  # The solution's first line: formats over {fn}, {params} and {type} (the return type); each parameter over
+  # {name} and {type}.
+  signature_format = ""
+  param_format = "{name}: {type}"
   # One test line: formats over {call} and {expected} (and {tol} for floats compared within a tolerance).
   assert_equal = ""
   assert_close = ""
@@ -95,7 +99,12 @@ class Target:
     return self.prelude
 
   def signature(self, pp: PyProblem) -> str:
-    raise NotImplementedError
+    def spell(fmt: str, t: T.Type, **names: str) -> str:
+      # Untyped targets never ask for a type name (their types may be incomplete).
+      return fmt.format(**names, type=self.type_name(t) if "{type}" in fmt else "")
+
+    params = ", ".join(spell(self.param_format, t, name=self.param(p)) for p, t in zip(pp.params, pp.param_types))
+    return spell(self.signature_format, pp.return_type, fn=self.fn_name(pp.name), params=params)
 
   def check_eq(self, call: str, expected: str, t: T.Type) -> str:
     return self.assert_equal.format(call=call, expected=expected)

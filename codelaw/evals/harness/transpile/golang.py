@@ -9,7 +9,6 @@ import re
 
 from codelaw.evals.harness.transpile import pytypes as T
 from codelaw.evals.harness.transpile.base import SCALAR_LITERALS, Target, camel, items
-from codelaw.evals.harness.transpile.pyparse import PyProblem
 
 STD_PACKAGES = (
   "bytes",
@@ -55,8 +54,7 @@ class Go(Target):
     "max min clear".split()
   )
 
-  def fn_name(self, name: str) -> str:
-    return camel(name)
+  fn_name = staticmethod(camel)
 
   def supports(self, t: T.Type) -> bool:
     if t[0] in ("tuple", "optional"):
@@ -81,9 +79,8 @@ class Go(Target):
 
   prelude = "package main\n\n"
 
-  def signature(self, pp: PyProblem) -> str:
-    params = ", ".join(f"{self.param(p)} {self.type_name(t)}" for p, t in zip(pp.params, pp.param_types))
-    return f"func {self.fn_name(pp.name)}({params}) {self.type_name(pp.return_type)} {{"
+  signature_format = "func {fn}({params}) {type} {{"
+  param_format = "{name} {type}"
 
   assert_equal = "    if !deepEq__({call}, {expected}) {{ panic(\"test failed\") }}"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from codelaw.evals.harness.transpile import pytypes as T
 from codelaw.evals.harness.transpile.base import SCALAR_LITERALS, Target, camel, items, pascal
-from codelaw.evals.harness.transpile.pyparse import PyProblem
 
 _JAVA_TUPLES = {2: "Pair", 3: "Triplet", 4: "Quartet"}
 _JAVA_BOXED = {"int": "Long", "float": "Double", "bool": "Boolean"}
@@ -16,9 +15,8 @@ class _StaticMethod(Target):
   def doc_indent(self) -> str:
     return "    "
 
-  def signature(self, pp: PyProblem) -> str:
-    params = ", ".join(f"{self.type_name(t)} {self.param(p)}" for p, t in zip(pp.params, pp.param_types))
-    return f"    public static {self.type_name(pp.return_type)} {self.fn_name(pp.name)}({params}) {{"
+  signature_format = "    public static {type} {fn}({params}) {{"
+  param_format = "{type} {name}"
 
 
 class Java(_StaticMethod):
@@ -32,8 +30,7 @@ class Java(_StaticMethod):
     "while var record yield".split()
   )
 
-  def fn_name(self, name: str) -> str:
-    return camel(name)
+  fn_name = staticmethod(camel)
 
   def supports(self, t: T.Type) -> bool:
     if t[0] == "tuple" and len(t) - 1 not in _JAVA_TUPLES:
@@ -92,8 +89,7 @@ class CSharp(_StaticMethod):
     "typeof uint ulong unchecked unsafe ushort using virtual void volatile while".split()
   )
 
-  def fn_name(self, name: str) -> str:
-    return pascal(name)
+  fn_name = staticmethod(pascal)
 
   def param(self, name: str) -> str:
     return "@" + name if name in self.keywords else name

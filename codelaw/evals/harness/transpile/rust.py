@@ -4,7 +4,6 @@ instead where they exist; see problems.py)."""
 from __future__ import annotations
 
 from codelaw.evals.harness.transpile.base import SCALAR_LITERALS, Target, items, str_lit
-from codelaw.evals.harness.transpile.pyparse import PyProblem
 
 
 class Rust(Target):
@@ -42,9 +41,7 @@ class Rust(Target):
 
   prelude = "#![allow(unused_imports, dead_code)]\nuse std::collections::HashMap;\n\n"
 
-  def signature(self, pp: PyProblem) -> str:
-    params = ", ".join(f"{self.param(p)}: {self.type_name(t)}" for p, t in zip(pp.params, pp.param_types))
-    return f"fn {pp.name}({params}) -> {self.type_name(pp.return_type)} {{"
+  signature_format = "fn {fn}({params}) -> {type} {{"
 
   assert_equal = "    assert_eq!({call}, {expected});"
 

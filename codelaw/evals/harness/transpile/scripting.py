@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from codelaw.evals.harness.transpile.base import SCALAR_LITERALS, Target, items, str_lit
-from codelaw.evals.harness.transpile.pyparse import PyProblem
 
 _DEEP_EQ = (
   "function __deepEqual(a{any}, b{any}){ret} {{\n"
@@ -48,11 +47,8 @@ class JavaScript(Target):
     "optional": lambda tg, v, t: "undefined" if v is None else tg.literal(v, t[1]),
   }
 
-  def signature(self, pp: PyProblem) -> str:
-    if not self.typed:
-      return f"function {pp.name}(" + ", ".join(self.param(p) for p in pp.params) + "){"
-    params = ", ".join(f"{self.param(p)}: {self.type_name(t)}" for p, t in zip(pp.params, pp.param_types))
-    return f"function {pp.name}({params}): {self.type_name(pp.return_type)} {{"
+  signature_format = "function {fn}({params}){{"
+  param_format = "{name}"
 
   assert_equal = "  if (!__deepEqual({call}, {expected})) throw new Error(\"test failed\");"
 
@@ -71,4 +67,6 @@ class JavaScript(Target):
 class TypeScript(JavaScript):
   name = "typescript"
   typed = True
+  signature_format = "function {fn}({params}): {type} {{"
+  param_format = "{name}: {type}"
   needs_complete_types = True
