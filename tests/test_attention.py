@@ -82,6 +82,62 @@ def test_pallas_kernel_matches_reference(batch, length, heads, kv_heads, head_di
       lambda *a: fa.flash_attention(*a, block_sizes=sizes, interpret=True), q, k, v, segments, cotangent)
 
 
+def documents(lengths: list[int], length: int, batch: int = 1) -> np.ndarray:
+  """Pipeline-style rows: documents with ids 1, 2, ... in order, then padding."""
+  row = np.concatenate([np.full(n, i + 1) for i, n in enumerate(lengths)] + [np.zeros(length - sum(lengths))])
+  return np.tile(row.astype(np.int32), (batch, 1))
+
+
+def test_pallas_kernel_skips_and_unmasks_tiles_exactly():
+  """Long documents (unmasked tiles inside them, skipped tiles between them) with mixed block sizes."""
+  q, k, v, _, cotangent = random_inputs(11, 2, 96, 2, 1, 16, "float32")
+  segments = jnp.asarray(np.concatenate([documents([40, 30, 18], 96), documents([13, 60], 96)]))
+  sizes = fa.BlockSizes(32, 16, 16, 32, 32, 16)
+  check_against_reference(
+      lambda *a: fa.flash_attention(*a, block_sizes=sizes, interpret=True), q, k, v, segments, cotangent)
+
+
+def _live_tiles(segments: np.ndarray, block_q: int, block_k: int) -> np.ndarray:
+  """[batch, n_q, n_k]: which tiles hold at least one visible (query, key) pair, by brute force."""
+  visible = np.asarray(attention_lib.attention_mask(jnp.asarray(segments)))[:, 0]
+  batch, length = segments.shape
+  return visible.reshape(batch, length // block_q, block_q, length // block_k, block_k).any(axis=(2, 4))
+
+
+def _visited(start, stop, n_inner):
+  inner = np.arange(n_inner)
+  return (inner >= np.asarray(start)[..., None]) & (inner < np.asarray(stop)[..., None])
+
+
+@pytest.mark.parametrize("block_q,block_k", [(32, 16), (16, 64), (64, 64)])
+def test_tile_ranges_are_exact_for_packed_documents(block_q, block_k):
+  rng = np.random.default_rng(block_q + block_k)
+  rows = []
+  for _ in range(6):
+    cuts = np.sort(rng.choice(np.arange(1, 240), size=int(rng.integers(0, 6)), replace=False))
+    rows.append(documents(list(np.diff([0, *cuts, 240])), 256)[0])
+  segments = np.stack(rows)
+  live = _live_tiles(segments, block_q, block_k)
+  n_q, n_k = live.shape[1:]
+  start, stop = fa.tile_ranges(jnp.asarray(segments), block_q, block_k, causal=True, outer_is_query=True)
+  np.testing.assert_array_equal(_visited(start[:, :n_q], stop[:, :n_q], n_k), live)
+  start, stop = fa.tile_ranges(jnp.asarray(segments), block_k, block_q, causal=True, outer_is_query=False)
+  np.testing.assert_array_equal(_visited(start[:, :n_k], stop[:, :n_k], n_q), live.transpose(0, 2, 1))
+  # Arbitrary (unsorted, repeated) ids: the ranges still cover every live tile.
+  shuffled = np.array([0, 3, 1, 3, 2, 5, 4])[segments]
+  live = _live_tiles(shuffled, block_q, block_k)
+  start, stop = fa.tile_ranges(jnp.asarray(shuffled), block_q, block_k, causal=True, outer_is_query=True)
+  assert np.all(_visited(start[:, :n_q], stop[:, :n_q], n_k)[live])
+
+
+def test_four_documents_per_row_skip_most_causal_tiles():
+  """At 2k tokens and 4 equal documents, the forward visits ~ (4 x 8 x 9 / 2) of 32 x 33 / 2 tiles."""
+  segments = jnp.asarray(documents([512] * 4, 2048))
+  start, stop = fa.tile_ranges(segments, 64, 64, causal=True, outer_is_query=True)
+  visited = int(jnp.sum(stop - start))
+  assert visited == 4 * 8 * 9 // 2 and visited / (32 * 33 / 2) < 0.3
+
+
 def test_tpu_splash_route_matches_reference():
   """The TPU route (jax's splash kernels, GQA through its MQA variant) in its interpret mode."""
   q, k, v, segments, cotangent = random_inputs(3, 1, 120, 4, 2, 64, "float32")
@@ -165,4 +221,15 @@ def test_blocks_fit_short_sequences():
 def test_compiled_kernels_on_gpu(impl, head_dim):
   """The compiled Triton kernel and the cuDNN path, segments included, against the reference."""
   q, k, v, segments, cotangent = random_inputs(7, 2, 300, 8, 2, head_dim, "bfloat16")
+  check_against_reference(lambda *a: attention_lib.attention(*a, impl=impl), q, k, v, segments, cotangent)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("impl", ["pallas", "cudnn"])
+@pytest.mark.parametrize("head_dim", [64, 128])
+def test_mha_bf16_on_gpu(impl, head_dim):
+  """The path every paper size trains on: MHA in bf16, packed documents in order with padded tails, a
+  length that is not a block multiple; forward and gradients against float32 XLA."""
+  q, k, v, _, cotangent = random_inputs(13, 2, 1000, 8, 8, head_dim, "bfloat16")
+  segments = jnp.asarray(np.concatenate([documents([300, 200, 250, 250], 1000), documents([400, 500], 1000)]))
   check_against_reference(lambda *a: attention_lib.attention(*a, impl=impl), q, k, v, segments, cotangent)

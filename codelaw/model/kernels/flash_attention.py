@@ -5,20 +5,29 @@ Layout follows the model: q `[batch, length, heads, head_dim]`, k/v `[batch, len
 A query sees a key when it is not after it, both carry the same segment id, and that id is not 0; padding
 rows (segment 0) return zeros and get zero gradients, exactly like the XLA reference path.
 
-Three kernels, each over a grid of (block, batch, head):
-- forward: one query block, loops over key blocks (only up to the diagonal), online softmax in float32;
-  also writes the per-row log-sum-exp (base 2) for the backward pass.
-- dk/dv: one key block, loops over the query blocks at or below the diagonal.
-- dq: one query block, loops over key blocks up to the diagonal.
+Three kernels, each over a grid of (block, batch, head), each with its own tiles, warps and stages
+(`BlockSizes`):
+- forward: one query block, loops over its key blocks, online softmax in float32; also writes the per-row
+  log-sum-exp (base 2) for the backward pass.
+- dk/dv: one key block, loops over its query blocks.
+- dq: one query block, loops over its key blocks.
 `delta = rowsum(dO * O)` is one fused XLA reduction between the two.
+
+Work skipping. Before each kernel, one small XLA computation gives every outer block the range of inner
+blocks that can hold a visible pair (`tile_ranges`): causal, and sharing a segment id range (block-level
+[min, max] of the non-padding ids). With packed documents (contiguous runs of ids, as the pipeline writes
+them) the range is exact, so tiles that only different documents share are never loaded; with arbitrary
+ids it is conservative and the mask keeps the result exact. Inside the range, the mask (iota compares and
+selects) is applied only to tiles on the diagonal or holding a segment boundary or padding; tiles inside
+one document below the diagonal take the unmasked branch.
 
 Shapes the blocks cannot tile are padded, never rejected: the sequence is padded with segment 0 (padded
 keys are invisible to every real query, padded queries are discarded) to a multiple of the block sizes,
 and a head_dim that is not a power of two (or below 16, Triton's smallest dot) is zero-padded (zero columns
 change no logit). Blocks larger than the padded length shrink to it. Memory is linear in length.
 
-The kernels use only the generic Pallas API (`pl.pallas_call`, `BlockSpec`, `pl.ds`, `pl.dot`-style
-dot_general) so they lower through Triton on GPU and run anywhere with `interpret=True` (CPU tests).
+The kernels use only the generic Pallas API (`pl.pallas_call`, `BlockSpec`, `pl.ds`, dot_general, cond)
+so they lower through Triton on GPU and run anywhere with `interpret=True` (CPU tests).
 """
 
 from __future__ import annotations
@@ -44,10 +53,12 @@ DTYPES = (jnp.float32, jnp.bfloat16, jnp.float16)
 
 @dataclasses.dataclass(frozen=True)
 class BlockSizes:
-  """Tile sizes (powers of two) of the three kernels, and Triton launch parameters.
+  """Tile sizes (powers of two) and Triton launch parameters of the three kernels.
 
   `block_q`/`block_k`: forward; `block_q_dkv`/`block_k_dkv`: the dk/dv kernel; `block_q_dq`/`block_k_dq`:
-  the dq kernel. `num_warps=None` picks 4 for head_dim <= 64, else 8.
+  the dq kernel. `num_warps_*=None`: forward 4 for head_dim <= 64 else 8 (its 128-row query tile);
+  dq and dk/dv 4 (64 x 64 tiles, FlashAttention-2's Triton choice). `benchmarks/attention.py
+  --pallas-blocks` sweeps any of these fields.
   """
   block_q: int = 128
   block_k: int = 64
@@ -55,8 +66,12 @@ class BlockSizes:
   block_k_dkv: int = 64
   block_q_dq: int = 64
   block_k_dq: int = 64
-  num_warps: int | None = None
-  num_stages: int = 2
+  num_warps_fwd: int | None = None
+  num_stages_fwd: int = 2
+  num_warps_dq: int | None = None
+  num_stages_dq: int = 2
+  num_warps_dkv: int | None = None
+  num_stages_dkv: int = 2
 
   def __post_init__(self):
     for field in dataclasses.fields(self):
@@ -64,6 +79,8 @@ class BlockSizes:
       if field.name.startswith("block_") and (not isinstance(value, int) or value < MIN_BLOCK
                                                or value & (value - 1)):
         raise UserError(f"attention {field.name} = {value!r}: expected a power of two >= {MIN_BLOCK}")
+      if field.name.startswith("num_") and value is not None and (not isinstance(value, int) or value < 1):
+        raise UserError(f"attention {field.name} = {value!r}: expected a positive integer")
 
   def fitted(self, length: int) -> "BlockSizes":
     """Blocks no longer than `length` rounded up to a power of two (short sequences use one block)."""
@@ -74,6 +91,13 @@ class BlockSizes:
   @property
   def largest(self) -> int:
     return max(getattr(self, f.name) for f in dataclasses.fields(self) if f.name.startswith("block_"))
+
+  def compiler_params(self, kernel: str, head_dim: int):
+    """Triton launch parameters of `kernel` ("fwd", "dq" or "dkv")."""
+    warps = getattr(self, f"num_warps_{kernel}")
+    if warps is None:
+      warps = 4 if kernel != "fwd" or head_dim <= 64 else 8
+    return plgpu.CompilerParams(num_warps=warps, num_stages=getattr(self, f"num_stages_{kernel}"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,11 +159,6 @@ def _flash_bwd(static: _Static, residuals, d_out):
 _flash.defvjp(_flash_fwd, _flash_bwd)
 
 
-def _compiler_params(static: _Static, head_dim: int):
-  warps = static.blocks.num_warps or (4 if head_dim <= 64 else 8)
-  return plgpu.CompilerParams(num_warps=warps, num_stages=static.blocks.num_stages)
-
-
 def _dot(a, b, *, trans_a=False, trans_b=False):
   """Float32-accumulating matmul of two tiles; float32 tiles multiply at full precision."""
   precision = lax.Precision.HIGHEST if a.dtype == jnp.float32 else None
@@ -157,38 +176,108 @@ def _visible(seg_q, seg_k, start_q, start_k, causal: bool):
   return mask
 
 
-def _scores(q, k, seg_q, seg_k, start_q, start_k, static: _Static):
-  """Base-2 logits of a tile (masked entries MASK_VALUE) and the mask."""
-  s = _dot(q, k, trans_b=True) * (static.scale * LOG2E)
-  mask = _visible(seg_q, seg_k, start_q, start_k, static.causal)
-  return jnp.where(mask, s, MASK_VALUE), mask
+def _one_segment(seg):
+  """Whether a block holds a single non-padding segment (then the mask within it is causal only)."""
+  low = jnp.min(seg)
+  return (low == jnp.max(seg)) & (low != 0), low
 
 
-def _forward_kernel(q_ref, k_ref, v_ref, seg_ref, o_ref, lse_ref, *, static: _Static):
+def _needs_mask(q_info, k_info, start_q, start_k, block_k: int, causal: bool):
+  """False for tiles inside one document and (if causal) entirely below the diagonal: every pair visible.
+
+  `q_info`/`k_info`: `_one_segment` of the tile's query and key blocks (the outer one is computed once).
+  """
+  (q_one, q_id), (k_one, k_id) = q_info, k_info
+  inside = q_one & k_one & (q_id == k_id)
+  if causal:
+    inside = inside & (start_k + block_k - 1 <= start_q)
+  return jnp.logical_not(inside)
+
+
+def _block_id_range(segments_BxL, block: int):
+  """Per block, the smallest and largest non-padding segment id (empty blocks: max-int, min-int)."""
+  batch, length = segments_BxL.shape
+  seg = segments_BxL.reshape(batch, length // block, block)
+  real = seg != 0
+  info = jnp.iinfo(jnp.int32)
+  return jnp.min(jnp.where(real, seg, info.max), axis=-1), jnp.max(jnp.where(real, seg, info.min), axis=-1)
+
+
+def tile_ranges(segments_BxL: jax.Array, block_outer: int, block_inner: int, *, causal: bool,
+                outer_is_query: bool) -> tuple[jax.Array, jax.Array]:
+  """For each outer block, `[start, stop)` of the inner blocks a kernel must visit, `[batch, n_outer]` each.
+
+  An (outer, inner) tile is visited when the two blocks' non-padding id ranges overlap and, if causal,
+  some query is not before some key. Rows of the result are padded to a power of two (Triton vectors).
+  """
+  batch, length = segments_BxL.shape
+  n_outer, n_inner = length // block_outer, length // block_inner
+  lo_o, hi_o = _block_id_range(segments_BxL, block_outer)
+  lo_i, hi_i = _block_id_range(segments_BxL, block_inner)
+  live = (lo_o[:, :, None] <= hi_i[:, None, :]) & (lo_i[:, None, :] <= hi_o[:, :, None])
+  if causal:
+    outer, inner = jnp.arange(n_outer)[:, None], jnp.arange(n_inner)[None, :]
+    if outer_is_query:  # the inner key block starts at or before the outer query block's last row
+      live &= inner * block_inner <= (outer + 1) * block_outer - 1
+    else:  # the inner query block ends at or after the outer key block's first row
+      live &= (inner + 1) * block_inner - 1 >= outer * block_outer
+  any_live = jnp.any(live, axis=-1)
+  start = jnp.where(any_live, jnp.argmax(live, axis=-1), 0)
+  stop = jnp.where(any_live, n_inner - jnp.argmax(live[..., ::-1], axis=-1), 0)
+  pad = ((0, 0), (0, pl.next_power_of_2(n_outer) - n_outer))
+  return jnp.pad(start.astype(jnp.int32), pad), jnp.pad(stop.astype(jnp.int32), pad)
+
+
+def _range_spec(n_padded: int):
+  return pl.BlockSpec((None, n_padded), lambda i, b, h: (b, 0))
+
+
+def _at(row, index):
+  """`row[index]` for a dynamic index, as a vector select + sum (plain Triton vector ops)."""
+  return jnp.sum(jnp.where(lax.broadcasted_iota(jnp.int32, row.shape, 0) == index, row, 0))
+
+
+def _scaled_scores(q, k, static: _Static):
+  return _dot(q, k, trans_b=True) * (static.scale * LOG2E)
+
+
+def _forward_kernel(q_ref, k_ref, v_ref, seg_ref, start_ref, stop_ref, o_ref, lse_ref, *, static: _Static):
   block_q, block_k = o_ref.shape[0], static.blocks.block_k
-  start_q = pl.program_id(0) * block_q
+  i = pl.program_id(0)
+  start_q = i * block_q
   q = q_ref[...]
   seg_q = seg_ref[pl.ds(start_q, block_q)]
+  q_info = _one_segment(seg_q)
 
   def body(j, carry):
     acc, m, l = carry
     start_k = j * block_k
     k = k_ref[pl.ds(start_k, block_k), :]
     v = v_ref[pl.ds(start_k, block_k), :]
-    s, mask = _scores(q, k, seg_q, seg_ref[pl.ds(start_k, block_k)], start_q, start_k, static)
-    m_new = jnp.maximum(m, jnp.max(s, axis=1))
+    seg_k = seg_ref[pl.ds(start_k, block_k)]
+    s = _scaled_scores(q, k, static)
+
+    def unmasked(s):
+      m_new = jnp.maximum(m, jnp.max(s, axis=1))
+      return m_new, jnp.exp2(s - m_new[:, None])
+
+    def masked(s):
+      mask = _visible(seg_q, seg_k, start_q, start_k, static.causal)
+      s = jnp.where(mask, s, MASK_VALUE)
+      m_new = jnp.maximum(m, jnp.max(s, axis=1))
+      # Rows that have seen nothing yet have m_new = MASK_VALUE: the select keeps their p at 0, not 1.
+      return m_new, jnp.where(mask, jnp.exp2(s - m_new[:, None]), 0.0)
+
+    needs_mask = _needs_mask(q_info, _one_segment(seg_k), start_q, start_k, block_k, static.causal)
+    m_new, p = lax.cond(needs_mask, masked, unmasked, s)
     correction = jnp.exp2(m - m_new)
-    p = jnp.where(mask, jnp.exp2(s - m_new[:, None]), 0.0)
     l = l * correction + jnp.sum(p, axis=1)
     acc = acc * correction[:, None] + _dot(p.astype(v.dtype), v)
     return acc, m_new, l
 
-  # Causal: key blocks past this query block's last row are fully masked; skip them.
-  n_k = k_ref.shape[0] // block_k
-  stop = lax.div(start_q + block_q + block_k - 1, block_k) if static.causal else n_k
   init = (jnp.zeros(o_ref.shape, jnp.float32), jnp.full((block_q,), MASK_VALUE, jnp.float32),
           jnp.zeros((block_q,), jnp.float32))
-  acc, m, l = lax.fori_loop(0, stop, body, init)
+  acc, m, l = lax.fori_loop(_at(start_ref[...], i), _at(stop_ref[...], i), body, init)
   # Padding rows see no key (l = 0): output 0; their lse is never used (their mask is all False).
   l_safe = jnp.where(l == 0.0, 1.0, l)
   o_ref[...] = (acc / l_safe[:, None]).astype(o_ref.dtype)
@@ -199,6 +288,7 @@ def _forward(q, k, v, segments, static: _Static):
   batch, length, heads, head_dim = q.shape
   group = heads // k.shape[2]
   block_q = static.blocks.block_q
+  start, stop = tile_ranges(segments, block_q, static.blocks.block_k, causal=static.causal, outer_is_query=True)
   kernel = functools.partial(_forward_kernel, static=static)
   return pl.pallas_call(
       kernel,
@@ -208,6 +298,7 @@ def _forward(q, k, v, segments, static: _Static):
           pl.BlockSpec((None, length, None, head_dim), lambda i, b, h: (b, 0, h // group, 0)),
           pl.BlockSpec((None, length, None, head_dim), lambda i, b, h: (b, 0, h // group, 0)),
           pl.BlockSpec((None, length), lambda i, b, h: (b, 0)),
+          _range_spec(start.shape[1]), _range_spec(stop.shape[1]),
       ],
       out_specs=[
           pl.BlockSpec((None, block_q, None, head_dim), lambda i, b, h: (b, i, h, 0)),
@@ -215,31 +306,46 @@ def _forward(q, k, v, segments, static: _Static):
       ],
       out_shape=[jax.ShapeDtypeStruct(q.shape, q.dtype),
                  jax.ShapeDtypeStruct((batch, heads, length), jnp.float32)],
-      compiler_params=_compiler_params(static, head_dim),
+      compiler_params=static.blocks.compiler_params("fwd", head_dim),
       interpret=static.interpret,
       name="codelaw_flash_fwd",
-  )(q, k, v, segments)
+  )(q, k, v, segments, start, stop)
 
 
-def _dq_kernel(q_ref, k_ref, v_ref, seg_ref, do_ref, lse_ref, delta_ref, dq_ref, *, static: _Static):
+def _probs(s, lse, seg_q, seg_k, q_info, k_info, start_q, start_k, static: _Static):
+  """The tile's softmax probabilities from the saved log-sum-exp, masked only where the tile needs it."""
+  def unmasked(s):
+    return jnp.exp2(s - lse[:, None])
+
+  def masked(s):
+    mask = _visible(seg_q, seg_k, start_q, start_k, static.causal)
+    return jnp.where(mask, jnp.exp2(jnp.where(mask, s, MASK_VALUE) - lse[:, None]), 0.0)
+
+  needs_mask = _needs_mask(q_info, k_info, start_q, start_k, seg_k.shape[0], static.causal)
+  return lax.cond(needs_mask, masked, unmasked, s)
+
+
+def _dq_kernel(q_ref, k_ref, v_ref, seg_ref, do_ref, lse_ref, delta_ref, start_ref, stop_ref, dq_ref, *,
+               static: _Static):
   block_q, block_k = dq_ref.shape[0], static.blocks.block_k_dq
-  start_q = pl.program_id(0) * block_q
+  i = pl.program_id(0)
+  start_q = i * block_q
   q, do = q_ref[...], do_ref[...]
   lse, delta = lse_ref[...], delta_ref[...]
   seg_q = seg_ref[pl.ds(start_q, block_q)]
+  q_info = _one_segment(seg_q)
 
   def body(j, dq):
     start_k = j * block_k
     k = k_ref[pl.ds(start_k, block_k), :]
     v = v_ref[pl.ds(start_k, block_k), :]
-    s, mask = _scores(q, k, seg_q, seg_ref[pl.ds(start_k, block_k)], start_q, start_k, static)
-    p = jnp.where(mask, jnp.exp2(s - lse[:, None]), 0.0)
+    seg_k = seg_ref[pl.ds(start_k, block_k)]
+    p = _probs(_scaled_scores(q, k, static), lse, seg_q, seg_k, q_info, _one_segment(seg_k), start_q, start_k,
+               static)
     ds = p * (_dot(do, v, trans_b=True) - delta[:, None])
     return dq + _dot(ds.astype(k.dtype), k)
 
-  n_k = k_ref.shape[0] // block_k
-  stop = lax.div(start_q + block_q + block_k - 1, block_k) if static.causal else n_k
-  dq = lax.fori_loop(0, stop, body, jnp.zeros(dq_ref.shape, jnp.float32))
+  dq = lax.fori_loop(_at(start_ref[...], i), _at(stop_ref[...], i), body, jnp.zeros(dq_ref.shape, jnp.float32))
   dq_ref[...] = (dq * static.scale).astype(dq_ref.dtype)
 
 
@@ -247,6 +353,8 @@ def _backward_dq(q, k, v, segments, d_out, lse, delta, static: _Static):
   batch, length, heads, head_dim = q.shape
   group = heads // k.shape[2]
   block_q = static.blocks.block_q_dq
+  start, stop = tile_ranges(segments, block_q, static.blocks.block_k_dq, causal=static.causal,
+                            outer_is_query=True)
   q_tile = pl.BlockSpec((None, block_q, None, head_dim), lambda i, b, h: (b, i, h, 0))
   kv_full = pl.BlockSpec((None, length, None, head_dim), lambda i, b, h: (b, 0, h // group, 0))
   row_tile = pl.BlockSpec((None, None, block_q), lambda i, b, h: (b, h, i))
@@ -254,20 +362,23 @@ def _backward_dq(q, k, v, segments, d_out, lse, delta, static: _Static):
       functools.partial(_dq_kernel, static=static),
       grid=(length // block_q, batch, heads),
       in_specs=[q_tile, kv_full, kv_full, pl.BlockSpec((None, length), lambda i, b, h: (b, 0)),
-                q_tile, row_tile, row_tile],
+                q_tile, row_tile, row_tile, _range_spec(start.shape[1]), _range_spec(stop.shape[1])],
       out_specs=q_tile,
       out_shape=jax.ShapeDtypeStruct(q.shape, q.dtype),
-      compiler_params=_compiler_params(static, head_dim),
+      compiler_params=static.blocks.compiler_params("dq", head_dim),
       interpret=static.interpret,
       name="codelaw_flash_dq",
-  )(q, k, v, segments, d_out, lse, delta)
+  )(q, k, v, segments, d_out, lse, delta, start, stop)
 
 
-def _dkv_kernel(q_ref, k_ref, v_ref, seg_ref, do_ref, lse_ref, delta_ref, dk_ref, dv_ref, *, static: _Static):
+def _dkv_kernel(q_ref, k_ref, v_ref, seg_ref, do_ref, lse_ref, delta_ref, start_ref, stop_ref, dk_ref, dv_ref, *,
+                static: _Static):
   block_k, block_q = dk_ref.shape[0], static.blocks.block_q_dkv
-  start_k = pl.program_id(0) * block_k
+  j = pl.program_id(0)
+  start_k = j * block_k
   k, v = k_ref[...], v_ref[...]
   seg_k = seg_ref[pl.ds(start_k, block_k)]
+  k_info = _one_segment(seg_k)
 
   def body(i, carry):
     dk, dv = carry
@@ -276,17 +387,16 @@ def _dkv_kernel(q_ref, k_ref, v_ref, seg_ref, do_ref, lse_ref, delta_ref, dk_ref
     do = do_ref[pl.ds(start_q, block_q), :]
     lse = lse_ref[pl.ds(start_q, block_q)]
     delta = delta_ref[pl.ds(start_q, block_q)]
-    s, mask = _scores(q, k, seg_ref[pl.ds(start_q, block_q)], seg_k, start_q, start_k, static)
-    p = jnp.where(mask, jnp.exp2(s - lse[:, None]), 0.0)
+    seg_q = seg_ref[pl.ds(start_q, block_q)]
+    p = _probs(_scaled_scores(q, k, static), lse, seg_q, seg_k, _one_segment(seg_q), k_info, start_q, start_k,
+               static)
     dv = dv + _dot(p.astype(do.dtype), do, trans_a=True)
     ds = p * (_dot(do, v, trans_b=True) - delta[:, None])
     dk = dk + _dot(ds.astype(q.dtype), q, trans_a=True)
     return dk, dv
 
-  # Causal: query blocks that end before this key block starts see none of it.
-  start = lax.div(start_k, block_q) if static.causal else 0
   zeros = jnp.zeros(dk_ref.shape, jnp.float32)
-  dk, dv = lax.fori_loop(start, q_ref.shape[0] // block_q, body, (zeros, zeros))
+  dk, dv = lax.fori_loop(_at(start_ref[...], j), _at(stop_ref[...], j), body, (zeros, zeros))
   dk_ref[...] = (dk * static.scale).astype(dk_ref.dtype)
   dv_ref[...] = dv.astype(dv_ref.dtype)
 
@@ -297,6 +407,8 @@ def _backward_dkv(q, k, v, segments, d_out, lse, delta, static: _Static):
   kv_heads = k.shape[2]
   group = heads // kv_heads
   block_k = static.blocks.block_k_dkv
+  start, stop = tile_ranges(segments, block_k, static.blocks.block_q_dkv, causal=static.causal,
+                            outer_is_query=False)
   q_full = pl.BlockSpec((None, length, None, head_dim), lambda j, b, h: (b, 0, h, 0))
   kv_tile = pl.BlockSpec((None, block_k, None, head_dim), lambda j, b, h: (b, j, h // group, 0))
   row_full = pl.BlockSpec((None, None, length), lambda j, b, h: (b, h, 0))
@@ -306,13 +418,13 @@ def _backward_dkv(q, k, v, segments, d_out, lse, delta, static: _Static):
       functools.partial(_dkv_kernel, static=static),
       grid=(length // block_k, batch, heads),
       in_specs=[q_full, kv_tile, kv_tile, pl.BlockSpec((None, length), lambda j, b, h: (b, 0)),
-                q_full, row_full, row_full],
+                q_full, row_full, row_full, _range_spec(start.shape[1]), _range_spec(stop.shape[1])],
       out_specs=[out_tile, out_tile],
       out_shape=[jax.ShapeDtypeStruct(q.shape, grad_dtype)] * 2,
-      compiler_params=_compiler_params(static, head_dim),
+      compiler_params=static.blocks.compiler_params("dkv", head_dim),
       interpret=static.interpret,
       name="codelaw_flash_dkv",
-  )(q, k, v, segments, d_out, lse, delta)
+  )(q, k, v, segments, d_out, lse, delta, start, stop)
   if group > 1:
     shape = (batch, length, kv_heads, group, head_dim)
     dk = dk.reshape(shape).sum(axis=3).astype(k.dtype)
