@@ -215,6 +215,17 @@ def test_blocks_fit_short_sequences():
   assert fa.BlockSizes().fitted(5).largest == fa.MIN_BLOCK
 
 
+def test_each_kernel_has_its_own_launch_parameters():
+  default = fa.BlockSizes()
+  assert (default.compiler_params("fwd", 128).num_warps, default.compiler_params("fwd", 64).num_warps) == (8, 4)
+  assert default.compiler_params("dq", 128).num_warps == default.compiler_params("dkv", 128).num_warps == 4
+  tuned = fa.BlockSizes(num_warps_dkv=8, num_stages_dkv=3, num_stages_fwd=4)
+  assert (tuned.compiler_params("dkv", 64).num_warps, tuned.compiler_params("dkv", 64).num_stages) == (8, 3)
+  assert (tuned.compiler_params("fwd", 64).num_stages, tuned.compiler_params("dq", 64).num_stages) == (4, 2)
+  with pytest.raises(UserError, match="num_warps_dq"):
+    fa.BlockSizes(num_warps_dq=0)
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("impl", ["pallas", "cudnn"])
 @pytest.mark.parametrize("head_dim", [64, 128])
