@@ -98,7 +98,7 @@ def grain_codelaw(mix: Mix) -> dict:
   }
 
 
-def train_files_pattern(lang: str, data_dir: str = "${TFDS_DATA_DIR}") -> str:
+def train_files_pattern(lang: str, data_dir: str = "TFDS_DATA_DIR") -> str:
   """The ArrayRecord train files of codelaw.interop.tfds_corpus for one language."""
   return f"{data_dir}/{TFDS_NAME}/{lang}/1.0.0/{TFDS_NAME}-train.array_record*"
 
@@ -109,7 +109,7 @@ def maxtext_grain(mix: Mix) -> str:
     [
       f"# {mix.budget_line}.",
       "# MaxText (configs/base.yml keys). The files are the TFDS ArrayRecord build of the corpus",
-      "# (codelaw.interop.tfds_corpus.prepare); set TFDS_DATA_DIR to its data_dir. MaxText mixes whole documents",
+      "# (codelaw.interop.tfds_corpus.prepare): replace TFDS_DATA_DIR with its data_dir. MaxText mixes whole documents",
       "# before tokenizing: for token shares, divide each weight by that language's mean tokens per document.",
       f"# train tokens = steps * global_batch_size * max_target_length = {mix.tokens:.6g}",
       "dataset_type: grain",
@@ -136,7 +136,11 @@ def seqio_snippet(mix: Mix) -> str:
       "",
       "from codelaw.interop import seqio as codelaw_seqio",
       "",
-      'codelaw_seqio.register_tasks(os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets"))',
+      'codelaw_seqio.register_tasks(',
+      '    os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets"),',
+      '    corpus=os.environ.get("CODELAW_CORPUS"),  # a corpus dir or "sample": built from it where missing',
+      f'    langs={tuple(mix.active)!r},',
+      ')',
       f'seqio.MixtureRegistry.add("codelaw_{mix.name}", [\n{rates},\n])',
       "",
     ]

@@ -1,7 +1,7 @@
 """seqio Tasks over the TFDS corpus (one per language) and Mixtures from an allocation.json.
 
     from codelaw.interop import seqio as codelaw_seqio
-    codelaw_seqio.register("OUT/alloc/allocation.json", data_dir)   # tasks + codelaw_pstar + codelaw_uniform
+    codelaw_seqio.register("OUT/alloc/allocation.json", data_dir, corpus="sample")  # Tasks + 2 Mixtures
     seqio.get_mixture_or_task("codelaw_pstar").get_dataset({"targets": 1024}, split="train")
 
 Task `codelaw_<lang>` reads `codelaw_corpus/<lang>` (codelaw.interop.tfds_corpus) and yields the language's
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Mapping
 
 from codelaw import languages
-from codelaw.data import sample
 from codelaw.errors import UserError
 from codelaw.interop import mixtures, tfds_corpus
 from codelaw.interop.extra import require
@@ -48,15 +47,24 @@ def _token_chunks(lang: str, eos_id: int):
 
 
 def register_tasks(
-  data_dir: str | os.PathLike, corpus: str | os.PathLike = sample.SAMPLE_NAME, langs: tuple[str, ...] | None = None
+  data_dir: str | os.PathLike, corpus: str | os.PathLike | None = None, langs: tuple[str, ...] | None = None
 ) -> tuple[str, ...]:
-  """Registers Task codelaw_<lang> for each language, building the TFDS dataset under `data_dir` first where it is
-  not there yet (from `corpus`). Registering again replaces the Tasks. Returns the task names."""
+  """Registers Task codelaw_<lang> for each language built under `data_dir` (all of them when `langs` is None).
+  With `corpus` (a corpus dir or "sample"), builds the TFDS datasets from it first where they are not there yet.
+  Registering again replaces the Tasks. Returns the task names."""
   data_dir = str(Path(data_dir).expanduser())
-  langs = tfds_corpus.prepare(data_dir, corpus, langs)
+  if corpus is not None:
+    langs = tfds_corpus.prepare(data_dir, corpus, langs)
+  built = {lang: b for lang in (langs or languages.NAMES) if (b := tfds_corpus.builder(lang, data_dir)).is_prepared()}
+  missing = [lang for lang in (langs or ()) if lang not in built]
+  if missing or not built:
+    raise UserError(
+      f"codelaw_corpus/{'|'.join(missing) or '<lang>'} is not built under {data_dir}: pass corpus= "
+      "(a corpus dir or \"sample\") or run codelaw.interop.tfds_corpus.prepare(data_dir, corpus)"
+    )
   names = []
-  for lang in langs:
-    meta = tfds_corpus.builder(lang, data_dir, corpus).info.metadata
+  for lang, b in built.items():
+    meta = b.info.metadata
     vocab = seqio.PassThroughVocabulary(size=int(meta["vocab_size"]), eos_id=int(meta["eos_id"]))
     name = task_name(lang)
     seqio.TaskRegistry.remove(name)
@@ -85,10 +93,10 @@ def register_mixture(name: str, shares: Mapping[str, float]) -> str:
 
 
 def register(
-  allocation: str | os.PathLike, data_dir: str | os.PathLike, corpus: str | os.PathLike = sample.SAMPLE_NAME
+  allocation: str | os.PathLike, data_dir: str | os.PathLike, corpus: str | os.PathLike | None = None
 ) -> tuple[str, ...]:
-  """The one registration call: Tasks for the allocation's languages, then Mixtures codelaw_pstar and
-  codelaw_uniform from its p* and uniform shares. Returns the mixture names."""
+  """The one registration call: Tasks for the allocation's languages (built from `corpus` where `data_dir` lacks
+  them), then Mixtures codelaw_pstar and codelaw_uniform from its p* and uniform shares. Returns their names."""
   mixes = mixtures.read_allocation(allocation)
   langs = tuple(n for n in languages.NAMES if any(m.shares.get(n, 0) > 0 for m in mixes))
   register_tasks(data_dir, corpus, langs)

@@ -80,6 +80,9 @@ class CodelawCorpus(tfds.core.GeneratorBasedBuilder):
 
   def __init__(self, *, corpus: str | os.PathLike = sample.SAMPLE_NAME, **kwargs) -> None:
     self._corpus = corpus
+    # The TFRecord build lists its ArrayRecord twin in code: TFDS restores the alternative formats of a
+    # class-based builder from code only, not from dataset_info.json.
+    self._alternatives = [] if kwargs.get("file_format") == ARRAY_RECORD else [ARRAY_RECORD]
     super().__init__(**kwargs)
 
   def _info(self) -> "tfds.core.DatasetInfo":
@@ -92,6 +95,7 @@ class CodelawCorpus(tfds.core.GeneratorBasedBuilder):
         }
       ),
       metadata=tfds.core.MetadataDict(),
+      alternative_file_formats=self._alternatives,
     )
 
   def _split_generators(self, dl_manager):
@@ -144,13 +148,17 @@ def prepare(
         )
     else:
       b.download_and_prepare()
-    if ARRAY_RECORD not in {f.value for f in b.info.available_file_formats()}:
+    if len(_shards(b, ARRAY_RECORD)) != len(_shards(b, "tfrecord")):
       _add_array_record(b, lang, data_dir, corpus)
   return tuple(langs)
 
 
+def _shards(b: CodelawCorpus, file_format: str) -> list[Path]:
+  return sorted(Path(b.data_dir).glob(f"{NAME}-*.{file_format}-*"))
+
+
 def _add_array_record(b: CodelawCorpus, lang: str, data_dir: str | os.PathLike, corpus: str | os.PathLike) -> None:
-  """Writes the ArrayRecord copy of a prepared dataset next to its TFRecord files and lists it in dataset_info.
+  """Writes the ArrayRecord copy of a prepared dataset next to its TFRecord files.
 
   The same examples, keys and shard count give the same shuffled order and shard lengths in both formats.
   (TFDS's own converter needs Apache Beam; generating twice costs seconds.)
@@ -160,7 +168,5 @@ def _add_array_record(b: CodelawCorpus, lang: str, data_dir: str | os.PathLike, 
     twin.download_and_prepare()
     if [s.shard_lengths for s in twin.info.splits.values()] != [s.shard_lengths for s in b.info.splits.values()]:
       raise RuntimeError(f"{lang}: the ArrayRecord and TFRecord builds differ in shard lengths")
-    for f in Path(twin.data_dir).glob(f"*.{ARRAY_RECORD}-*"):
+    for f in _shards(twin, ARRAY_RECORD):
       os.replace(f, Path(b.data_dir) / f.name)
-  b.info.add_alternative_file_format(ARRAY_RECORD)
-  b.info.write_to_directory(b.data_dir)
