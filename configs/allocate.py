@@ -29,6 +29,9 @@ def get_config(arg: str | None = None) -> ConfigDict:
   c.unique_tokens = {n: 0.0 for n in NAMES}    # 0 = take it from fit.json (if there)
   c.method = "auto"                            # auto | water_filling | numerical
   c.confidence = 0.95                          # bootstrap interval level
+  c.allow_unidentifiable = False               # True: allocate on a law its data do not identify (with warnings)
+  c.max_iter = 3000                            # numerical solver iterations; reaching it = not converged
+  c.kkt_tol = 1e-6                             # relative KKT residual above this = not converged (no p* written)
   c.paper_tau = "relative"                     # paper preset: tau from Table 1 as relative | delta | none
   c.paper_reading = "H1"                       # paper preset: which reading of Figure 5's labels (H1 | H2)
   return c

@@ -22,4 +22,5 @@ def get_config(arg=None):
       seed=0,
       unique_tokens="",    # effective_data: JSON file {lang: unique tokens} or a corpus dir (manifest.json)
       synergy=True,        # multilingual laws: add the bilingual synergy matrix when the table has one
+      loss_unit="nats",    # chinchilla: "nats" (nats/token) or "bpb" (fit on bits per byte, from column bpb)
   ))

@@ -1,5 +1,12 @@
 """Job `allocate`: solve for p*, compare with uniform (and with the paper's guided mix on the paper preset),
-re-solve under the bootstrap fits, and write OUT/allocation.json and OUT/allocation.png."""
+re-solve under the bootstrap fits, and write OUT/allocation.json and OUT/allocation.png.
+
+Refused with a one-line error (nothing written): a fit whose data do not identify some language's law
+(unless config.allow_unidentifiable; then allocation.json carries the reasons in `warnings`), and a solve
+that did not converge (KKT residual above config.kkt_tol, failed line search or config.max_iter reached).
+The gain interval evaluates the fixed p* and uniform under every bootstrap law, so it can include 0 or
+lie below it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from codelaw.contracts.allocation import Allocation, Gain
 from codelaw.errors import UserError
+from codelaw.interop import mixtures
 from codelaw.io import atomic_write_bytes, atomic_write_json
 from codelaw.laws import allocation, compute_optimal, presets
 from codelaw.laws.fit_file import FitFile, load_fit
@@ -76,6 +85,7 @@ def run(config) -> dict:
     fit = load_fit(fit_arg)
   law = fit.law
   langs = law.langs
+  warnings = _identifiability_warnings(fit, bool(config.get("allow_unidentifiable", False)))
   N, D, C = _num(config, "N"), _num(config, "D"), _num(config, "flops")
   k_flops = _num(config, "flops_per_param_token", minimum=1e-12)
   if config.method not in ("auto", "water_filling", "numerical"):
@@ -107,22 +117,27 @@ def run(config) -> dict:
 
   cons = allocation.build_constraints(law, D, min_share=min_share, max_share=max_share, max_epochs=max_epochs,
                                       unique_tokens=unique)
-  sol = allocation.solve(law, N, D, weights=weights, constraints=cons, method=config.method)
+  max_iter = int(config.get("max_iter", allocation.MAX_ITER))
+  kkt_tol = _num(config, "kkt_tol") if "kkt_tol" in config else allocation.KKT_TOL
+  if max_iter < 1:
+    raise UserError(f"config.max_iter = {max_iter}: expected an integer >= 1")
+  sol = allocation.solve(law, N, D, weights=weights, constraints=cons, method=config.method, max_iter=max_iter,
+                         kkt_tol=kkt_tol)
+  if not sol.converged:
+    raise UserError(f"allocation did not converge ({sol.reason}; {sol.method}, {sol.iterations} iterations, "
+                    f"KKT residual {sol.kkt_residual_relative:.3g} relative); no p* written")
   p_uni = allocation.uniform(cons)
   losses_uni = [float(allocation.objective(law, N, D, np.eye(len(langs))[i], p_uni)) for i in range(len(langs))]
   obj_uni = float(weights @ np.asarray(losses_uni))
   as_dict = lambda v: {n: float(x) for n, x in zip(langs, v)}
   out: dict[str, Any] = {
-      "law": law.family, "fit": fit.source, "languages": list(langs),
-      "N": N, "D": D, "weights": as_dict(weights),
+      "weights": as_dict(weights),
       "units": {"N": "non-embedding parameters (raw count)", "D": "training tokens (raw count)",
                 "law_evaluated_at": f"N / {law.n_unit:g}, D / {law.d_unit:g}"},
-      "p_star": as_dict(sol.p), "p_uniform": as_dict(p_uni),
       "tokens_star": as_dict(sol.p * D),
       "losses_star": as_dict(sol.losses), "losses_uniform": as_dict(losses_uni),
-      "objective_star": sol.objective, "objective_uniform": obj_uni, "gain": obj_uni - sol.objective,
       "uniform_feasible": bool(np.all(p_uni >= cons.lower - 1e-12) and np.all(p_uni <= cons.upper + 1e-12)),
-      "kkt_residual": sol.kkt_residual, "kkt_residual_relative": sol.kkt_residual_relative,
+      "kkt_residual_relative": sol.kkt_residual_relative,
       "marginal_utility": sol.marginal_utility, "active_constraints": sol.active,
       "method": sol.method, "iterations": sol.iterations,
       "constraints": {"lower": as_dict(cons.lower), "upper": as_dict(cons.upper),
@@ -130,17 +145,20 @@ def run(config) -> dict:
                       "max_share": max_share, "max_epochs": max_epochs, "unique_tokens": unique},
       "uncertainty": None, "notes": notes,
   }
-  errors = None
+  gain = Gain(obj_uni - sol.objective)
   if fit.bootstrap:
     boot = list(fit.bootstrap)
+    # The gain of THIS recommendation: the fixed p* against uniform under each resampled law. (Re-solving
+    # per resample would measure each resample's own optimum, which is >= uniform by construction.)
+    gains = np.asarray([allocation.objective(b, N, D, weights, p_uni) - allocation.objective(b, N, D, weights, sol.p)
+                        for b in boot])
+    gain = Gain(gain.estimate, tuple(_interval(gains, level)), level, len(boot))
+    # Where p* itself would move under each resampled law.
     P = allocation.solve_many(boot, N, D, weights, cons)
-    gains = np.asarray([allocation.objective(b, N, D, weights, p_uni) - allocation.objective(b, N, D, weights, p)
-                        for b, p in zip(boot, P)])
     ints = np.asarray([_interval(P[:, i], level) for i in range(len(langs))])  # [K, 2]
-    errors = ints.T
     out["uncertainty"] = {"level": level, "resamples": len(boot),
                           "p_star": {n: ints[i].tolist() for i, n in enumerate(langs)},
-                          "gain": _interval(gains, level)}
+                          "gain": list(gain.interval)}
   if plan is not None:
     out["compute_optimal"] = {
         "flops": C, "flops_per_param_token": k_flops,
@@ -159,7 +177,24 @@ def run(config) -> dict:
         "preset_assumptions": "A_i = B_i = 1 with N, D in billions (not published); tau = Table 1 "
                               f"({config.paper_tau}); alpha, beta, E from Figure 2",
     }
-  return out
+  return Allocation(law=law.family, fit=fit.source, languages=langs, N=N, D=D, p_star=as_dict(sol.p),
+                    p_uniform=as_dict(p_uni), objective_star=sol.objective, objective_uniform=obj_uni, gain=gain,
+                    converged=True, reason="", kkt_residual=sol.kkt_residual, kkt_tolerance=sol.kkt_tolerance,
+                    warnings=tuple(warnings), extra=out).to_json()
+
+
+def _identifiability_warnings(fit: FitFile, allow: bool) -> list[str]:
+  """Refuses a law some language's data do not identify (one line), or returns the warnings to carry."""
+  if fit.unidentifiable is None:
+    return [] if fit.source == "paper" else [f"{fit.source} records no identifiability diagnostics"]
+  if not fit.unidentifiable:
+    return []
+  lines = [f"{lang}: {'; '.join(p)}" for lang, p in fit.unidentifiable.items()]
+  if not allow:
+    raise UserError(f"config.fit = {fit.source!r}: the data do not identify the law of "
+                    f"{', '.join(fit.unidentifiable)} ({lines[0]}); set config.allow_unidentifiable=True to "
+                    "allocate anyway")
+  return [f"law not identifiable: {line}" for line in lines]
 
 
 def main(config, workdir: str) -> None:
@@ -178,4 +213,8 @@ def main(config, workdir: str) -> None:
            f"objective {result['objective_uniform']:.4f} (uniform) -> {result['objective_star']:.4f} (p*)")
   atomic_write_bytes(out / "allocation.png", _chart(langs, shares, errors, title))
   atomic_write_json(out / "allocation.json", result)
-  print(f"wrote {out / 'allocation.json'}: gain {result['gain']:.6g}, kkt residual {result['kkt_residual']:.2e}")
+  mixtures.write(out, result)  # OUT/mixtures/: p* and uniform in the formats other trainers read
+  gain = result["gain"]
+  interval = "" if gain["interval"] is None else f" [{gain['interval'][0]:.6g}, {gain['interval'][1]:.6g}]"
+  print(f"wrote {out / 'allocation.json'}: gain {gain['estimate']:.6g}{interval}, "
+        f"kkt residual {result['kkt_residual']:.2e}" + "".join(f"\nwarning: {w}" for w in result["warnings"]))

@@ -4,7 +4,9 @@ Feasible set: the simplex with per-language boxes lo_i <= p_i <= hi_i, where hi_
 unique-token cap p_i D <= max_epochs * U_i. Without transfer (tau = identity, or He et al.'s form) the problem
 is separable and solved by water-filling; with transfer by scaled gradient projection in JAX (a diagonal
 projected-Newton step with Armijo backtracking; the projection onto the box-simplex is exact, by bisection
-on its one multiplier). Every solution reports its KKT residual and its active constraints.
+on its one multiplier). Every solution reports its KKT residual and its active constraints, and says whether
+it converged: the relative KKT residual within `KKT_TOL`, iterations not exhausted; a failed line search is
+named as the cause where the residual stays above the tolerance.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from codelaw.laws.fit_file import LawParams
 from codelaw.laws.water_filling import water_fill
 
 ACTIVE_TOL = 1e-9
+# Stated tolerance on the KKT residual relative to the largest gradient entry: above it, p* is not an optimum.
+KKT_TOL = 1e-6
+MAX_ITER = 3000
 # The He et al. form is infinite at p_i = 0; keep shares strictly positive for it.
 HE_MIN_SHARE = 1e-9
 
@@ -47,6 +52,9 @@ class Solution:
   active: list[dict]
   method: str
   iterations: int
+  converged: bool = True
+  reason: str = ""              # why not converged ("" when converged)
+  kkt_tolerance: float = KKT_TOL
 
 
 def _per_lang(values: Mapping[str, float] | None, langs: tuple[str, ...], default: float, what: str) -> np.ndarray:
@@ -171,16 +179,17 @@ def _gradient_projection(f, p0, lo, hi, max_iter: int, tol: float):
       ok = f(q) <= fp + 1e-4 * jnp.dot(g, q - p)
       return t * 0.5, q, ok
 
-    _, q, _ = jax.lax.while_loop(lambda c: (~c[2]) & (c[0] > 1e-12), try_t, (1.0, p, False))
-    delta = jnp.max(jnp.abs(q - p))
-    return q, it + 1, delta
+    _, q, ok = jax.lax.while_loop(lambda c: (~c[2]) & (c[0] > 1e-12), try_t, (1.0, p, False))
+    q = jnp.where(ok, q, p)   # no sufficient decrease at any step size: stay, and stop
+    delta = jnp.where(ok, jnp.max(jnp.abs(q - p)), 0.0)
+    return q, it + 1, delta, ~ok
 
   def cond(state):
-    _, it, delta = state
+    _, it, delta, _ = state
     return (it < max_iter) & (delta > tol)
 
-  p, it, _ = jax.lax.while_loop(cond, step, (p0, 0, jnp.inf))
-  return p, it
+  p, it, _, failed = jax.lax.while_loop(cond, step, (p0, 0, jnp.inf, False))
+  return p, it, failed
 
 
 def _x64():
@@ -205,8 +214,10 @@ def _compiled_solver(family: str, K: int, n_unit: float, d_unit: float, fields: 
 
 
 def numerical_solve_batch(laws: list[LawParams], N: float, D: float, weights: np.ndarray, lo: np.ndarray,
-                          hi: np.ndarray, *, max_iter: int = 3000, tol: float = 1e-13) -> tuple[np.ndarray, np.ndarray]:
-  """Solves several laws of one family at once (vmapped over their parameters). Returns (p [S, K], iters [S])."""
+                          hi: np.ndarray, *, max_iter: int = MAX_ITER,
+                          tol: float = 1e-13) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """Solves several laws of one family at once (vmapped over their parameters).
+  Returns (p [S, K], iterations [S], line search failed at the last iteration [S])."""
   first = laws[0]
   fields = ("E", "A", "B", "alpha", "beta", "tau")
   if first.family == "he":
@@ -217,9 +228,9 @@ def numerical_solve_batch(laws: list[LawParams], N: float, D: float, weights: np
                             max_iter, tol)
   with _x64():
     stacked = {k: jnp.asarray(np.stack([getattr(l, k) for l in laws]), jnp.float64) for k in fields}
-    p, it = solver(stacked, jnp.float64(N), jnp.float64(D), jnp.asarray(weights, jnp.float64),
-                   jnp.asarray(lo, jnp.float64), jnp.asarray(hi, jnp.float64))
-    return np.asarray(p, dtype=np.float64), np.asarray(it)
+    p, it, failed = solver(stacked, jnp.float64(N), jnp.float64(D), jnp.asarray(weights, jnp.float64),
+                           jnp.asarray(lo, jnp.float64), jnp.asarray(hi, jnp.float64))
+    return np.asarray(p, dtype=np.float64), np.asarray(it), np.asarray(failed)
 
 
 def kkt(law: LawParams, N: float, D: float, weights: np.ndarray, p: np.ndarray,
@@ -253,9 +264,24 @@ def kkt(law: LawParams, N: float, D: float, weights: np.ndarray, p: np.ndarray,
   return res, res / scale, -mu, active
 
 
+def convergence(kkt_relative: float, *, exhausted: bool = False, line_search_failed: bool = False,
+                kkt_tol: float = KKT_TOL) -> tuple[bool, str]:
+  """(converged, reason): the relative KKT residual within kkt_tol and iterations left; reason "" if converged."""
+  reasons = []
+  if not kkt_relative <= kkt_tol:
+    reasons.append(f"KKT residual {kkt_relative:.3g} (relative) above the tolerance {kkt_tol:.3g}")
+    if line_search_failed:
+      reasons.append("line search failed: no step along the projected Newton direction decreased the objective")
+  if exhausted:
+    reasons.append("iterations exhausted")
+  return not reasons, "; ".join(reasons)
+
+
 def solve(law: LawParams, N: float, D: float, *, weights: np.ndarray | None = None,
-          constraints: Constraints | None = None, method: str = "auto") -> Solution:
-  """Minimises sum_i w_i L_i(N, D, p). method: "auto" (water-filling when separable), "water_filling", "numerical"."""
+          constraints: Constraints | None = None, method: str = "auto", max_iter: int = MAX_ITER,
+          kkt_tol: float = KKT_TOL) -> Solution:
+  """Minimises sum_i w_i L_i(N, D, p). method: "auto" (water-filling when separable), "water_filling", "numerical".
+  The Solution says whether it converged (see `convergence`); callers must not recommend an unconverged p."""
   if not (N > 0 and D > 0 and math.isfinite(N) and math.isfinite(D)):
     raise UserError(f"N = {N}, D = {D}: both must be finite and > 0")
   K = len(law.langs)
@@ -266,18 +292,21 @@ def solve(law: LawParams, N: float, D: float, *, weights: np.ndarray | None = No
   sep = separable_coefficients(law, N, D, w)
   if method == "water_filling" and sep is None:
     raise UserError("method = 'water_filling' needs a law without transfer (tau = identity) or the 'he' law")
-  iters = 0
+  iters, ls_failed = 0, False
   if sep is not None and method != "numerical":
     p, _ = water_fill(sep[0], sep[1], cons.lower, cons.upper)
     used = "water_filling"
   else:
-    P, it = numerical_solve_batch([law], N, D, w, cons.lower, cons.upper)
-    p, iters, used = P[0], int(it[0]), "gradient_projection"
+    P, it, failed = numerical_solve_batch([law], N, D, w, cons.lower, cons.upper, max_iter=max_iter)
+    p, iters, ls_failed, used = P[0], int(it[0]), bool(failed[0]), "gradient_projection"
   with _x64():
     losses = np.asarray(law_losses(law, N, D, jnp.asarray(p)), dtype=np.float64)
   res, rel, lam, active = kkt(law, N, D, w, p, cons)
+  ok, reason = convergence(rel, exhausted=used != "water_filling" and iters >= max_iter,
+                           line_search_failed=ls_failed, kkt_tol=kkt_tol)
   return Solution(p=p, objective=float(w @ losses), losses=losses, kkt_residual=res, kkt_residual_relative=rel,
-                  marginal_utility=lam, active=active, method=used, iterations=iters)
+                  marginal_utility=lam, active=active, method=used, iterations=iters, converged=ok, reason=reason,
+                  kkt_tolerance=kkt_tol)
 
 
 def solve_many(laws: list[LawParams], N: float, D: float, weights: np.ndarray, cons: Constraints) -> np.ndarray:

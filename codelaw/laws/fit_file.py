@@ -17,6 +17,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from codelaw import languages
+from codelaw.contracts.fit import FitResult
 from codelaw.errors import UserError
 
 FAMILIES = ("effective_data", "chinchilla", "he")
@@ -54,6 +55,8 @@ class FitFile:
   law: LawParams
   bootstrap: tuple[LawParams, ...]
   source: str
+  # {lang: problems} of fitted languages the data do not identify; None when the file records no diagnostics
+  unidentifiable: Mapping[str, tuple[str, ...]] | None = None
 
 
 def _num(value: Any, where: str, *, positive: bool = False, allow_negative: bool = True) -> float:
@@ -160,8 +163,16 @@ def _bootstrap(obj: Mapping, law: LawParams, where: str) -> tuple[LawParams, ...
   if boot is None:
     return ()
   if isinstance(boot, list):  # [{"languages": ..., "tau": ...}, ...]
-    return tuple(parse_law(b, f"{where}.bootstrap[{k}]", family=law.family, langs=law.langs)
-                 for k, b in enumerate(boot))
+    # Unique tokens, the repetition decay and the units are data, not fitted: a resample that does not
+    # restate them has the main law's.
+    inherit = {k: obj[k] for k in ("unique_tokens", "repetition_decay") if k in obj}
+    out = []
+    for k, b in enumerate(boot):
+      if not isinstance(b, Mapping):
+        raise UserError(f"{where}.bootstrap[{k}]: expected an object")
+      b_law = parse_law({**inherit, **b}, f"{where}.bootstrap[{k}]", family=law.family, langs=law.langs)
+      out.append(dataclasses.replace(b_law, n_unit=law.n_unit, d_unit=law.d_unit))
+    return tuple(out)
   if isinstance(boot, Mapping):  # per-language law: {lang: {param: [values...]}}
     names = _PARAMS + (("gamma",) if law.family == "he" else ())
     sizes = set()
@@ -198,4 +209,23 @@ def load_fit(source: str | Path | Mapping) -> FitFile:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
       raise UserError(f"fit file {where} is not valid JSON: {e}") from None
   law = parse_law(obj, where)
-  return FitFile(law=law, bootstrap=_bootstrap(obj, law, where), source=where)
+  recorded = FitResult.from_json(obj, where).identifiability(where)
+  unidentifiable = ({lang: i.problems for lang, i in recorded.items() if not i.identifiable and lang in law.langs}
+                    if recorded else None)
+  return FitFile(law=law, bootstrap=_bootstrap(obj, law, where), source=where, unidentifiable=unidentifiable)
+
+
+def law_to_json(law: LawParams) -> dict:
+  """The inverse of `parse_law` for fit.json's raw-count units: every field of the law as a law block."""
+  if law.n_unit != 1.0 or law.d_unit != 1.0:
+    raise ValueError("fit.json holds laws in raw counts (units 1); this law is in other units")
+  names = _PARAMS + (("gamma",) if law.family == "he" else ())
+  out: dict[str, Any] = {"law": law.family, "languages": {
+      lang: {p: float(getattr(law, p)[i]) for p in names} for i, lang in enumerate(law.langs)}}
+  if law.family == "effective_data":
+    out["tau"] = {t: {s: float(law.tau[i, j]) for j, s in enumerate(law.langs)} for i, t in enumerate(law.langs)}
+  if law.unique_tokens is not None:
+    out["unique_tokens"] = {l: float(u) for l, u in zip(law.langs, law.unique_tokens) if np.isfinite(u)}
+  if law.repetition_decay is not None:
+    out["repetition_decay"] = {l: float(r) for l, r in zip(law.langs, law.repetition_decay)}
+  return out

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from codelaw.errors import UserError
-from codelaw.laws import forms, lbfgs
+from codelaw.laws import forms, identifiability, lbfgs
 from codelaw.laws.bootstrap import cluster_resample_weights, percentile_intervals
 from codelaw.laws.runs_io import ResultsTable
 
@@ -35,6 +35,8 @@ HUBER_DELTA = 1e-3
 # Muennighoff et al. (2023) fitted R*_D = 15.4 (repeated tokens decay to worthless after ~15 epochs).
 REPETITION_DECAY = 15.4
 FAMILIES = ("effective_data", "he", "data_mixing", "paper_aggregate")
+# Random starts of each cold bootstrap refit (the point fit uses config.starts).
+BOOTSTRAP_STARTS = 32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,19 +255,37 @@ def fit_multilingual(table: ResultsTable, law: str, *, starts: int = 512, num_st
   if bootstrap:
     rng = np.random.default_rng(seed + 1)
     weights = cluster_resample_weights(rng, ds.run_id, bootstrap, ds.mask)
-    warm = {k: np.concatenate([np.broadcast_to(v, (bootstrap, 1) + v.shape[1:]),
-                               v[:, None] + rng.normal(0, 0.1, (bootstrap, 3) + v.shape[1:])], axis=1)
-            for k, v in best.items()}
-    boot, _ = minimize(family, ds, weights, warm, num_steps)
+    # Cold: each resample from its own random starts in the family's box, never from the all-data optimum.
+    cold = random_starts(family, K, bootstrap, min(starts, BOOTSTRAP_STARTS), seed + 2)
+    boot, _ = minimize(family, ds, weights, cold, num_steps)
     draws = [to_public(family, ds, jax.tree.map(lambda x: x[r], boot), table.languages, evaluated)
              for r in range(bootstrap)]
     out["bootstrap"] = [{k: d[k] for k in ("languages", "tau") if k in d} for d in draws]
     for name, entry in out.get("languages", {}).items():
       params = [k for k in entry if k != "ci"]
       entry["ci"] = percentile_intervals({k: np.array([d["languages"][name][k] for d in draws]) for k in params}, ci)
-    diag["bootstrap"] = {"resamples": bootstrap, "ci_level": ci, "unit": "run"}
+    diag["bootstrap"] = {"resamples": bootstrap, "ci_level": ci, "unit": "run", "start": "cold",
+                         "starts": min(starts, BOOTSTRAP_STARTS)}
   if unique_tokens and law == "effective_data":
     out["unique_tokens"] = {k: float(v) for k, v in unique_tokens.items() if k in table.languages}
     out["repetition_decay"] = {k: REPETITION_DECAY for k in out["unique_tokens"]}
+  for i in sorted(evaluated):
+    name = table.languages[i]
+    weak = identifiability.weak(out["languages"][name].get("ci", {}), {}) if name in out.get("languages", {}) else []
+    diag[name] = identifiability.summary(language_design(family, ds, i, K), weak,
+                                         scaling=family.name != "data_mixing")  # Ye et al.: one (N, D)
   out["diagnostics"] = diag
   return out
+
+
+def language_design(family: Family, ds: Dataset, i: int, K: int) -> dict[str, int]:
+  """Design counts of language i's rows (mixture-level families: all runs) against its share of parameters:
+  the per-language parameters, and for paper_aggregate the whole law (its rows are shared)."""
+  rows = ds.mask > 0
+  if family.level == "language":
+    rows &= ds.data["lang"] == i
+    n_par = num_params(family, K) // K
+  else:
+    n_par = num_params(family, K)
+  N = np.exp(ds.data["logN"][rows]) * ds.scale_N
+  return identifiability.design(N, ds.data["D"][rows] * ds.scale_D, ds.run_id[rows], n_par)

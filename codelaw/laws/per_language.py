@@ -14,8 +14,9 @@ import itertools
 import jax
 import numpy as np
 
-from codelaw.laws import forms, lbfgs
-from codelaw.laws.bootstrap import percentile_intervals, resample_weights
+from codelaw.laws import forms, identifiability, lbfgs
+from codelaw.laws.bootstrap import cluster_resample_weights, percentile_intervals
+from codelaw.laws.profile import profile_intervals
 from codelaw.laws.runs_io import LanguageRuns, check_language_runs
 
 PARAMS = ("E", "A", "B", "alpha", "beta")
@@ -38,6 +39,23 @@ def small_grid() -> dict[str, np.ndarray]:
   return {k: pts[:, i] for i, k in enumerate(("e", "a", "b", "alpha", "beta"))}
 
 
+def bootstrap_grid() -> dict[str, np.ndarray]:
+  """Cold starts for bootstrap refits: a 2^5 = 32-point grid inside Epoch's box (32 starts keep 200
+  resamples near the cost of the 4,500-start point fit). tests/test_fit_bootstrap.py checks that on full
+  data it reaches the optimum the whole grid reaches."""
+  pts = np.array(list(itertools.product([-0.5, 0.5], [5.0, 15.0], [5.0, 15.0], [0.3, 1.0], [0.3, 1.0])),
+                 np.float64)
+  return {k: pts[:, i] for i, k in enumerate(("e", "a", "b", "alpha", "beta"))}
+
+
+BOOTSTRAP_STARTS = 32
+
+# The box every grid above lies in, in public units: an interval reaching its edge means the data do not
+# pin the parameter inside the region searched.
+START_BOX = {"E": (float(np.exp(-1.0)), float(np.exp(1.0))), "A": (1.0, float(np.exp(25.0))),
+             "B": (1.0, float(np.exp(25.0))), "alpha": (0.0, 2.0), "beta": (0.0, 2.0)}
+
+
 def objective(params, data, weights, delta: float = HUBER_DELTA):
   pred = forms.chinchilla_log(data["logN"], data["logD"], params["e"], params["a"], params["b"],
                               params["alpha"], params["beta"])
@@ -51,9 +69,11 @@ class LanguageFit:
   ci: dict[str, list[float]]
   bootstrap: dict[str, list[float]]
   diagnostics: dict
+  profile: dict[str, list[float]] | None = None   # {"alpha": [lo, hi], "beta": [lo, hi]}
 
 
-def _pad(runs: dict[str, LanguageRuns]):
+def pad(runs: dict[str, LanguageRuns]):
+  """(names, data {logN, logD, logL: [G, M]}, mask [G, M]): the languages' rows, zero-padded to one length."""
   names = list(runs)
   M = max(len(r.loss) for r in runs.values())
   data = {k: np.zeros((len(names), M)) for k in ("logN", "logD", "logL")}
@@ -66,7 +86,7 @@ def _pad(runs: dict[str, LanguageRuns]):
   return names, data, mask
 
 
-def _tile_starts(grid: dict[str, np.ndarray], G: int):
+def tile_starts(grid: dict[str, np.ndarray], G: int):
   return {k: np.broadcast_to(v, (G,) + v.shape).copy() for k, v in grid.items()}
 
 
@@ -77,36 +97,35 @@ def _to_public(p) -> dict[str, float]:
 
 def fit_chinchilla(runs: dict[str, LanguageRuns], *, grid: dict[str, np.ndarray] | None = None,
                    num_steps: int = 100, bootstrap: int = 200, ci: float = 0.95, seed: int = 0,
-                   delta: float = HUBER_DELTA) -> dict[str, LanguageFit]:
-  """Fits every language's law (best of the grid), bootstraps runs, and measures leave-largest-N-out error."""
+                   delta: float = HUBER_DELTA, profile: bool = True) -> dict[str, LanguageFit]:
+  """Fits every language's law (best of the grid), bootstraps runs (cold refits from `bootstrap_grid`),
+  profiles alpha and beta, measures leave-largest-N-out error and records identifiability."""
   for name, r in runs.items():
     check_language_runs(name, r)
   grid = epoch_grid() if grid is None else grid
-  names, data, mask = _pad(runs)
+  names, data, mask = pad(runs)
   G = len(names)
   obj = _objective_with_delta(delta)
   with jax.enable_x64(True):
     # 1) best fit per language from the whole grid.
-    params, values = lbfgs.multistart_minimize(obj, num_steps, _tile_starts(grid, G), data, mask)
+    params, values = lbfgs.multistart_minimize(obj, num_steps, tile_starts(grid, G), data, mask)
     best, best_val = jax.device_get(lbfgs.best_start(params, values))
     grad_norms = _grad_norms(obj, best, data, mask)
 
-    # 2) bootstrap: resample each language's runs R times (weights = counts), warm-started from its best fit.
-    rng = np.random.default_rng(seed)
-    weights_b = np.concatenate([resample_weights(rng, mask[g], bootstrap) for g in range(G)]) if bootstrap else None
+    # 2) bootstrap: resample each language's runs (a run's rows move together) R times, every resample
+    #    refitted cold from the bootstrap grid, all languages and resamples in one call.
     if bootstrap:
-      starts = _warm_starts(best, rng, bootstrap)
-      data_b = {k: np.repeat(v, bootstrap, axis=0) for k, v in data.items()}
-      pb, vb = lbfgs.multistart_minimize(obj, num_steps, starts, data_b, weights_b)
-      boot, _ = jax.device_get(lbfgs.best_start(pb, vb))
+      boot = run_bootstrap([runs[n] for n in names], data, bootstrap, np.random.default_rng(seed), num_steps, obj)
 
     # 3) leave-largest-N-out: refit without each language's largest model, predict it (same compiled shapes).
     held = np.zeros_like(mask)
     for g, name in enumerate(names):
       held[g, :len(runs[name].N)] = runs[name].N == runs[name].N.max()
     train_mask = mask * (1 - held)
-    pl, vl = lbfgs.multistart_minimize(obj, num_steps, _tile_starts(grid, G), data, train_mask)
+    pl, vl = lbfgs.multistart_minimize(obj, num_steps, tile_starts(grid, G), data, train_mask)
     llo, _ = jax.device_get(lbfgs.best_start(pl, vl))
+    profiles = profile_intervals(data, mask, best, run_groups=[runs[n].runs() for n in names], level=ci,
+                                 num_steps=num_steps) if profile else None
 
   out = {}
   for g, name in enumerate(names):
@@ -125,9 +144,38 @@ def fit_chinchilla(runs: dict[str, LanguageRuns], *, grid: dict[str, np.ndarray]
       pub = {"E": np.exp(b["e"]), "A": np.exp(b["a"]), "B": np.exp(b["b"]), "alpha": b["alpha"], "beta": b["beta"]}
       draws = {k: np.asarray(v).tolist() for k, v in pub.items()}
       intervals = percentile_intervals(pub, ci)
-      diag["bootstrap"] = {"resamples": bootstrap, "ci_level": ci}
-    out[name] = LanguageFit(_to_public(p), intervals, draws, diag)
+      diag["bootstrap"] = {"resamples": bootstrap, "ci_level": ci, "unit": "run", "starts": BOOTSTRAP_STARTS,
+                           "start": "cold"}
+    prof = None if profiles is None else {k: v[g] for k, v in profiles.items()}
+    r = runs[name]
+    d = identifiability.design(r.N, r.D, r.runs(), len(PARAMS))
+    weak = identifiability.weak(intervals, START_BOX) if intervals else []
+    weak += [k for k, v in (prof or {}).items() if v["open"] and k not in weak]
+    diag.update(identifiability.summary(d, weak))
+    if prof is not None:
+      diag["profile"] = {k: {"open": v["open"], "n_eff": v["n_eff"], "ci_level": ci} for k, v in prof.items()}
+    out[name] = LanguageFit(_to_public(p), intervals, draws, diag,
+                            None if prof is None else {k: v["interval"] for k, v in prof.items()})
   return out
+
+
+def run_bootstrap(runs: list[LanguageRuns], data: dict, resamples: int, rng: np.random.Generator,
+                  num_steps: int = 100, obj=objective) -> dict[str, np.ndarray]:
+  """Run-level bootstrap of G padded groups (data leaves [G, M]): each resample draws the group's runs with
+  replacement (a run's rows move together) and is refitted cold from `bootstrap_grid`, all G * resamples
+  refits in one vmapped call. Returns internal parameters with leaves [G * resamples] (group-major)."""
+  G, M = data["logL"].shape
+  weights = np.concatenate([_run_weights(rng, r, M, resamples) for r in runs])
+  data_b = {k: np.repeat(v, resamples, axis=0) for k, v in data.items()}
+  pb, vb = lbfgs.multistart_minimize(obj, num_steps, tile_starts(bootstrap_grid(), G * resamples), data_b, weights)
+  return jax.device_get(lbfgs.best_start(pb, vb))[0]
+
+
+def _run_weights(rng: np.random.Generator, runs: LanguageRuns, M: int, resamples: int) -> np.ndarray:
+  """[resamples, M] row weights drawing the language's runs with replacement (padding rows weigh 0)."""
+  w = np.zeros((resamples, M))
+  w[:, :len(runs.loss)] = cluster_resample_weights(rng, runs.runs(), resamples)
+  return w
 
 
 def _objective_with_delta(delta: float):
@@ -142,17 +190,6 @@ _DELTA_OBJECTIVES: dict = {}
 def _grad_norms(obj, best, data, mask):
   g = jax.vmap(jax.grad(obj))(best, data, mask)
   return np.sqrt(sum(np.asarray(v) ** 2 for v in g.values()))
-
-
-def _warm_starts(best, rng: np.random.Generator, repeats: int, jitter: int = 3):
-  """Each resample starts at its language's best fit and at `jitter` small perturbations of it."""
-  starts = {}
-  scale = {"e": 0.3, "a": 1.0, "b": 1.0, "alpha": 0.05, "beta": 0.05}
-  for k, v in best.items():
-    base = np.repeat(np.asarray(v), repeats)[:, None]                       # [G*R, 1]
-    noise = rng.normal(0.0, scale[k], size=(base.shape[0], jitter))
-    starts[k] = np.concatenate([base, base + noise], axis=1)
-  return starts
 
 
 def _extrapolation(runs: LanguageRuns, p, train_mask: np.ndarray) -> dict:

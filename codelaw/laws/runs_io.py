@@ -23,10 +23,33 @@ CHINCHILLA_PARAMS = 5
 
 @dataclasses.dataclass(frozen=True)
 class LanguageRuns:
-  """One language's runs: N non-embedding params, D tokens, final validation loss (raw counts)."""
+  """One language's rows: N non-embedding params, D tokens, validation loss (nats/token; raw counts).
+
+  run_id groups rows that come from one training run: a WSD trunk and all its cooldown branches (every
+  budget D of one (language, size, seed)) carry the trunk's run_id, as a study's results.csv writes it;
+  different seeds are different runs. Rows without a run_id are their own run. bpb: bits per byte of the
+  same evaluation, where known (NaN otherwise)."""
   N: np.ndarray
   D: np.ndarray
   loss: np.ndarray
+  run_id: np.ndarray | None = None
+  bpb: np.ndarray | None = None
+
+  def runs(self) -> np.ndarray:
+    """The resampling unit of every row: its run_id, or a unique id of its own where it has none."""
+    own = np.asarray([f"\x00row{i}" for i in range(len(self.loss))])
+    if self.run_id is None:
+      return own
+    ids = np.asarray(self.run_id, str)
+    return np.where(ids == "", own, ids)
+
+  def in_bits_per_byte(self) -> "LanguageRuns":
+    """The same rows with bits per byte as the loss; callers check `has_bpb` first."""
+    return dataclasses.replace(self, loss=np.asarray(self.bpb, np.float64))
+
+  @property
+  def has_bpb(self) -> bool:
+    return self.bpb is not None and bool(np.all(np.isfinite(self.bpb))) and bool(np.all(np.asarray(self.bpb) > 0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +64,7 @@ class ResultsTable:
   P: np.ndarray
   languages: tuple[str, ...]
   seed: np.ndarray | None = None
+  bpb: np.ndarray | None = None
 
   @property
   def num_rows(self) -> int:
@@ -95,13 +119,32 @@ def check_language_runs(name: str, runs: LanguageRuns, where: str = "runs") -> N
     raise UserError(f"{where}: language {name!r} has one D value only; the D exponent cannot be fitted")
 
 
+def _optional_bpb(cols: dict[str, list[str]], where: str) -> np.ndarray | None:
+  """The bpb column as floats (NaN where empty: not every evaluation measures bytes), or None if absent."""
+  if "bpb" not in cols:
+    return None
+  out = np.empty(len(cols["bpb"]), np.float64)
+  for i, v in enumerate(cols["bpb"]):
+    try:
+      out[i] = float(v) if v not in ("", None) else np.nan
+    except (TypeError, ValueError):
+      raise UserError(f"{where}: column 'bpb' row {i + 1} = {v!r} is not a number") from None
+  return out
+
+
+def _run_ids(cols: dict[str, list[str]]) -> np.ndarray | None:
+  return None if "run_id" not in cols else np.asarray([s.strip() for s in cols["run_id"]], str)
+
+
 def load_language_runs(path: str | os.PathLike) -> dict[str, LanguageRuns]:
-  """Reads a CSV with columns language,N,D,loss (extra columns ignored) into validated per-language runs."""
+  """Reads a CSV with columns language,N,D,loss (optional run_id, bpb; extra columns ignored) into validated
+  per-language runs."""
   cols = read_csv(path, PER_LANGUAGE_COLUMNS)
   where = f"runs file {str(path)!r}"
   N = _floats(cols["N"], "N", where, positive=True)
   D = _floats(cols["D"], "D", where, positive=True)
   loss = _floats(cols["loss"], "loss", where, positive=True)
+  run_id, bpb = _run_ids(cols), _optional_bpb(cols, where)
   names = [s.strip() for s in cols["language"]]
   for i, name in enumerate(names):
     if name not in languages.BY_NAME:
@@ -110,13 +153,15 @@ def load_language_runs(path: str | os.PathLike) -> dict[str, LanguageRuns]:
   for name in languages.NAMES:
     sel = np.array([n == name for n in names])
     if sel.any():
-      out[name] = LanguageRuns(N[sel], D[sel], loss[sel])
+      out[name] = LanguageRuns(N[sel], D[sel], loss[sel], None if run_id is None else run_id[sel],
+                               None if bpb is None else bpb[sel])
       check_language_runs(name, out[name], where)
   return out
 
 
 def make_results_table(run_id: Sequence[str], language: Sequence[str], N, D, loss,
-                       proportions: dict[str, Sequence[float]], seed=None, where: str = "results") -> ResultsTable:
+                       proportions: dict[str, Sequence[float]], seed=None, where: str = "results",
+                       bpb=None) -> ResultsTable:
   """Validates column arrays (proportions: {lang: per-row weight}) into a ResultsTable."""
   n = len(loss)
   for name in proportions:
@@ -141,7 +186,8 @@ def make_results_table(run_id: Sequence[str], language: Sequence[str], N, D, los
   names = tuple(languages.NAMES[i] for i in keep)
   lang_idx = np.array([names.index(x) for x in language], np.int32)
   return ResultsTable(np.asarray(run_id, str), lang_idx, arrays["N"], arrays["D"], arrays["loss"],
-                      P_all[:, keep], names, None if seed is None else np.asarray(seed, str))
+                      P_all[:, keep], names, None if seed is None else np.asarray(seed, str),
+                      None if bpb is None else np.asarray(bpb, np.float64))
 
 
 def load_results_table(path: str | os.PathLike) -> ResultsTable:
@@ -152,7 +198,8 @@ def load_results_table(path: str | os.PathLike) -> ResultsTable:
   return make_results_table(
       cols["run_id"], [s.strip() for s in cols["language"]],
       _floats(cols["N"], "N", where, positive=True), _floats(cols["D"], "D", where, positive=True),
-      _floats(cols["loss"], "loss", where, positive=True), props, seed=cols.get("seed"), where=where)
+      _floats(cols["loss"], "loss", where, positive=True), props, seed=cols.get("seed"), where=where,
+      bpb=_optional_bpb(cols, where))
 
 
 def language_runs_from_table(table: ResultsTable) -> dict[str, LanguageRuns]:
@@ -161,5 +208,6 @@ def language_runs_from_table(table: ResultsTable) -> dict[str, LanguageRuns]:
   for i, name in enumerate(table.languages):
     sel = (table.lang_idx == i) & (table.P[:, i] > 1 - 1e-9)
     if sel.any():
-      out[name] = LanguageRuns(table.N[sel], table.D[sel], table.loss[sel])
+      out[name] = LanguageRuns(table.N[sel], table.D[sel], table.loss[sel], table.run_id[sel],
+                               None if table.bpb is None else table.bpb[sel])
   return out
