@@ -201,9 +201,11 @@ def _gain(obj: Any) -> tuple[float, list[float] | None] | None:
 
 def _gain_table(inputs: StudyInputs, alloc: dict, meas: dict) -> Table:
   """Predicted gain (written before the validation runs) beside the measured paired gain, per (N, D)."""
-  pred, src = None, "none"
+  pred, src, when = None, "none", ""
   if inputs.prediction is not None:
     pred, src = _gain(inputs.prediction[1]), str(inputs.prediction[0].relative_to(inputs.root))
+    when = (", written before the validation runs" if inputs.prediction[1].get("written_before_runs", True) else
+            ", written AFTER some validation runs had started (runs_started_before)")
   if pred is None and alloc:
     pred, src = _gain(alloc), "allocation.json (no validation/prediction.json)"
   rows = []
@@ -218,7 +220,7 @@ def _gain_table(inputs: StudyInputs, alloc: dict, meas: dict) -> Table:
   return Table("validation_gain", "Guided vs uniform: predicted gain beside measured gain",
                ["N", "D", "predicted gain [95%]", "measured gain [95%, paired over seeds]", "paired seeds"], rows,
                f"Gain = equal-weighted loss of uniform − guided (nats/token; positive = guided is better). "
-               f"Predicted: {src}, written before the validation runs. Measured: Student's t over the per-seed "
+               f"Predicted: {src}{when}. Measured: Student's t over the per-seed "
                "differences of the two arms (same seeds, same evaluation tokens).")
 
 
