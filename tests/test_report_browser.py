@@ -9,9 +9,9 @@ import subprocess
 
 import numpy as np
 import pytest
+import test_report
 from PIL import Image
 
-import test_report
 from codelaw.report import build
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 import pytest
-
 import test_report
+
 from codelaw.io import atomic_write_json
 from codelaw.report import build
 from codelaw.study.results import write_results

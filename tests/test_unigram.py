@@ -13,8 +13,8 @@ import pytest
 from codelaw.data import corpus_format
 from codelaw.data.sample import resolve_corpus
 from codelaw.errors import UserError
-from codelaw.train.evaluation import evaluate_languages
 from codelaw.evals.unigram import unigram_loss
+from codelaw.train.evaluation import evaluate_languages
 
 SHIPPED = Path(__file__).resolve().parents[1] / "third_party" / "sample_corpus" / "tokens"
 
