@@ -102,3 +102,16 @@ def test_law_claims_need_enough_draws_and_a_trustworthy_interval():
   assert outside.verdict == "inconclusive" and "outside its own bootstrap interval" in outside.reason
   weak = verdict(claims.Laws(params, draws(200), {}, {}, weak={"rust": ["beta"]}))
   assert weak.verdict == "inconclusive" and "weakly determined beta of Rust" in weak.reason
+
+
+def test_irreducible_order_compares_bits_per_byte_whatever_unit_the_law_was_fitted_in():
+  from codelaw.report import claims
+  E = {"csharp": 1.0, "go": 1.1, "python": 1.3}
+  factor = {"csharp": 0.5, "go": 0.6, "python": 0.4}       # bits per byte per nat
+  nats = claims.Laws({n: {"E": e} for n, e in E.items()}, {}, {}, factor, published=True)
+  bpb = claims.Laws({n: {"E": e * factor[n]} for n, e in E.items()}, {}, {}, factor, published=True, in_bpb=True)
+  (a, _), _, ra = claims.irreducible_order(nats)
+  (b, _), _, rb = claims.irreducible_order(bpb)
+  # In bits per byte Python (0.52) falls below Go (0.66): the nats order (C# < Go < Python) does not hold.
+  assert a == pytest.approx(b) == pytest.approx(min(0.66 - 0.5, 0.52 - 0.5, 0.52 - 0.66))
+  assert ra == rb and "nats/token: C# 1.000" in ra

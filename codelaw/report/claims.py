@@ -42,6 +42,7 @@ class Laws:
   bpb: dict[str, float]          # bits per byte per nat; empty = E stays in nats/token (the paper's numbers)
   published: bool = False       # the paper's point values: no draws, each value stands as its own interval
   weak: dict[str, list[str]] = dataclasses.field(default_factory=dict)   # weakly determined parameters
+  in_bpb: bool = False           # E is already in bits per byte (a law fitted on bpb)
 
 
 def _law_stat(laws: Laws | None, langs: list[str], f: Callable[[Mapping[str, Mapping[str, Any]]], Any]
@@ -77,7 +78,7 @@ def python_steeper_than_rust(laws: Laws | None) -> Check:
 
 
 def irreducible_order(laws: Laws | None) -> Check:
-  unit = "bits/byte" if laws is not None and laws.bpb else "nats/token"
+  unit = "bits/byte" if laws is not None and (laws.bpb or laws.in_bpb) else "nats/token"
   stat = f"smallest margin E_later - E_earlier over the stated order ({unit})"
   rank = {n: k for k, item in enumerate(E_ORDER) for n in (item if isinstance(item, tuple) else (item,))}
   if laws is None:
@@ -87,11 +88,12 @@ def irreducible_order(laws: Laws | None) -> Check:
     return None, stat, "needs identifiable laws for at least 3 languages; " + (_missing(laws, list(laws.excluded))
                                                                               or f"{len(langs)} fitted")
   pairs = [(a, b) for a, b in itertools.combinations(langs, 2) if rank[a] < rank[b]]
-  scale = (lambda n: laws.bpb[n]) if laws.bpb else (lambda n: 1.0)
+  scale = (lambda n: 1.0) if laws.in_bpb or not laws.bpb else (lambda n: laws.bpb[n])
+  to_nats = (lambda n: 1.0 / laws.bpb[n]) if laws.in_bpb else (lambda n: 1.0)
   f = lambda p: np.min(np.stack([p[b]["E"] * scale(b) - p[a]["E"] * scale(a) for a, b in pairs]), axis=0)
   order = " < ".join(f"{display(n)} {laws.params[n]['E'] * scale(n):.3f}"
                      for n in sorted(langs, key=lambda n: laws.params[n]["E"] * scale(n)))
-  nats = ", ".join(f"{display(n)} {laws.params[n]['E']:.3f}" for n in langs) if laws.bpb else ""
+  nats = ", ".join(f"{display(n)} {laws.params[n]['E'] * to_nats(n):.3f}" for n in langs) if laws.bpb else ""
   left = _missing(laws, [n for n in laws.excluded if n in rank])
   return (_law_stat(laws, langs, f), stat,
           f"{len(pairs)} ordered pairs; E: {order} {unit}" + (f" (nats/token: {nats})" if nats else "")
@@ -354,4 +356,4 @@ def section(claims: list[Claim]) -> Section:
 
 
 def laws_from(ev: Evidence | None, bpb: dict[str, float]) -> Laws | None:
-  return None if ev is None else Laws(ev.params, ev.draws, ev.excluded, bpb, weak=ev.weak)
+  return None if ev is None else Laws(ev.params, ev.draws, ev.excluded, bpb, weak=ev.weak, in_bpb=ev.in_bpb)

@@ -59,6 +59,14 @@ def law_params(block: dict) -> dict[str, dict[str, float]]:
   return out
 
 
+BPB_UNIT = "bits/byte"
+
+
+def fitted_in_bpb(block: dict) -> bool:
+  """Whether the law was fitted on bits per byte (fit.json loss_unit) rather than nats per token."""
+  return block.get("loss_unit") == BPB_UNIT
+
+
 def identification(inputs: StudyInputs, block: dict) -> dict[str, tuple[bool, list[str]]]:
   """{language: (identifiable, problems)} for every language with a fitted law or monolingual rows."""
   diag = block.get("diagnostics") or {}
@@ -86,6 +94,7 @@ class Evidence:
   draws: dict[str, dict[str, np.ndarray]]
   excluded: dict[str, str]          # language -> why it is left out
   weak: dict[str, list[str]]        # language -> weakly determined parameters (fit.json diagnostics)
+  in_bpb: bool = False              # E is in bits per byte (the law was fitted on bpb)
 
 
 def evidence(inputs: StudyInputs) -> Evidence | None:
@@ -101,7 +110,7 @@ def evidence(inputs: StudyInputs) -> Evidence | None:
               for n in params if n not in ok}
   diag = block.get("diagnostics") or {}
   weak = {n: [str(x) for x in (diag.get(n) or {}).get("weak") or []] for n in ok if isinstance(diag.get(n), Mapping)}
-  return Evidence(ok, {n: d for n, d in draws.items() if n in ok}, excluded, weak)
+  return Evidence(ok, {n: d for n, d in draws.items() if n in ok}, excluded, weak, fitted_in_bpb(block))
 
 
 def bootstrap_draws(block: dict) -> dict[str, dict[str, np.ndarray]]:
@@ -128,7 +137,8 @@ def _intervals(block: dict, lang: str, draws: dict[str, np.ndarray] | None, leve
   return ci
 
 
-def _figure(rows: dict[str, list[dict]], params: dict[str, dict], draws: dict, level: float) -> bytes:
+def _figure(rows: dict[str, list[dict]], params: dict[str, dict], draws: dict, level: float,
+            key: str = "loss") -> bytes:
   fig, axes = figures.subplots(len(rows), ncols=4)
   for ax, (lang, lang_rows) in zip(axes, rows.items()):
     Ns = sorted({r["N"] for r in lang_rows})
@@ -139,7 +149,7 @@ def _figure(rows: dict[str, list[dict]], params: dict[str, dict], draws: dict, l
       color = cmap(0.1 + 0.8 * k / max(1, len(Ns) - 1))
       sel = sorted((r for r in lang_rows if r["N"] == N), key=lambda r: r["D"])
       size = sel[0].get("size") or ""
-      ax.plot([r["D"] for r in sel], [r["loss"] for r in sel], "o", color=color, ms=4,
+      ax.plot([r["D"] for r in sel], [r[key] for r in sel], "o", color=color, ms=4,
               label=f"{size} (N={figures.count_label(N)})".strip())
       if lang in params:
         ax.plot(grid, predict(params[lang], N, grid), "-", color=color, lw=1.2)
@@ -150,14 +160,14 @@ def _figure(rows: dict[str, list[dict]], params: dict[str, dict], draws: dict, l
           ax.fill_between(grid, np.percentile(curves, q, axis=0), np.percentile(curves, 100 - q, axis=0),
                           color=color, alpha=0.18, lw=0)
     # Keep the measured points readable: a fit with a huge B/D^beta term can shoot up just outside the data.
-    losses = np.asarray([r["loss"] for r in lang_rows])
+    losses = np.asarray([r[key] for r in lang_rows])
     margin = 0.5 * max(float(np.ptp(losses)), 0.05 * float(losses.max()))
     ax.set_ylim(losses.min() - margin, losses.max() + margin)
     ax.set_xscale("log")
     figures.log_count_axis(ax.xaxis)
     ax.set_title(display(lang), fontsize=10)
     ax.set_xlabel("training tokens D")
-    ax.set_ylabel("validation loss (nats/token)")
+    ax.set_ylabel("validation loss (bits/byte)" if key == "bpb" else "validation loss (nats/token)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
   fig.suptitle("Per-language scaling: points = measured runs, lines = fitted law"
@@ -194,7 +204,8 @@ def section(inputs: StudyInputs, level: float = 0.95) -> Section:
                        "parameter table are left out")
   if rows:
     sec.figures.append(Figure("scaling_per_language", "Validation loss against training tokens, one colour per "
-                              "model size, for each language.", _figure(rows, params, draws, level)))
+                              "model size, for each language.",
+                              _figure(rows, params, draws, level, "bpb" if fitted_in_bpb(block) else "loss")))
   else:
     sec.missing.append("no monolingual runs in results.csv (the per-language study); no scaling curves")
   paper = presets.figure2()["languages"]
@@ -212,8 +223,12 @@ def section(inputs: StudyInputs, level: float = 0.95) -> Section:
       held = (diag.get("leave_largest_out") or {}).get("mean_abs_rel_error") if isinstance(diag, dict) else None
       prof = (block.get("profile") or {}).get(lang) or {}
       f = bpb.get(lang)
-      e_bpb = interval(p["E"] * f, [v * f for v in ci["E"]] if ci.get("E") else None) if f else "—"
-      table_rows.append([display(lang), len(rows.get(lang, [])), e_bpb, interval(p["E"], ci.get("E")),
+      # Convert the fitted unit into the other one (bits per byte = nats per token * f).
+      g = (1 / f if fitted_in_bpb(block) else f) if f else None
+      other = interval(p["E"] * g, [v * g for v in ci["E"]] if ci.get("E") else None) if g else "—"
+      e_bpb, e_nats = (interval(p["E"], ci.get("E")), other) if fitted_in_bpb(block) else \
+          (other, interval(p["E"], ci.get("E")))
+      table_rows.append([display(lang), len(rows.get(lang, [])), e_bpb, e_nats,
                          interval(p["alpha"], ci.get("alpha")) + _profile(prof.get("alpha")),
                          interval(p["beta"], ci.get("beta")) + _profile(prof.get("beta")),
                          fmt(p["A"]), fmt(p["B"]), fmt(diag.get("rmse_log")) if isinstance(diag, dict) else "—",
