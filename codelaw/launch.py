@@ -84,7 +84,11 @@ def _parse_flags(argv: list[str]) -> list[str]:
     lines = [line.strip() for line in str(e).splitlines() if line.strip()]
     _fail(" ".join(lines[:1] + lines[-1:]) if len(lines) > 1 else str(e))
   except (KeyError, AttributeError) as e:
-    _fail(f"unknown config key {str(e).strip(chr(34))} in the --config.* overrides")
+    # Name the whole override (base.data.proportions.python), not only the last key ml_collections reports.
+    key = str(e).strip(chr(34)).strip("'")
+    names = [a.split("=")[0].removeprefix("--config.") for a in argv if a.startswith("--config.")]
+    path = next((n for n in names if key in n.split(".")), key)
+    _fail(f"unknown config key {path!r} in the --config.* overrides")
   except (ValueError, TypeError, OSError) as e:
     _fail(str(e).splitlines()[0])
   return []

@@ -1,12 +1,12 @@
 """The quickstart: per-language grid, synergy, translation strategies, random mixtures, then fit, allocate,
 guided-vs-uniform validation and the report, on the bundled sample corpus, with no network.
 
-    python -m codelaw.launch --config configs/quickstart.py --workdir OUT              # cpu-tiny
-    python -m codelaw.launch --config configs/quickstart.py:scale=smoke --workdir OUT  # CI smoke test
+    python -m codelaw.launch --config configs/quickstart.py --workdir OUT                   # cpu-tiny, <= 30 min
+    python -m codelaw.launch --config configs/quickstart.py:scale=cpu-study --workdir OUT   # <= 2 hours
+    python -m codelaw.launch --config configs/quickstart.py:scale=smoke --workdir OUT       # CI smoke test
 
-Sizing of cpu-tiny for 2 CPU cores, two runs at a time: 51 runs (14 per-language, 28 synergy, 3 translation,
-4 mixtures, 2 validation) and ~3.4M training tokens; measured at about 25 minutes end to end on a 2-core
-machine. smoke: 12 runs of a few thousand tokens.
+Every study is sized by its section of configs/scales.py at the chosen scale (the same presets the study
+configs in configs/studies/ read); `--config.studies.<study>.<key>=...` changes one of them.
 """
 
 import importlib.util
@@ -14,23 +14,11 @@ from pathlib import Path
 
 import ml_collections
 
-from codelaw.study.quickstart import as_stage_config
+from codelaw.study.quickstart import STUDIES, as_stage_config
 from codelaw.study.studies import base
 
 HERE = Path(__file__).resolve().parent
-
-# Per scale: languages, per-language grid (sizes x budgets, one run per size with cooldown branches), the
-# synergy / translation / mixture / validation runs. Token counts are per run.
-RUNS = {
-    "smoke": dict(languages=("python", "java"), sizes=("cpu-50k", "cpu-100k"), budgets=(1536, 3072, 6144),
-                  synergy_tokens=3072, translation_strategies=("paired",), translation_tokens=3072,
-                  n_mixtures=2, mixture_budgets=(3072,), validation_tokens=6144, validation_seeds=(0,)),
-    "cpu-tiny": dict(languages=("python", "java", "javascript", "typescript", "csharp", "go", "rust"),
-                     sizes=("cpu-50k", "cpu-100k"), budgets=(32768, 65536, 131072),
-                     synergy_tokens=32768, translation_strategies=("shuffle", "concat", "paired"),
-                     translation_tokens=32768, n_mixtures=4, mixture_budgets=(32768, 65536),
-                     validation_tokens=131072, validation_seeds=(0,)),
-}
+SCALES = ("smoke", "cpu-tiny", "cpu-study")  # the scales one machine runs end to end
 
 
 def _load(relpath: str, arg: str):
@@ -41,20 +29,10 @@ def _load(relpath: str, arg: str):
 
 
 def get_config(arg=None):
-  scale = base.parse_arg(arg, {"scale": "cpu-tiny"})["scale"]
-  if scale not in RUNS:
-    raise base.ConfigArgError(f"scale={scale}: the quickstart runs at {' or '.join(RUNS)}")
-  r = RUNS[scale]
-  study_scale = "smoke" if scale == "smoke" else "cpu-tiny"
-
-  def study(name: str, **keys) -> ml_collections.ConfigDict:
-    c = as_stage_config(_load(f"studies/{name}.py", f"scale={study_scale}"))
-    c.languages = r["languages"]
-    for key, value in keys.items():
-      c[key] = value
-    if scale != "smoke":
-      c.base.train.eval_tokens = 4096  # x 7 languages x every budget: evaluation is a real share of the time
-    return c
+  scale = base.parse_scale(arg)
+  if scale not in SCALES:
+    raise base.ConfigArgError(f"scale={scale}: the quickstart runs at {', '.join(SCALES)}")
+  p = base.preset(scale)
 
   config = ml_collections.ConfigDict()
   config.job = "quickstart"
@@ -65,20 +43,13 @@ def get_config(arg=None):
   # matmuls poorly): two runs at a time on 2 cores.
   config.executor.parallel = 2
   config.max_failed_runs = 0   # runs that may fail (after retries) before the quickstart stops
-  config.studies = ml_collections.ConfigDict(dict(
-      per_language=study("per_language", sizes=r["sizes"], budgets=r["budgets"]),
-      synergy=study("synergy", size=r["sizes"][-1], tokens=r["synergy_tokens"]),
-      translation=study("translation", sizes=r["sizes"][:1], tokens=r["translation_tokens"],
-                        strategies=r["translation_strategies"]),
-      mixtures=study("mixtures", sizes=r["sizes"][-1:], budgets=r["mixture_budgets"], n_mixtures=r["n_mixtures"]),
-  ))
-  config.validation = study("validation", size=r["sizes"][-1], tokens=r["validation_tokens"],
-                            seeds=r["validation_seeds"])
+  config.studies = ml_collections.ConfigDict(
+      {name: as_stage_config(_load(f"studies/{name}.py", f"scale={scale}")) for name in STUDIES})
+  config.validation = as_stage_config(_load("studies/validation.py", f"scale={scale}"))
   config.per_language_law = "chinchilla"
   config.allocation_law = "effective_data"   # per-language laws with transfer tau (design.md §3)
   config.fit = _load("fit.py", "")
-  if scale == "smoke":  # fewer starts and resamples: the smoke checks the plumbing, not the fit
-    config.fit.update(dict(grid="small", starts=32, bootstrap=20))
+  config.fit.update(p["fit"])
   config.allocate = _load("allocate.py", "")
   config.report = _load("report.py", "")
   return config

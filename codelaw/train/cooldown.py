@@ -47,7 +47,8 @@ def decay_start(steps: int, fraction: float) -> int:
 
 def plan(budgets: Sequence[float], total_tokens: int, tokens_per_step: int, cooldown_fraction: float,
          warmup_steps: int = 0) -> list[Budget]:
-  """The branches (ascending) plus the final budget (`total_tokens`), validated; budgets are tokens."""
+  """The branches (ascending) plus the final budget (`total_tokens`), validated. A budget is a number of
+  tokens, or a fraction of `total_tokens` when in (0, 1), so budgets written as fractions follow train.tokens."""
   if not 0.0 < cooldown_fraction < 1.0:
     raise UserError(f"train.cooldown_fraction = {cooldown_fraction!r}: expected a number in (0, 1)")
   total_steps = steps_for(total_tokens, tokens_per_step)
@@ -55,6 +56,8 @@ def plan(budgets: Sequence[float], total_tokens: int, tokens_per_step: int, cool
   for tokens in budgets:
     if not isinstance(tokens, (int, float)) or isinstance(tokens, bool) or not math.isfinite(tokens) or tokens <= 0:
       raise UserError(f"train.cooldown_budgets: {tokens!r} is not a positive number of tokens")
+    if tokens < 1:
+      tokens = tokens * total_tokens
     if tokens > total_tokens:
       raise UserError(f"train.cooldown_budgets: {tokens:g} tokens exceeds train.tokens = {total_tokens}; "
                       "the main run must reach the largest budget")

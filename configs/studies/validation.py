@@ -5,7 +5,5 @@ from codelaw.study.studies import base
 
 
 def get_config(arg=None):
-  scale = base.parse_arg(arg, {"scale": "cpu-tiny"})["scale"]
-  p = base.preset(scale)
-  return base.study_config("validation", arg, allocation="", size=p["sizes"][-1], tokens=max(p["budgets"]),
-                           seeds=(0, 1) if scale != "paper" else (0,))
+  # Sizes, budgets, languages and seeds: the `validation` section of configs/scales.py at the chosen scale.
+  return base.study_config("validation", base.parse_scale(arg))

@@ -1,4 +1,5 @@
-"""A small CPU run for scaling-law points: cpu-200k on the sample corpus, WSD with 4 cooldown budgets.
+"""A small CPU run for scaling-law points: cpu-200k on the sample corpus, WSD with 4 budgets (3 cooldown
+branches at 1/8, 1/4 and 1/2 of train.tokens, so they follow `--config.train.tokens` too).
 
     python -m codelaw.launch --config configs/train/cpu_small.py --workdir /tmp/small
     python -m codelaw.launch --config configs/train/cpu_small.py:size=cpu-500k,tokens=4e6 --workdir /tmp/s2
@@ -10,18 +11,14 @@ from __future__ import annotations
 
 import ml_collections
 
+from codelaw.study.studies.base import parse_arg
 from codelaw.train.defaults import train_config
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  args = dict(item.partition("=")[::2] for item in filter(None, (arg or "").split(",")))
-  size = args.pop("size", "cpu-200k")
-  tokens = int(float(args.pop("tokens", 2e6)))
-  if args:
-    raise ValueError(f"configs/train/cpu_small.py: unknown arguments {sorted(args)}; expected size, tokens")
-  config = ml_collections.ConfigDict(train_config(
-      model=dict(size=size, seq_len=256),
+  a = parse_arg(arg, size="cpu-200k", tokens=2_000_000)
+  return ml_collections.ConfigDict(train_config(
+      model=dict(size=a.size, seq_len=256),
       optim=dict(warmup_steps=50),
-      train=dict(global_batch_size=8, tokens=tokens, eval_every=200, eval_tokens=32768, checkpoint_every=200,
-                 log_every=20, cooldown_budgets=tuple(tokens // 2 ** k for k in range(3, 0, -1)))))
-  return config
+      train=dict(global_batch_size=8, tokens=a.tokens, eval_every=200, eval_tokens=32768, checkpoint_every=200,
+                 log_every=20, cooldown_budgets=(0.125, 0.25, 0.5))))

@@ -10,24 +10,12 @@ from __future__ import annotations
 
 import ml_collections
 
+from codelaw.study.studies.base import parse_arg
 from codelaw.train.defaults import train_config
-
-DEFAULTS = dict(size="cpu-50k", tokens=300_000, seq_len=128, batch=16)
-
-
-def parse_arg(arg: str | None) -> dict:
-  out = dict(DEFAULTS)
-  for item in filter(None, (arg or "").split(",")):
-    key, _, value = item.partition("=")
-    if key not in out:
-      raise ValueError(f"configs/train/tiny.py: unknown argument {key!r}; expected {', '.join(out)}")
-    out[key] = value if key == "size" else int(float(value))
-  return out
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  a = parse_arg(arg)
-  config = ml_collections.ConfigDict(train_config(
-      model=dict(size=a["size"], seq_len=a["seq_len"]),
-      train=dict(global_batch_size=a["batch"], tokens=a["tokens"])))
-  return config
+  a = parse_arg(arg, size="cpu-50k", tokens=300_000, seq_len=128, batch=16)
+  return ml_collections.ConfigDict(train_config(
+      model=dict(size=a.size, seq_len=a.seq_len),
+      train=dict(global_batch_size=a.batch, tokens=a.tokens)))

@@ -9,6 +9,7 @@ from typing import Any, Iterable, Mapping
 from codelaw import languages
 from codelaw.errors import UserError
 from codelaw.study.spec import to_plain
+from codelaw.study.studies import base as study_base
 
 
 def get_languages(config, key: str = "languages") -> tuple[str, ...]:
@@ -82,17 +83,41 @@ def check_tokens(config, key: str, tokens: int) -> None:
 def train_config(config, *, size: str, proportions: Mapping[str, float], tokens: int, seed: int,
                  cooldown_budgets: Iterable[int] = (), translation: Mapping[str, Any] | None = None
                  ) -> dict[str, Any]:
-  """The base training config of a study with one run's size, mixture, length and seed filled in."""
-  cfg = copy.deepcopy(to_plain(config.base))
+  """The base training config of a study with one run's size, mixture, length, seed and learning rate filled
+  in. A base that already holds one of those keys is refused: the study would overwrite it unseen."""
+  base = to_plain(config.base)
+  present = study_base.per_run_overrides(base)
+  if present:
+    key = present[0]
+    raise UserError(f"config.base.{key}: set per run by the {config.study} study "
+                    f"(from {study_base.PER_RUN_KEYS[tuple(key.split('.'))]}); remove it from config.base")
+  cfg = copy.deepcopy(base)
   cfg["seed"] = int(seed)
   cfg["model"]["size"] = size
   cfg["data"]["proportions"] = {k: round(float(v), 6) for k, v in proportions.items() if v > 0}
   cfg["data"]["translation"] = to_plain(translation) if translation else None
+  cfg["optim"]["peak_lr"] = peak_lr(config, size)
   cfg["train"]["tokens"] = int(tokens)
   cfg["train"]["cooldown_budgets"] = sorted(int(b) for b in cooldown_budgets)
   steps = max(1, tokens // (cfg["model"]["seq_len"] * cfg["train"]["global_batch_size"]))
   cfg["train"]["log_every"] = max(1, min(cfg["train"]["log_every"], steps // 10 or 1))
   return cfg
+
+
+def peak_lr(config, size: str) -> float:
+  """The learning rate of a model size, from the study's `peak_lr` table ((size, rate) pairs)."""
+  pairs = to_plain(config.get("peak_lr")) or ()
+  try:
+    table = {str(k): v for k, v in pairs}
+  except (TypeError, ValueError):
+    raise UserError(f"config.peak_lr = {pairs!r}: expected (size, learning rate) pairs") from None
+  if size not in table:
+    raise UserError(f"config.peak_lr has no learning rate for size {size!r} "
+                    f"(sizes in it: {', '.join(table) or 'none'})")
+  lr = table[size]
+  if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 1:
+    raise UserError(f"config.peak_lr: {size} = {lr!r}: expected a learning rate in (0, 1)")
+  return float(lr)
 
 
 def seeds(config) -> tuple[int, ...]:
