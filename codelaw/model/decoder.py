@@ -36,19 +36,26 @@ class Decoder(nnx.Module):
     table_VxD = constrain(self.embed[...], ("vocab", None))
     return jnp.take(table_VxD, inputs_BxL, axis=0).astype(self.compute_dtype)
 
-  def _logits(self, x_BxLxD: jax.Array) -> jax.Array:
-    x_BxLxD = self.final_norm(x_BxLxD)
-    dtype = self.compute_dtype
-    if self.cfg.tie_embeddings:
-      return jnp.einsum("bld,vd->blv", x_BxLxD, self.embed[...].astype(dtype), preferred_element_type=jnp.float32)
-    return jnp.einsum("bld,dv->blv", x_BxLxD, self.unembed[...].astype(dtype), preferred_element_type=jnp.float32)
+  def head_VxD(self) -> jax.Array:
+    """The output head `[vocab, d_model]` in the compute dtype (the embedding table when tied)."""
+    head = self.embed[...] if self.cfg.tie_embeddings else self.unembed[...].T
+    return head.astype(self.compute_dtype)
 
-  def __call__(self, inputs_BxL: jax.Array, positions_BxL: jax.Array, segment_ids_BxL: jax.Array) -> jax.Array:
-    """Float32 next-token logits `[batch, length, vocab]` of a packed batch (segment 0 = padding)."""
+  def _logits(self, x_BxLxD: jax.Array) -> jax.Array:
+    return jnp.einsum("bld,vd->blv", self.final_norm(x_BxLxD), self.head_VxD(), preferred_element_type=jnp.float32)
+
+  def hidden(self, inputs_BxL: jax.Array, positions_BxL: jax.Array, segment_ids_BxL: jax.Array) -> jax.Array:
+    """The final-normed hidden states `[batch, length, d_model]` the head maps to logits; a loss that never
+    materialises the full logits (chunked cross-entropy) starts here."""
     x_BxLxD = constrain(self._embed(inputs_BxL), RESIDUAL_AXES)
     for block in self.blocks:
       x_BxLxD = block(x_BxLxD, positions_BxL, segment_ids_BxL)
-    return self._logits(x_BxLxD)
+    return self.final_norm(x_BxLxD)
+
+  def __call__(self, inputs_BxL: jax.Array, positions_BxL: jax.Array, segment_ids_BxL: jax.Array) -> jax.Array:
+    """Float32 next-token logits `[batch, length, vocab]` of a packed batch (segment 0 = padding)."""
+    x_BxLxD = self.hidden(inputs_BxL, positions_BxL, segment_ids_BxL)
+    return jnp.einsum("bld,vd->blv", x_BxLxD, self.head_VxD(), preferred_element_type=jnp.float32)
 
   def init_cache(self, batch_size: int, max_len: int) -> dict:
     """An empty KV cache for `batch_size` sequences of up to `max_len` tokens (prompt included)."""

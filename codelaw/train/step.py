@@ -17,9 +17,10 @@ import optax
 from flax import nnx
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from codelaw.model.config import ModelConfig
 from codelaw.model import sharding
+from codelaw.model.config import ModelConfig
 from codelaw.model.decoder import Decoder, init_params
+from codelaw.train import loss as loss_lib
 
 # The batch fields the steps read; other pipeline fields (language_ids, ...) stay on the host.
 BATCH_KEYS = ("inputs", "targets", "segment_ids", "positions", "weights")
@@ -82,20 +83,15 @@ def init_train_state(model_cfg: ModelConfig, tx: optax.GradientTransformation, m
   return state, shardings
 
 
-def weighted_cross_entropy(logits_BxLxV: jax.Array, targets_BxL: jax.Array,
-                           weights_BxL: jax.Array) -> tuple[jax.Array, jax.Array]:
-  """(sum of weight * -log p(target), sum of weights) in float32."""
-  logits_BxLxV = logits_BxLxV.astype(jnp.float32)
-  logz_BxL = jax.nn.logsumexp(logits_BxLxV, axis=-1)
-  target_BxL = jnp.take_along_axis(logits_BxLxV, targets_BxL[..., None], axis=-1)[..., 0]
-  weights_BxL = weights_BxL.astype(jnp.float32)
-  return jnp.sum((logz_BxL - target_BxL) * weights_BxL), jnp.sum(weights_BxL)
-
-
-def _sums(graphdef: nnx.GraphDef, params: dict, batch: Mapping[str, jax.Array]) -> tuple[jax.Array, jax.Array]:
+def _sums(graphdef: nnx.GraphDef, params: dict, batch: Mapping[str, jax.Array],
+          vocab_chunk: int) -> tuple[jax.Array, jax.Array]:
   model = nnx.merge(graphdef, params)
+  if vocab_chunk:
+    hidden_BxLxD = model.hidden(batch["inputs"], batch["positions"], batch["segment_ids"])
+    return loss_lib.chunked_cross_entropy(hidden_BxLxD, model.head_VxD(), batch["targets"], batch["weights"],
+                                          vocab_chunk)
   logits_BxLxV = model(batch["inputs"], batch["positions"], batch["segment_ids"])
-  return weighted_cross_entropy(logits_BxLxV, batch["targets"], batch["weights"])
+  return loss_lib.weighted_cross_entropy(logits_BxLxV, batch["targets"], batch["weights"])
 
 
 def current_learning_rate(opt_state: Any) -> jax.Array:
@@ -109,26 +105,57 @@ def _batch_shardings(mesh: Mesh) -> dict:
   return {key: sharding.batch_sharding(mesh) for key in BATCH_KEYS}
 
 
+def _microbatches(batch: Mapping[str, jax.Array], mesh: Mesh, per_device: int) -> dict[str, jax.Array]:
+  """`[B, ...]` -> `[k, B / k, ...]`, each micro-batch taking `per_device` rows of every device's shard, so
+  splitting moves no data between devices."""
+  parallel = sharding.data_parallel_size(mesh)
+  out = {}
+  for key, x in batch.items():
+    local_rows = x.shape[0] // parallel
+    x = x.reshape(parallel, local_rows // per_device, per_device, *x.shape[1:]).swapaxes(0, 1)
+    x = x.reshape(local_rows // per_device, parallel * per_device, *x.shape[3:])
+    spec = sharding.batch_sharding(mesh, x.ndim - 1).spec
+    out[key] = jax.lax.with_sharding_constraint(x, NamedSharding(mesh, PartitionSpec(None, *spec)))
+  return out
+
+
 def make_train_step(model_cfg: ModelConfig, tx: optax.GradientTransformation, mesh: Mesh,
-                    state_shardings: TrainState) -> Callable[[TrainState, Mapping[str, jax.Array]],
-                                                              tuple[TrainState, dict]]:
+                    state_shardings: TrainState, *, microbatch_per_device: int = 0, loss_vocab_chunk: int = 0
+                    ) -> Callable[[TrainState, Mapping[str, jax.Array]], tuple[TrainState, dict]]:
   """`fn(state, batch) -> (state, {loss, grad_norm, lr, tokens})`; the input state is donated.
 
   loss = sum(weights * token loss) / sum(weights) over the global batch; tokens = sum(weights).
+  `microbatch_per_device` > 0 accumulates gradients over micro-batches of that many rows per device
+  (the global batch's rows per device must be a multiple); the update equals the full batch's.
+  `loss_vocab_chunk` > 0 computes the cross-entropy over vocabulary chunks of that size.
   """
   graphdef, _ = abstract_decoder(model_cfg)
   replicated = NamedSharding(mesh, PartitionSpec())
 
-  def loss_fn(params, batch):
-    sum_loss, sum_weight = _sums(graphdef, params, batch)
-    return sum_loss / jnp.maximum(sum_weight, 1.0), sum_weight
+  def sum_grads(params, batch):
+    """Gradient of the summed (not averaged) loss, with the sums: micro-batches add up exactly."""
+    (sum_loss, sum_weight), grads = jax.value_and_grad(
+        lambda p: _sums(graphdef, p, batch, loss_vocab_chunk), has_aux=True)(params)
+    return sum_loss, sum_weight, grads
+
+  def accumulated(params, batch):
+    micro = _microbatches(batch, mesh, microbatch_per_device)
+
+    def body(carry, one):
+      sums = sum_grads(params, one)
+      return jax.tree.map(jnp.add, carry, sums), None
+
+    zeros = (jnp.zeros((), jnp.float32), jnp.zeros((), jnp.float32), jax.tree.map(jnp.zeros_like, params))
+    return jax.lax.scan(body, zeros, micro)[0]
 
   def train_step(state: TrainState, batch):
-    (loss, tokens), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch)
+    sum_loss, tokens, grads = (accumulated if microbatch_per_device else sum_grads)(state.params, batch)
+    scale = 1.0 / jnp.maximum(tokens, 1.0)
+    grads = jax.tree.map(lambda g: g * scale.astype(g.dtype), grads)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     lr = current_learning_rate(opt_state)
-    metrics = {"loss": loss, "grad_norm": optax.global_norm(grads), "lr": lr,
+    metrics = {"loss": sum_loss * scale, "grad_norm": optax.global_norm(grads), "lr": lr,
                "tokens": tokens}
     return state.replace(params=params, opt_state=opt_state, step=state.step + 1), metrics
 
@@ -143,12 +170,12 @@ def make_train_step(model_cfg: ModelConfig, tx: optax.GradientTransformation, me
   return step
 
 
-def make_eval_step(model_cfg: ModelConfig, mesh: Mesh, state_shardings: TrainState
+def make_eval_step(model_cfg: ModelConfig, mesh: Mesh, state_shardings: TrainState, *, loss_vocab_chunk: int = 0
                    ) -> Callable[[dict, Mapping[str, jax.Array]], tuple[jax.Array, jax.Array]]:
   """`fn(params, batch) -> (sum_loss, sum_weight)`, so losses over many batches aggregate exactly."""
   graphdef, _ = abstract_decoder(model_cfg)
   replicated = NamedSharding(mesh, PartitionSpec())
-  jitted = jax.jit(lambda params, batch: _sums(graphdef, params, batch),
+  jitted = jax.jit(lambda params, batch: _sums(graphdef, params, batch, loss_vocab_chunk),
                    in_shardings=(state_shardings.params, _batch_shardings(mesh)),
                    out_shardings=(replicated, replicated))
 
