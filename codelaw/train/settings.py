@@ -134,7 +134,7 @@ def resolve(config: Any) -> Settings:
   translation = _translation(data)
 
   seq_len = _int(model, "model", "seq_len", 2)
-  model_keys = {k: model[k] for k in ("dtype", "attention", "tie_embeddings", "n_kv_heads", "rope_theta")
+  model_keys = {k: model[k] for k in ("dtype", "attention", "remat", "tie_embeddings", "n_kv_heads", "rope_theta")
                 if k in model}
   model_cfg = model_config(model.get("size"), manifest.vocab_size, **model_keys)
 
