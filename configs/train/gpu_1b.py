@@ -10,8 +10,9 @@ Memory (1.1B, seq 2048, 80 GB cards): bf16 compute on float32 parameters, attent
 kernel on GPU/TPU: linear-memory, ~123 KiB saved per token and layer instead of XLA's ~635 KiB), each
 block rematerialised keeping only its matmul outputs (remat "dots", ~50 KiB per token and layer), gradient
 accumulation over micro-batches of 8 rows per device, and the cross-entropy over 8192-token vocabulary
-chunks so the float32 logits of a micro-batch are never materialised at once. About 17 GB of activations
-plus 17.6 GB of parameters, gradients and AdamW moments per device, unsharded (fsdp shards the latter).
+chunks so the float32 logits of a micro-batch are never materialised at once. Estimated (not yet measured
+on a GPU; benchmarks/gpu_suite.sh does): ~17 GB of activations plus 17.6 GB of float32 parameters,
+gradients and AdamW moments per device, unsharded (fsdp shards the latter).
 """
 
 from __future__ import annotations
