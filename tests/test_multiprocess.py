@@ -110,3 +110,17 @@ def test_gpu_study_jobs_start_one_task_per_gpu(tmp_path):
   sbatch = submitit_slurm._make_sbatch_string(command="true", folder=tmp_path, **params)
   assert "#SBATCH --ntasks-per-node=8" in sbatch and "#SBATCH --gpus-per-task=1" in sbatch
   assert "--gpus-per-node" not in sbatch and "#SBATCH --nodes=2" in sbatch
+
+
+def test_initialize_arguments_per_launch():
+  task = _task_env(1, 5, 8)  # node 1, local GPU 5, bound by SLURM: the task sees one GPU
+  assert distributed.initialize_kwargs(None, task) == dict(num_processes=16, process_id=13, local_device_ids=[0])
+  one_step = dict(task, SLURM_STEP_NUM_TASKS="1")  # the batch script itself, outside srun
+  assert distributed.initialize_kwargs(None, one_step) is None
+  assert distributed.initialize_kwargs(None, {"TPU_WORKER_HOSTNAMES": "w0,w1"}) == {}
+  assert distributed.initialize_kwargs(None, {}) is None
+  explicit = dict(coordinator="h:1234", num_processes=2, process_id=1)
+  assert distributed.initialize_kwargs(explicit, task) == dict(coordinator_address="h:1234", num_processes=2,
+                                                               process_id=1)
+  with pytest.raises(UserError, match="together"):
+    distributed.initialize_kwargs(dict(coordinator="h:1"), {})

@@ -95,8 +95,8 @@ def other_multi_worker(env: Mapping[str, str]) -> bool:
           or (mpi.isdigit() and int(mpi) > 1 and "OMPI_MCA_orte_hnp_uri" in env))
 
 
-def maybe_initialize(dist_cfg: Mapping[str, Any] | None = None) -> bool:
-  """Initialises jax.distributed if this is a multi-process launch; returns whether it did (or had)."""
+def initialize_kwargs(dist_cfg: Mapping[str, Any] | None, env: Mapping[str, str]) -> dict[str, Any] | None:
+  """The arguments of `jax.distributed.initialize` for this launch, or None for a single process."""
   cfg = dict(dist_cfg or {})
   coordinator = cfg.get("coordinator", "") or ""
   num_processes = int(cfg.get("num_processes", 0) or 0)
@@ -104,24 +104,29 @@ def maybe_initialize(dist_cfg: Mapping[str, Any] | None = None) -> bool:
   explicit = [bool(coordinator), num_processes > 0, process_id >= 0]
   if any(explicit) and not all(explicit):
     raise UserError("distributed: set coordinator, num_processes and process_id together (or none of them)")
-  if all(explicit) and not 0 <= process_id < num_processes:
-    raise UserError(f"distributed.process_id = {process_id}: expected 0 <= id < num_processes = {num_processes}")
-  if jax.distributed.is_initialized():
-    return True
-  env = os.environ
   if all(explicit):
+    if not 0 <= process_id < num_processes:
+      raise UserError(f"distributed.process_id = {process_id}: expected 0 <= id < num_processes = {num_processes}")
     if num_processes == 1:
-      return False
-    kwargs: dict[str, Any] = dict(coordinator_address=coordinator, num_processes=num_processes,
-                                  process_id=process_id)
-  elif "SLURM_JOB_ID" in env and _int_env(env, "SLURM_STEP_NUM_TASKS", 1) > 1:
+      return None
+    return dict(coordinator_address=coordinator, num_processes=num_processes, process_id=process_id)
+  if "SLURM_JOB_ID" in env and _int_env(env, "SLURM_STEP_NUM_TASKS", 1) > 1:
     layout = slurm_layout(env)  # JAX's SLURM detection supplies the coordinator
-    kwargs = dict(num_processes=layout.num_processes, process_id=layout.process_id)
+    kwargs: dict[str, Any] = dict(num_processes=layout.num_processes, process_id=layout.process_id)
     if layout.local_device_ids is not None:
       kwargs["local_device_ids"] = list(layout.local_device_ids)
-  elif other_multi_worker(env):
-    kwargs = {}
-  else:
+    return kwargs
+  if other_multi_worker(env):
+    return {}
+  return None
+
+
+def maybe_initialize(dist_cfg: Mapping[str, Any] | None = None) -> bool:
+  """Initialises jax.distributed if this is a multi-process launch; returns whether it did (or had)."""
+  kwargs = initialize_kwargs(dist_cfg, os.environ)
+  if jax.distributed.is_initialized():
+    return True
+  if kwargs is None:
     return False
   # Harmless on accelerators (it only affects the CPU client); required for multi-process CPU.
   jax.config.update("jax_cpu_collectives_implementation", "gloo")
