@@ -335,8 +335,9 @@ def section(claims: list[Claim]) -> Section:
                       "this study's results. Verdicts: supported / contradicted only where the 95% interval "
                       "excludes 0 on one side; inconclusive where it does not; not enough data where runs are "
                       "missing or the law is not identifiable. The paper publishes no intervals: its point values "
-                      f"stand as their own intervals. {n} claim(s) were tested on our data at once: at 95% each, "
-                      f"about {0.05 * n:.1f} would pass by chance alone if none held.")
+                      "stand as their own intervals. " + (
+                          f"{n} claim(s) were tested on our data at once: at 95% each, about {0.05 * n:.1f} would "
+                          "pass by chance alone if none held." if n else "No claim could be tested on our data."))
   by_key: dict[str, dict[str, Claim]] = defaultdict(dict)
   for c in claims:
     by_key[c.id.split("/")[0]][c.source] = c

@@ -2,7 +2,8 @@
 
 A study workdir is either one study's directory (results.csv, maybe translation.csv) or a quickstart output
 (results.csv plus per-stage subdirectories: <study>/results.csv, fit/fit.json, allocate/allocation.json,
-validation/results.csv, translation/translation.csv, runs/<id>/result.json). Files are looked up in the
+validation/results.csv, validation/prediction.json, translation/translation.csv, runs/<id>/result.json, whose
+configs say which corpus and evaluation settings each run used). Files are looked up in the
 directory and one level below it. A file that exists but cannot be read becomes a named problem in the
 report instead of a crash; only a missing directory or a missing results table stops the job.
 """
