@@ -124,3 +124,12 @@ def test_initialize_arguments_per_launch():
                                                                process_id=1)
   with pytest.raises(UserError, match="together"):
     distributed.initialize_kwargs(dict(coordinator="h:1"), {})
+
+
+def test_multinode_template_starts_one_task_per_gpu_and_trains_the_gpu_config():
+  template = (Path(__file__).parents[1] / "launch" / "train_multinode.sbatch").read_text()
+  directives = [line.split()[1] for line in template.splitlines() if line.startswith("#SBATCH ")]
+  assert "--ntasks-per-node=8" in directives and "--gpus-per-task=1" in directives
+  assert not any(d.startswith("--gpus-per-node") for d in directives)
+  assert "launch/train_multinode.sbatch configs/train/gpu_1b.py" in template
+  assert (Path(__file__).parents[1] / "configs" / "train" / "gpu_1b.py").exists()
