@@ -26,6 +26,8 @@ import jax
 import numpy as np
 
 from codelaw import checks
+from codelaw.contracts.evaluation import Checkpoint, DirectionLoss, Evaluation, ModelInfo, TranslationEval
+from codelaw.contracts.result import LanguageEval, Result
 from codelaw.data import corpus_format
 from codelaw.data.tokenizer import load_tokenizer
 from codelaw.data.translation import all_directions, seen_directions
@@ -33,7 +35,7 @@ from codelaw.errors import UserError
 from codelaw.evals import generate as gen
 from codelaw.evals import harness, translation_loss
 from codelaw.evals.harness.execute import ToolchainMissing, check_toolchain
-from codelaw.io import atomic_write_json, atomic_write_text
+from codelaw.io import atomic_write_json, atomic_write_text, read_json
 from codelaw.model import counting
 from codelaw.train import checkpoints, distributed, optim, settings
 from codelaw.train import step as step_lib
@@ -50,7 +52,7 @@ def _load_config_file(spec: str) -> dict:
   if not path.is_file():
     raise UserError(f"config.train_config: {path} does not exist")
   if path.suffix == ".json":
-    data = json.loads(path.read_text())
+    data = read_json(path, "config.train_config")
     return dict(data.get("config", data))
   module_spec = importlib.util.spec_from_file_location(f"_codelaw_train_config_{abs(hash(path))}", path)
   module = importlib.util.module_from_spec(module_spec)
@@ -70,15 +72,16 @@ def run_config(run_dir: Path, train_config: str = "") -> dict:
   if train_config:
     config = _load_config_file(train_config)
   elif result.exists():
-    config = json.loads(result.read_text()).get("config")
-    if not isinstance(config, dict):
-      raise UserError(f"{result} has no 'config' block; pass config.train_config")
+    try:
+      config = dict(Result.from_json(read_json(result, "config.run"), str(result)).config)
+    except ValueError as e:
+      raise UserError(f"{e}; pass config.train_config") from None
   else:
     raise UserError(f"config.run: {run_dir} has no result.json (run not complete); pass config.train_config "
                     "= the training config file (e.g. configs/train/tiny.py:size=cpu-200k)")
   marker = run_dir / "run.json"
   if marker.exists():
-    expected = json.loads(marker.read_text()).get("run_id")
+    expected = read_json(marker, "config.run").get("run_id")
     if expected and settings.run_id(config) != expected:
       raise UserError(f"config.train_config: it is run {settings.run_id(config)}, but {run_dir} holds run "
                       f"{expected}; give the config (with the same overrides) that trained it")
@@ -225,16 +228,9 @@ def evaluate(config: Any, workdir: str | Path) -> dict:
   if primary:
     print(f"evaluating {ckpt_dir} step {step} (run {s.run_id})", file=sys.stderr)
   eval_step = step_lib.make_eval_step(s.model_cfg, s.mesh, shardings)
-  result: dict[str, Any] = {
-      "run": str(run_dir.resolve()), "run_id": s.run_id, "branch": branch,
-      "checkpoint": {"dir": str(ckpt_dir.resolve()), "step": step, "tokens": step * s.tokens_per_step},
-      "model": {"size": s.config["model"].get("size"), "n_params": counting.n_params(s.model_cfg),
-                "n_params_total": counting.n_params_total(s.model_cfg), "seq_len": s.seq_len},
-  }
-  result["eval"] = evaluate_languages(eval_step, params, s.corpus_dir, eval_languages, seq_len=s.seq_len,
-                                      batch_size=s.global_batch_size, max_tokens=eval_tokens, mesh=s.mesh)
-  result["eval_tokens"] = eval_tokens
-
+  evals = evaluate_languages(eval_step, params, s.corpus_dir, eval_languages, seq_len=s.seq_len,
+                             batch_size=s.global_batch_size, max_tokens=eval_tokens, mesh=s.mesh)
+  translation = None
   if config.translation.enabled:
     spec = s.translation
     strategy = spec.strategy if spec is not None else "concat"
@@ -244,16 +240,25 @@ def evaluate(config: Any, workdir: str | Path) -> dict:
     losses = direction_losses(
         eval_step, params, all_directions(), seq_len=s.seq_len, batch_size=s.global_batch_size,
         strategy=strategy, corpus_dir=s.corpus_dir, data=data, mesh=s.mesh, max_pairs=max_pairs)
-    result["translation"] = {
-        "strategy": strategy, "format": "paired" if strategy == "paired" else "concat", "data": data,
-        "max_pairs": max_pairs, "directions": losses,
-        "without_data": [d for d in all_directions() if d not in losses],
-        **translation_loss.aggregate(losses, seen)}
+    translation = TranslationEval(
+        strategy=strategy, format="paired" if strategy == "paired" else "concat", data=data, max_pairs=max_pairs,
+        directions={d: DirectionLoss(**v) for d, v in losses.items()},
+        without_data=tuple(d for d in all_directions() if d not in losses),
+        **translation_loss.aggregate(losses, seen))
 
+  passk = settings_json = None
   if passk_opts is not None:
-    result["passk"] = pass_at_k(s.model_cfg, params, s.corpus_dir, passk_opts, Path(workdir) / "passk")
-    result["passk_settings"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in passk_opts.items()}
-  result["wall_time_s"] = time.perf_counter() - started
+    passk = pass_at_k(s.model_cfg, params, s.corpus_dir, passk_opts, Path(workdir) / "passk")
+    settings_json = {k: (list(v) if isinstance(v, tuple) else v) for k, v in passk_opts.items()}
+  evaluation = Evaluation(
+      run=str(run_dir.resolve()), run_id=s.run_id, branch=branch,
+      checkpoint=Checkpoint(dir=str(ckpt_dir.resolve()), step=step, tokens=step * s.tokens_per_step),
+      model=ModelInfo(size=s.config["model"].get("size"), n_params=counting.n_params(s.model_cfg),
+                      n_params_total=counting.n_params_total(s.model_cfg), seq_len=s.seq_len),
+      eval={lang: LanguageEval(**v) for lang, v in evals.items()}, eval_tokens=eval_tokens,
+      wall_time_s=time.perf_counter() - started, translation=translation, passk=passk,
+      passk_settings=settings_json)
+  result = evaluation.to_json()
   if primary:
     atomic_write_json(Path(workdir) / "evaluation.json", result)
   return result

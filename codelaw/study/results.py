@@ -11,23 +11,22 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from codelaw import languages
+from codelaw.contracts.result import BudgetResult, Result
+from codelaw.contracts.results_row import COLUMNS, ResultsRow
 from codelaw.io import atomic_write_text
 from codelaw.study.spec import Run
 
-P_COLUMNS = [f"p_{name}" for name in languages.NAMES]
-COLUMNS = (["run_id", "study", "language", "N", "D", "loss", "bpb"] + P_COLUMNS +
-           ["size", "seed", "kind", "aux", "strategy", "arm", "mixture", "final", "flops", "n_params_total",
-            "status"])
 TRANSLATION_COLUMNS = ["run_id", "study", "strategy", "size", "seed", "N", "D", "direction", "source", "target",
                        "seen", "loss"]
 
 
-def read_result(run_dir: Path) -> dict[str, Any] | None:
+def read_result(run_dir: Path) -> Result | None:
+  """The run's result.json if the run completed (None while it is missing, unreadable or incomplete)."""
   try:
-    result = json.loads((run_dir / "result.json").read_text())
+    result = Result.from_json(json.loads((run_dir / "result.json").read_text()), str(run_dir / "result.json"))
   except (OSError, ValueError):
     return None
-  return result if result.get("status") == "complete" else None
+  return result if result.complete else None
 
 
 def _aux(run: Run, language: str) -> str:
@@ -38,41 +37,38 @@ def _aux(run: Run, language: str) -> str:
   return b if language == a else a
 
 
-def run_rows(run: Run, result: dict[str, Any]) -> list[dict[str, Any]]:
+def run_rows(run: Run, result: Result) -> list[ResultsRow]:
   """Rows of one run: every cooldown branch and the final budget, for each language it is evaluated on."""
-  proportions = result.get("proportions") or run.config["data"]["proportions"]
-  budgets = list(result.get("budgets") or [])
-  if not any(b.get("tokens") == result["tokens"] for b in budgets):
-    budgets.append({"tokens": result["tokens"], "flops": result.get("flops"), "eval": result["eval"]})
-  budgets.sort(key=lambda b: b["tokens"])
+  proportions = result.proportions or run.config["data"]["proportions"]
+  budgets = list(result.budgets)
+  if not any(b.tokens == result.tokens for b in budgets):
+    budgets.append(BudgetResult(tokens=result.tokens, flops=result.flops, eval=result.eval))
+  budgets.sort(key=lambda b: b.tokens)
   rows = []
   for budget in budgets:
-    evaluated = budget.get("eval") or {}
-    for lang in (run.eval_languages or sorted(evaluated)):
-      if lang not in evaluated:
+    for lang in (run.eval_languages or sorted(budget.eval)):
+      if lang not in budget.eval:
         continue
-      row = {
-          "run_id": run.run_id, "study": run.study, "language": lang, "N": result["n_params"],
-          "D": budget["tokens"], "loss": evaluated[lang]["loss"], "bpb": evaluated[lang].get("bits_per_byte"),
-          "size": run.meta.get("size", run.config["model"]["size"]), "seed": run.meta.get("seed", ""),
-          "kind": run.meta.get("kind", ""), "aux": _aux(run, lang), "strategy": run.meta.get("strategy", ""),
-          "arm": run.meta.get("arm", ""), "mixture": run.meta.get("mixture", ""),
-          "final": int(budget["tokens"] == result["tokens"]), "flops": budget.get("flops", ""),
-          "n_params_total": result.get("n_params_total", ""), "status": "complete",
-      }
-      row.update({f"p_{name}": float(proportions.get(name, 0.0)) for name in languages.NAMES})
-      rows.append(row)
+      evaluated = budget.eval[lang]
+      rows.append(ResultsRow(
+          run_id=run.run_id, study=run.study, language=lang, N=result.n_params, D=budget.tokens,
+          loss=evaluated.loss, bpb=evaluated.bits_per_byte,
+          proportions={name: float(proportions.get(name, 0.0)) for name in languages.NAMES},
+          size=run.meta.get("size", run.config["model"]["size"]), seed=str(run.meta.get("seed", "")),
+          kind=run.meta.get("kind", ""), aux=_aux(run, lang), strategy=run.meta.get("strategy", ""),
+          arm=run.meta.get("arm", ""), mixture=run.meta.get("mixture", ""),
+          final=int(budget.tokens == result.tokens), flops=budget.flops, n_params_total=result.n_params_total))
   return rows
 
 
-def translation_rows(run: Run, result: dict[str, Any]) -> list[dict[str, Any]]:
+def translation_rows(run: Run, result: Result) -> list[dict[str, Any]]:
   seen = set((run.config["data"].get("translation") or {}).get("directions") or ())
   rows = []
-  for direction, loss in sorted((result.get("translation") or {}).items()):
+  for direction, loss in sorted((result.translation or {}).items()):
     source, _, target = direction.partition("->")
     rows.append({"run_id": run.run_id, "study": run.study, "strategy": run.meta.get("strategy", ""),
-                 "size": run.meta.get("size", ""), "seed": run.meta.get("seed", ""), "N": result["n_params"],
-                 "D": result["tokens"], "direction": direction, "source": source, "target": target,
+                 "size": run.meta.get("size", ""), "seed": run.meta.get("seed", ""), "N": result.n_params,
+                 "D": result.tokens, "direction": direction, "source": source, "target": target,
                  "seen": int(direction in seen), "loss": loss})
   return rows
 
@@ -94,10 +90,10 @@ def write_results(runs: list[Run], study_dir: str | Path, runs_dir: str | Path |
   for run in runs:
     result = read_result(runs_dir / run.run_id)
     if result is not None:
-      rows.extend(run_rows(run, result))
+      rows.extend(row.to_json() for row in run_rows(run, result))
       t_rows.extend(translation_rows(run, result))
   path = study_dir / "results.csv"
-  atomic_write_text(path, _csv(COLUMNS, rows))
+  atomic_write_text(path, _csv(list(COLUMNS), rows))
   if t_rows:
     atomic_write_text(study_dir / "translation.csv", _csv(TRANSLATION_COLUMNS, t_rows))
   return path

@@ -32,6 +32,7 @@ import numpy as np
 from tqdm import tqdm
 
 from codelaw import languages
+from codelaw.contracts.result import Result
 from codelaw.data.accounting import ProportionMeter, epochs_per_language, realised_proportions
 from codelaw.data.pipeline import mixture_dataset
 from codelaw.data.translation import all_directions
@@ -274,7 +275,7 @@ class Trainer:
     }
     if s.translation is not None:
       result["translation"] = self._translation_losses(state)
-    return result
+    return Result.from_json(result).to_json()  # the contract refuses a key it does not define
 
 
 def _git_commit() -> str:

@@ -175,11 +175,11 @@ def measure(runs: list[Run], prediction: Mapping[str, Any], runs_dir: str | Path
   missing = []
   for run in runs:
     result = read_result(Path(runs_dir) / run.run_id)
-    evals = (result or {}).get("eval") or {}
+    evals = result.eval if result is not None else {}
     if result is None or any(lang not in evals for lang in weights):
       missing.append(run.run_id)
       continue
-    by_arm[run.meta["arm"]][str(run.meta["seed"])] = sum(w * evals[lang]["loss"] for lang, w in weights.items())
+    by_arm[run.meta["arm"]][str(run.meta["seed"])] = sum(w * evals[lang].loss for lang, w in weights.items())
   gain = paired_difference(by_arm["uniform"], by_arm["guided"], level)
   return {"statistic": STATISTIC, "measured_gain": gain.to_json(),
           "predicted_gain": prediction["predicted_gain"], "prediction_time": prediction["time"],
