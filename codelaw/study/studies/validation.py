@@ -34,7 +34,7 @@ STATISTIC = ("uniform - guided: weighted mean over languages of the final valida
              "positive = the guided mixture is better")
 ARMS = ("guided", "uniform")
 # What a prediction is about: a change in any of these is another allocation.
-_ALLOCATION_KEYS = ("p_star", "p_uniform", "weights", "N", "D", "predicted_gain")
+_ALLOCATION_KEYS = ("p_star", "p_uniform", "weights", "N", "D", "gain")
 
 
 def _load_allocation(path: str) -> dict[str, Any]:
@@ -120,7 +120,7 @@ def prediction(allocation_path: str, runs: list[Run], runs_dir: Path) -> dict[st
   langs = tuple(n for n in languages.NAMES if n in set(mixtures["guided"]) | set(mixtures["uniform"]))
   started = sorted(r.run_id for r in runs if (runs_dir / r.run_id).exists())
   return {
-      "statistic": STATISTIC, "predicted_gain": _predicted_gain(data, allocation_path),
+      "statistic": STATISTIC, "gain": _predicted_gain(data, allocation_path),
       "p_star": mixtures["guided"], "p_uniform": mixtures["uniform"], "weights": _weights(data, langs),
       "languages": list(langs), "N": checks.positive(data.get("N"), f"{allocation_path}: N"),
       "D": checks.positive(data.get("D"), f"{allocation_path}: D"),
@@ -182,7 +182,7 @@ def measure(runs: list[Run], prediction: Mapping[str, Any], runs_dir: str | Path
     by_arm[run.meta["arm"]][str(run.meta["seed"])] = sum(w * evals[lang].loss for lang, w in weights.items())
   gain = paired_difference(by_arm["uniform"], by_arm["guided"], level)
   return {"statistic": STATISTIC, "measured_gain": gain.to_json(),
-          "predicted_gain": prediction["predicted_gain"], "prediction_time": prediction["time"],
+          "predicted_gain": prediction["gain"], "prediction_time": prediction["time"],
           "weights": dict(weights), "per_seed": by_arm, "missing_runs": missing}
 
 
