@@ -8,7 +8,8 @@ Stages (rerunning the command skips every finished run; fit, allocation and repo
                  one executor pass (one progress line) → OUT/runs/<id>/, OUT/<study>/results.csv, OUT/results.csv
   2. fit         per-language laws → OUT/fit_per_language/fit.json; the multilingual law → OUT/fit/fit.json
   3. allocate    p* at the validation run's (N, D) → OUT/allocate/allocation.json
-  4. validation  guided p* vs uniform at equal compute → OUT/validation/results.csv
+  4. validation  guided p* vs uniform at equal compute: OUT/validation/prediction.json (written before the
+                 runs, never rewritten), the runs, OUT/validation/results.csv and measured.json
   5. report      figures and tables → OUT/report/
 """
 
@@ -29,6 +30,7 @@ from codelaw.study.executor import Outcome, RunFn, StudyExecutor, check_executor
 from codelaw.study.results import write_results
 from codelaw.study.runner import write_study_json
 from codelaw.study.spec import Run
+from codelaw.study.studies import validation
 
 STUDIES = ("per_language", "synergy", "translation", "mixtures")
 
@@ -66,6 +68,18 @@ def run_studies(config, workdir: Path, run_fn: RunFn = train_run) -> list[Run]:
     write_results(runs, workdir / name, runs_dir=workdir / "runs")
   write_results(all_runs, workdir, runs_dir=workdir / "runs")
   return all_runs
+
+
+def run_validation(config, val, workdir: Path, run_fn: RunFn = train_run) -> dict:
+  """Stage 4: the prediction (on disk before any validation run starts, never rewritten), the guided and
+  uniform runs, then validation/results.csv and validation/measured.json; returns the measurement."""
+  runs = studies.expand(val)
+  study_dir = workdir / "validation"
+  prediction = validation.write_prediction(val.allocation, runs, study_dir, runs_dir=workdir / "runs")
+  write_study_json(val, runs, study_dir)
+  _execute("validation", runs, workdir, config, run_fn)
+  write_results(runs, study_dir, runs_dir=workdir / "runs")
+  return validation.write_measured(runs, prediction, study_dir, runs_dir=workdir / "runs")
 
 
 def _size_params(results_csv: Path, size: str) -> float:
@@ -110,10 +124,7 @@ def _main(config, out: Path, run_fn: RunFn) -> None:
 
   _log("stage 4/5: validation (guided p* vs uniform at equal compute)")
   val.allocation = str(out / "allocate" / "allocation.json")
-  runs = studies.expand(val)
-  write_study_json(val, runs, out / "validation")
-  _execute("validation", runs, out, config, run_fn)
-  write_results(runs, out / "validation", runs_dir=out / "runs")
+  run_validation(config, val, out, run_fn)
 
   _log("stage 5/5: report")
   report = _stage_module("report", "codelaw.report.build")
