@@ -125,9 +125,20 @@ def test_fit_json_carries_diagnostics_profile_and_bits_per_byte(tmp_path):
       out["languages"]["java"]["E"] / (np.log(2) * 3.0))
   md = fit_job.summary_markdown(out)
   assert "| java | 2 | 6 | 4 | 24 | 19 | **no** |" in md and "2 distinct model size(s) N" in md
+
+
+
+def test_fitting_in_bits_per_byte_rescales_E_only(tmp_path):
+  runs = _runs([1e8, 2e8, 4e8], seeds=1)
+  bpb = runs.loss / (np.log(2) * 2.5)
+  path = _csv(tmp_path / "runs.csv", [["go", n, d, l, r, b] for n, d, l, r, b in
+                                       zip(runs.N, runs.D, runs.loss, runs.run_id, bpb)])
+  nats = fit_job.fit(path, "chinchilla", grid="small", bootstrap=0)
   in_bpb = fit_job.fit(path, "chinchilla", grid="small", bootstrap=0, loss_unit="bpb")
   assert in_bpb["loss_unit"] == "bits/byte" and "bits_per_byte" not in in_bpb
-  assert in_bpb["languages"]["java"]["E"] == pytest.approx(bits["E"], rel=1e-3)
+  # log bpb = log loss - log(2.5 ln 2): the same fit with E, A, B scaled, the exponents unchanged.
+  assert in_bpb["languages"]["go"]["E"] == pytest.approx(nats["bits_per_byte"]["go"]["E"], rel=1e-3)
+  assert in_bpb["languages"]["go"]["alpha"] == pytest.approx(nats["languages"]["go"]["alpha"], rel=1e-3)
 
 
 def test_bpb_unit_needs_bpb_and_contract_rejects_contradictions(tmp_path):

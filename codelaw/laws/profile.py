@@ -39,20 +39,26 @@ def _rss(params, data, weights):
                                   params["alpha"], params["beta"]), data, weights)
 
 
+# With an exponent fixed, its scale is fitted relative to the data's centre: a = a_c + alpha * mean(log N), so
+# a_c is the log of the N term at the centre whatever alpha is, and one start box serves every grid value.
 def _rss_fixed_alpha(params, data, weights):
-  return _rss({**params, "alpha": data["fixed"]}, data, weights)
+  a = params["a"] + data["fixed"] * data["centre"]
+  return _rss({**params, "a": a, "alpha": data["fixed"]}, data, weights)
 
 
 def _rss_fixed_beta(params, data, weights):
-  return _rss({**params, "beta": data["fixed"]}, data, weights)
+  b = params["b"] + data["fixed"] * data["centre"]
+  return _rss({**params, "b": b, "beta": data["fixed"]}, data, weights)
 
 
 _FIXED = {"alpha": _rss_fixed_alpha, "beta": _rss_fixed_beta}
 
 
 def _free_starts(fixed: str, groups: int) -> dict[str, np.ndarray]:
-  """A 2^4 grid over the four free parameters (the box of the per-language grids), tiled over groups."""
+  """A 2^4 grid over the four free parameters, tiled over groups. The scale of the fixed exponent is centred
+  (see above): its term at the data's centre starts at e^-3 or e^-1 of a loss."""
   levels = {"e": [-0.5, 0.5], "a": [5.0, 15.0], "b": [5.0, 15.0], "alpha": [0.3, 1.0], "beta": [0.3, 1.0]}
+  levels[{"alpha": "a", "beta": "b"}[fixed]] = [-3.0, -1.0]
   free = [k for k in levels if k != fixed]
   pts = np.array(list(itertools.product(*(levels[k] for k in free))), np.float64)
   return {k: np.broadcast_to(pts[:, i], (groups, len(pts))).copy() for i, k in enumerate(free)}
@@ -117,6 +123,8 @@ def profile_intervals(data: dict, mask: np.ndarray, best: dict, *, run_groups: l
     values = centre[:, None] * np.geomspace(1 / SPAN, SPAN, POINTS)[None, :]          # [G, P]
     data_p = {k: np.repeat(v, POINTS, axis=0) for k, v in data.items()}
     data_p["fixed"] = values.reshape(-1)
+    log_x = data["logN" if name == "alpha" else "logD"]
+    data_p["centre"] = np.repeat((log_x * mask).sum(1) / mask.sum(1), POINTS)
     _, vals = lbfgs.multistart_minimize(_FIXED[name], num_steps, _free_starts(name, G * POINTS), data_p,
                                         np.repeat(mask, POINTS, axis=0))
     prof = np.nanmin(np.where(np.isfinite(vals), np.asarray(vals), np.inf), axis=1).reshape(G, POINTS)
