@@ -1,14 +1,8 @@
 """Bilingual synergy (paper §4, Table 1): Delta_ij = L_i(i+i) - L_i(i+j) and rel_ij = Delta_ij / L_i(i+i)
-(positive = auxiliary j helps target i).
-
-Three arms per cell (docs/science.md §4): the target alone with its unique tokens capped at half the run's
-tokens (`self_capped`: seen twice, the paper's baseline), the target alone on fresh data (`self_fresh`; the
-older kind `self` is the same arm) and the 50:50 pair (`pair`). The paper's Delta splits into
-
-    Delta = (capped - fresh) + (fresh - pair) = repetition penalty + the auxiliary's value against fresh data
-
-Every contrast is paired: the arms share seeds and the target's evaluation tokens, so each seed gives one
-difference and the interval is Student's t over those differences (codelaw.report.verdicts.paired).
+(positive = auxiliary j helps target i), drawn from codelaw.laws.synergy: three arms per cell (the target
+seen twice, `self_capped`, the paper's baseline; the target on fresh data, `self_fresh`; the 50:50 `pair`),
+Delta split into the repetition penalty (capped - fresh) and the auxiliary's value against fresh data
+(fresh - pair), each a paired t interval over the seeds the arms share.
 """
 
 from __future__ import annotations
@@ -19,15 +13,14 @@ from typing import Any
 import numpy as np
 
 from codelaw import languages
+from codelaw.errors import UserError
 from codelaw.laws import presets
+from codelaw.laws import synergy as law_synergy
 from codelaw.report import figures, units, verdicts
 from codelaw.report.figures import Figure, Section, display
 from codelaw.report.inputs import StudyInputs
 from codelaw.report.tables import Table
 from codelaw.report.verdicts import Estimate
-
-CAPPED, FRESH, PAIR = "self_capped", "self_fresh", "pair"
-KIND_ALIASES = {"self": FRESH}
 
 
 @dataclasses.dataclass
@@ -43,66 +36,50 @@ class Synergy:
   delta_ci: dict[str, dict[str, Estimate]] = dataclasses.field(default_factory=dict)   # paired, nats
   aux_value: dict[str, dict[str, Estimate]] = dataclasses.field(default_factory=dict)  # fresh - pair, nats
   penalty: dict[str, Estimate] = dataclasses.field(default_factory=dict)               # capped - fresh, nats
-  seeds: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)           # seeds per cell
+  seeds: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)           # paired seeds per cell
   bpb: dict[str, float] = dataclasses.field(default_factory=dict)                      # bpb per nat
 
 
-def _final(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-  """One row per (run, language): the final budget (the largest D a run reports)."""
-  best: dict[tuple, dict] = {}
-  for r in rows:
-    k = (r["run_id"], r["language"])
-    if k not in best or r["D"] > best[k]["D"]:
-      best[k] = r
-  return list(best.values())
-
-
-def _aux(r: dict[str, Any]) -> str:
-  if r.get("aux"):
-    return r["aux"]
-  others = [n for n in languages.NAMES if n != r["language"] and r.get(f"p_{n}", 0.0) > 0]
-  return others[0] if len(others) == 1 else ""
-
-
-def _contrast(a: dict[str, float], b: dict[str, float], scale: dict[str, float] | None = None) -> Estimate:
-  """Paired a - b over the seeds both arms have (divided by scale[seed] when given)."""
-  common = [s for s in a if s in b]
-  return verdicts.paired([(a[s] - b[s]) / (scale[s] if scale else 1.0) for s in common])
+def _estimate(stat: dict[str, Any] | None) -> Estimate | None:
+  """(estimate, interval) of a codelaw.laws.synergy statistic; None where the arms share no seed."""
+  if not stat or stat.get("estimate") is None:
+    return None
+  ci = stat.get("interval")
+  return float(stat["estimate"]), (float(ci[0]), float(ci[1])) if ci else None
 
 
 def compute(inputs: StudyInputs) -> Synergy | None:
-  rows = _final([r for r in inputs.results if KIND_ALIASES.get(r.get("kind"), r.get("kind")) in (CAPPED, FRESH, PAIR)])
-  arms: dict[str, dict[str, dict[str, float]]] = {CAPPED: {}, FRESH: {}}   # arm -> target -> seed -> loss
-  mix: dict[tuple[str, str], dict[str, float]] = {}                        # (target, aux) -> seed -> loss
-  for r in rows:
-    seed, kind = str(r.get("seed", "")), KIND_ALIASES.get(r["kind"], r["kind"])
-    if kind in arms:
-      arms[kind].setdefault(r["language"], {})[seed] = r["loss"]
-    elif (aux := _aux(r)) and aux != r["language"]:
-      mix.setdefault((r["language"], aux), {})[seed] = r["loss"]
-  paper_baseline = bool(arms[CAPPED])
-  base = arms[CAPPED] if paper_baseline else arms[FRESH]
-  if not base or not mix:
+  try:
+    matrix = law_synergy.synergy(inputs.results)
+  except UserError:
+    return None   # no synergy arms in this study
+  targets = matrix["targets"]
+  capped = {t: c["self_capped"]["loss"] for t, c in targets.items() if c["self_capped"]["loss"] is not None}
+  fresh = {t: c["self_fresh"]["loss"] for t, c in targets.items() if c["self_fresh"]["loss"] is not None}
+  paper_baseline = bool(capped)
+  base = capped if paper_baseline else fresh
+  if not base:
     return None
-  langs = [n for n in languages.NAMES if n in base or any(n in k for k in mix)]
-  out = Synergy(langs, {t: float(np.mean(list(s.values()))) for t, s in base.items()}, {}, {}, {},
-                size=next((r.get("size", "") for r in rows if r.get("size")), ""), paper_baseline=paper_baseline,
-                bpb=units.bpb_per_nat(inputs))
-  for t in arms[CAPPED]:
-    if t in arms[FRESH]:
-      out.penalty[t] = _contrast(arms[CAPPED][t], arms[FRESH][t])
-  for (t, a), seeds in mix.items():
-    if t not in base:
-      continue
-    L_ii = out.baseline[t]
-    out.loss.setdefault(t, {})[a] = float(np.mean(list(seeds.values())))
-    out.delta.setdefault(t, {})[a] = L_ii - out.loss[t][a]
-    out.rel.setdefault(t, {})[a] = out.delta[t][a] / L_ii
-    out.delta_ci.setdefault(t, {})[a] = _contrast(base[t], seeds)
-    out.rel_ci.setdefault(t, {})[a] = _contrast(base[t], seeds, scale=base[t])
-    out.seeds.setdefault(t, {})[a] = len([s for s in seeds if s in base[t]])
-    if t in arms[FRESH]:
-      out.aux_value.setdefault(t, {})[a] = _contrast(arms[FRESH][t], seeds)
+  size = next((r["size"] for r in inputs.results if r.get("kind") in law_synergy.KINDS and r.get("size")), "")
+  langs = [n for n in languages.NAMES if n in targets or any(n in c["aux"] for c in targets.values())]
+  out = Synergy(langs, base, {}, {}, {}, size=size, paper_baseline=paper_baseline, bpb=units.bpb_per_nat(inputs))
+  for t, c in targets.items():
+    if t in capped and t in fresh:
+      out.penalty[t] = _estimate(c["repetition_penalty"]["loss"])
+    for a, cell in c["aux"].items():
+      pair = cell["pair"]["loss"]
+      if t not in base or pair is None:
+        continue
+      out.loss.setdefault(t, {})[a] = pair
+      out.delta.setdefault(t, {})[a] = base[t] - pair
+      out.rel.setdefault(t, {})[a] = (base[t] - pair) / base[t]
+      contrast = cell["delta"] if paper_baseline else cell["aux_vs_fresh"]
+      out.seeds.setdefault(t, {})[a] = contrast["loss"]["n_seeds"]
+      if paper_baseline and (rel := _estimate(cell["rel"])) is not None:
+        out.delta_ci.setdefault(t, {})[a] = _estimate(cell["delta"]["loss"])
+        out.rel_ci.setdefault(t, {})[a] = rel
+      if t in fresh:
+        out.aux_value.setdefault(t, {})[a] = _estimate(cell["aux_vs_fresh"]["loss"])
   return out
 
 
@@ -175,7 +152,7 @@ def _split_table(syn: Synergy) -> Table:
         continue
       f = syn.bpb.get(t)
       rows.append([display(t), display(a), syn.seeds.get(t, {}).get(a, 0),
-                   _est(syn.delta_ci[t][a], f) if syn.paper_baseline else "— (no self_capped arm)",
+                   _est(syn.delta_ci[t].get(a), f) if syn.paper_baseline else "— (no self_capped arm)",
                    _est(syn.penalty.get(t), f), _est(syn.aux_value.get(t, {}).get(a), f)])
   return Table("synergy_split", "The paper's Delta split: repetition penalty + the auxiliary's value vs fresh data",
                ["target", "auxiliary", "paired seeds", "Delta = capped − pair", "repetition penalty = capped − fresh",

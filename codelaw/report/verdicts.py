@@ -17,9 +17,9 @@ import math
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
-from scipy import stats
 
 from codelaw.contracts.report import CONTRADICTED, INCONCLUSIVE, NO_DATA, SUPPORTED, Claim
+from codelaw.study.studies.paired import seed_interval
 
 LEVEL = 0.95
 MIN_DRAWS = 40      # at least one draw in each 2.5% tail
@@ -38,14 +38,8 @@ def decide(interval: Sequence[float] | None, null: float = 0.0, alternative: str
 
 def paired(diffs: Sequence[float], level: float = LEVEL) -> tuple[float, tuple[float, float] | None]:
   """Mean of per-seed paired differences and its t interval (None with fewer than 2 seeds)."""
-  d = np.asarray([x for x in diffs if math.isfinite(x)], np.float64)
-  if d.size == 0:
-    return math.nan, None
-  mean = float(d.mean())
-  if d.size < 2:
-    return mean, None
-  half = float(stats.t.ppf(0.5 + level / 2, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size))
-  return mean, (mean - half, mean + half)
+  stat = seed_interval({i: x for i, x in enumerate(diffs) if math.isfinite(x)}, level)
+  return stat.estimate, stat.interval
 
 
 def percentile(draws: np.ndarray, level: float = LEVEL) -> tuple[float, float] | None:
