@@ -167,7 +167,7 @@ def _gradient_projection(f, p0, lo, hi, max_iter: int, tol: float):
   hdiag = lambda p: jnp.diagonal(jax.hessian(f)(p))
 
   def step(state):
-    p, it, _ = state
+    p, it, _, _ = state
     g = grad(p)
     h = hdiag(p)
     h = jnp.maximum(h, 1e-12 * jnp.maximum(jnp.max(jnp.abs(h)), 1e-30))
