@@ -74,7 +74,7 @@ class ResultsTable:
 def read_csv(path: str | os.PathLike, required: Sequence[str]) -> dict[str, list[str]]:
   if not os.path.isfile(path):
     raise UserError(f"runs file {str(path)!r} does not exist")
-  header, rows = read_csv_file(path, "runs file")
+  header, rows = read_csv_file(path, "config.runs")
   missing = [c for c in required if c not in header]
   if missing:
     raise UserError(f"runs file {str(path)!r} is missing column(s) {', '.join(missing)}")
