@@ -74,7 +74,10 @@ class MinHasher:
     """uint32[num_perm] by one-permutation hashing: bin each shingle by hash mod num_perm and keep the
     minimum per bin (Li et al. 2012); O(shingles) instead of O(shingles x num_perm). Empty bins hold the
     maximum value; bins empty in both documents are left out of the estimate."""
-    sh = self.shingles(text)
+    return self.signature_of(self.shingles(text))
+
+  def signature_of(self, sh: np.ndarray) -> np.ndarray:
+    """The signature of shingles already computed by `shingles` (so a caller that also needs them hashes once)."""
     with np.errstate(over="ignore"):
       mixed = (sh ^ self._salt) * np.uint64(0x94D049BB133111EB)
       mixed ^= mixed >> np.uint64(32)
@@ -114,7 +117,10 @@ class NearDedup:
 
   def is_duplicate(self, text: str) -> bool:
     """True if `text` is a near-duplicate of a document kept before; otherwise keeps it and returns False."""
-    sig = self.hasher.signature(text)
+    return self.is_duplicate_signature(self.hasher.signature(text))
+
+  def is_duplicate_signature(self, sig: np.ndarray) -> bool:
+    """`is_duplicate` for a signature made by `self.hasher`."""
     # a band whose bins are all empty says nothing (short documents share it): leave it out
     keys = [None if np.all(band == _EMPTY) else band.tobytes()
             for band in (sig[b * self.rows:(b + 1) * self.rows] for b in range(self.bands))]
@@ -134,6 +140,60 @@ class NearDedup:
       if key is not None:
         bucket.setdefault(key, []).append(idx)
     return False
+
+
+class ContainmentGuard:
+  """Flags documents that hold a protected program (evaluation problems, held-out translation programs).
+
+  "exact": the document equals a program up to whitespace. "near": it contains at least `threshold` of a
+  program's sampled shingles, so a copy with edits, or pasted into a bigger file, is caught too, which a
+  Jaccard test on whole files would miss (a 300-byte problem inside a 30 kB file has Jaccard ~0.01).
+  Shingles are the `MinHasher`'s, with its consistent 1/`sample` rule applied to programs and documents
+  alike (containment estimates stay unbiased); programs with fewer than `min_shingles` sampled shingles
+  are matched exactly only, because a few shingles would match common boilerplate.
+  """
+
+  def __init__(self, programs: Iterable[str], *, threshold: float = 0.7, shingle: int = 16, sample: int = 4,
+               min_shingles: int = 8) -> None:
+    self.threshold = threshold
+    self.sample = np.uint64(sample)
+    self.hasher = MinHasher(shingle=shingle, sample=1)  # sampled here, for every length
+    self._exact: set[bytes] = set()
+    hashes, ids, sizes = [], [], []
+    for text in programs:
+      self._exact.add(normalized_hash(text))
+      sh = self._sampled(self.hasher.shingles(text))
+      if len(sh) >= min_shingles:
+        hashes.append(sh)
+        ids.append(np.full(len(sh), len(sizes), dtype=np.int64))
+        sizes.append(len(sh))
+    self.programs = len(self._exact)
+    flat = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
+    order = np.argsort(flat, kind="stable")
+    self._hash = flat[order]
+    self._id = np.concatenate(ids)[order] if ids else np.zeros(0, np.int64)
+    self._size = np.asarray(sizes, dtype=np.int64)
+
+  def _sampled(self, sh: np.ndarray) -> np.ndarray:
+    return sh[(sh % self.sample) == 0]
+
+  def match(self, text: str, shingles: np.ndarray | None = None) -> str | None:
+    """"exact", "near" or None. `shingles`: `self.hasher.shingles(text)` when the caller has them."""
+    if normalized_hash(text) in self._exact:
+      return "exact"
+    if not len(self._size):
+      return None
+    doc = self._sampled(self.hasher.shingles(text) if shingles is None else shingles)
+    lo = np.searchsorted(self._hash, doc, "left")
+    n = np.searchsorted(self._hash, doc, "right") - lo
+    hit = n > 0
+    if not hit.any():
+      return None
+    lo, n = lo[hit], n[hit]
+    # every position of a shared shingle in the program table (a shingle can occur in several programs)
+    pos = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+    shared = np.bincount(self._id[pos], minlength=len(self._size))
+    return "near" if np.any(shared >= self.threshold * self._size) else None
 
 
 def dedup(texts: Iterable[str], *, near: bool = True, threshold: float = 0.8) -> Iterator[tuple[int, str | None]]:

@@ -24,6 +24,8 @@ REASONS = (
     "minified",       # minified or transpiled JavaScript
     "duplicate",      # exact duplicate after whitespace normalisation (dedup stage)
     "near_duplicate", # MinHash near-duplicate (dedup stage)
+    "contamination_exact",  # equals an evaluation problem or held-out parallel program (dedup stage)
+    "contamination_near",   # contains most of one (shingle containment; dedup stage)
     "package_cap",    # over the per-package share of its language (split stage)
     "language_cap",   # over the per-language byte cap (split stage; small sample builds)
 )
