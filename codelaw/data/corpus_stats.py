@@ -45,6 +45,71 @@ def format_stats(manifest: Manifest) -> str:
   return "\n".join(lines)
 
 
+def _md_table(head: list[str], rows: list[list]) -> list[str]:
+  return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+
+
+def _dropped_licenses(missing: list[dict]) -> dict[str, int]:
+  """Packages per license of those the extract stage dropped as not permissive."""
+  out: dict[str, int] = {}
+  for m in missing:
+    if m.get("why", "").startswith("license "):
+      lic = m["why"].removeprefix("license ").removesuffix(" is not permissive").strip("'\"")
+      out[lic] = out.get(lic, 0) + 1
+  return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def format_report(manifest: Manifest, wall_s: dict[str, float], peak_rss_mb: dict[str, float]) -> str:
+  """CORPUS/stats.md: what the corpus holds, per language and source, what was dropped and why (filter
+  reasons, duplicates, contamination, licenses), the wall time of each stage and the peak memory."""
+  langs, extra = manifest.languages, manifest.extra
+  lines = ["# Corpus build report", "", "## Kept, per language (train + val)", ""]
+  rows = []
+  for lang in langs:
+    tr, va = manifest.splits[lang]["train"], manifest.splits[lang]["val"]
+    pk = extra.get("packages", {}).get(lang, {})
+    rows.append([lang, f"{len(pk.get('train', []))} + {len(pk.get('val', []))}", f"{tr.documents + va.documents:,}",
+                 f"{(tr.bytes + va.bytes) / 1e6:,.1f}", f"{tr.tokens:,}", f"{va.tokens:,}",
+                 f"{manifest.bytes_per_token(lang, 'train'):.2f}", f"{manifest.bytes_per_token(lang, 'val'):.2f}"])
+  lines += _md_table(["language", "packages (train + val)", "files", "MB", "train tokens", "val tokens",
+                      "bytes/token train", "bytes/token val"], rows)
+  rows = []
+  for lang in langs:
+    agg: dict = {}
+    for per in extra.get("per_source", {}).get(lang, {}).values():
+      for src, st in per.items():
+        a = agg.setdefault(src, [0, 0, 0])
+        a[0] += st["files"]; a[1] += st["bytes"]; a[2] += st["tokens"]
+    rows += [[lang, src, f"{a[0]:,}", f"{a[1] / 1e6:,.1f}", f"{a[2]:,}"] for src, a in sorted(agg.items())]
+  if rows:
+    lines += ["", "## Kept, per language and source", ""]
+    lines += _md_table(["language", "source", "files", "MB", "tokens"], rows)
+  counts = extra.get("filter_counts", {})
+  if counts:
+    reasons = ["kept"] + [r for r in REASONS if any(counts.get(l, {}).get(r) for l in langs)]
+    lines += ["", "## Files dropped, per reason", "",
+              "'kept' = passed the per-file filters; duplicate, near_duplicate and contamination_* were removed "
+              "after them (contamination: HumanEval problems and held-out parallel programs, exact or contained)", ""]
+    lines += _md_table(["language"] + reasons, [[lang] + [f"{counts.get(lang, {}).get(r, 0):,}" for r in reasons]
+                                                for lang in langs])
+  kept = extra.get("license_packages", {})
+  if kept:
+    lines += ["", "## Licenses", "", "Kept (packages per license):", ""]
+    lines += _md_table(["language", "licenses"], [[lang, ", ".join(f"{lic} {n}" for lic, n in sorted(
+        kept.get(lang, {}).items(), key=lambda kv: -kv[1]))] for lang in langs])
+  dropped = _dropped_licenses(extra.get("missing_packages", []))
+  lines += ["", "Dropped as not permissive (packages): " + (", ".join(f"{k} {v}" for k, v in dropped.items()) or "none")]
+  tok = extra.get("tokenizer", {})
+  lines += ["", f"Tokenizer: vocabulary {manifest.vocab_size}" + (" (trained on a language-balanced sample)"
+                                                                 if tok.get("trained") else f" (from {tok.get('from')})")]
+  stage_rows = [[k, f"{v:,.0f}"] for k, v in wall_s.items() if "." not in k]
+  lines += ["", "## Wall time per stage (seconds, the run that finished it)", ""]
+  lines += _md_table(["stage", "wall s"], stage_rows + [["total", f"{sum(v for k, v in wall_s.items() if '.' not in k):,.0f}"]])
+  lines += ["", f"Peak RSS: {peak_rss_mb['self']:,.0f} MB (builder, last run), "
+                f"{peak_rss_mb['children']:,.0f} MB (largest child process)"]
+  return "\n".join(lines)
+
+
 def format_progress(workdir: str) -> str:
   """What a build (finished or not) has done so far, from its stage markers: `python -m codelaw.data.corpus_stats DIR`."""
   import json
