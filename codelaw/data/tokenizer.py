@@ -52,6 +52,27 @@ def balanced_texts(texts_by_lang: Mapping[str, Sequence[str]], bytes_per_languag
         yield p[i]
 
 
+def sample_texts(corpus_dir: str | os.PathLike, lang: str, budget: int, seed: int = 0) -> list[str]:
+  """A uniform random sample of a language's train documents, `budget` to 2 x `budget` bytes (all of them
+  if there are fewer), in one streaming pass: memory stays bounded by the budget, not the corpus."""
+  rng = random.Random(seed)
+  p, picked, size = 1.0, [], 0
+  for d in text_shards.read(corpus_dir, lang, "train"):
+    if rng.random() < p:
+      picked.append(d["text"])
+      size += len(d["text"])
+      while size > 2 * budget:  # halve the rate and thin what was kept alike: still uniform
+        p /= 2
+        picked = [t for t in picked if rng.random() < 0.5]
+        size = sum(len(t) for t in picked)
+  return picked
+
+
+def bytes_per_token(tok, texts: Sequence[str]) -> float:
+  n_tok = sum(len(ids) for ids in encode_texts(tok, texts))
+  return sum(len(t.encode("utf-8")) for t in texts) / max(n_tok, 1)
+
+
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, min_frequency: int = 2):
   """Trains a byte-level BPE with <pad>=0, <eos>=1 on `texts`."""
   from tokenizers import pre_tokenizers, trainers
@@ -104,13 +125,28 @@ def main(config, workdir: str) -> None:
     languages.get(lang)
   if config.bytes_per_language <= 0:
     raise UserError(f"config.bytes_per_language = {config.bytes_per_language}: must be > 0")
-  texts = {lang: [d["text"] for d in text_shards.read(corpus, lang, "train")] for lang in langs}
+  texts = {lang: sample_texts(corpus, lang, config.bytes_per_language, config.seed) for lang in langs}
   tok = train_tokenizer(balanced_texts(texts, config.bytes_per_language, config.seed), config.vocab_size)
   out = Path(workdir) / "tokenizer.json"
   save_tokenizer(tok, out)
   print(f"tokenizer: vocab {tok.get_vocab_size()} trained on {', '.join(langs)} -> {out}")
+  # compression beside the corpus's own tokenizer, on held-out text when the corpus has a val split
+  base = load_tokenizer(corpus) if (corpus / "tokenizer.json").exists() else None
+  head = f"| language | bytes/token, {tok.get_vocab_size()} |" + (f" bytes/token, {base.get_vocab_size()} (corpus) |"
+                                                                   if base else "")
+  lines = [f"# Tokenizer: byte-level BPE, vocabulary {tok.get_vocab_size()}", "",
+           f"Trained on up to {config.bytes_per_language:,} bytes per language of {corpus} (train split).", "",
+           head, "|---|---|" + ("---|" if base else "")]
   for lang in langs:
-    sample = texts[lang][:200]
-    n_bytes = sum(len(t.encode("utf-8")) for t in sample)
-    n_tok = sum(len(ids) for ids in encode_texts(tok, sample))
-    print(f"  {lang:<11} {n_bytes / max(n_tok, 1):.2f} bytes/token")
+    split = "val" if text_shards.has_split(corpus, lang, "val") else "train"
+    sample, used = [], 0
+    for d in text_shards.read(corpus, lang, split):
+      if used >= 2_000_000:
+        break
+      sample.append(d["text"])
+      used += len(d["text"])
+    row = f"| {lang} ({split}) | {bytes_per_token(tok, sample):.2f} |"
+    lines.append(row + (f" {bytes_per_token(base, sample):.2f} |" if base else ""))
+  report = "\n".join(lines)
+  atomic_write_text(Path(workdir) / "tokenizer_stats.md", report + "\n")
+  print(report)
