@@ -35,8 +35,15 @@ def _within(x: float, lo: float | None, hi: float | None, lo_open: bool, hi_open
   return True
 
 
-def number(value: Any, key: str, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
-           hi_open: bool = False) -> float:
+def number(
+  value: Any,
+  key: str,
+  *,
+  lo: float | None = None,
+  hi: float | None = None,
+  lo_open: bool = False,
+  hi_open: bool = False,
+) -> float:
   """A finite real number (bools and strings refused: a quoted "1e9" is a typo), optionally bounded."""
   expected = " ".join(x for x in ("a finite number", _bound(lo, hi, lo_open, hi_open)) if x)
   if isinstance(value, (bool, str, bytes)) or not isinstance(value, numbers.Real):

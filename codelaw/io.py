@@ -75,8 +75,9 @@ def read_text(path: str | os.PathLike, what: str = "") -> str:
   try:
     return data.decode("utf-8")
   except UnicodeDecodeError as e:
-    raise UserError(f"{_where(path, what)}: not UTF-8 text (byte {e.start} is {data[e.start]:#04x}); "
-                    f"is it the right file?") from None
+    raise UserError(
+      f"{_where(path, what)}: not UTF-8 text (byte {e.start} is {data[e.start]:#04x}); is it the right file?"
+    ) from None
 
 
 def read_json(path: str | os.PathLike, what: str = "") -> Any:

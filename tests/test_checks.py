@@ -8,7 +8,9 @@ from codelaw import checks
 from codelaw.errors import UserError
 
 
-@pytest.mark.parametrize("check, value, message", [
+@pytest.mark.parametrize(
+  "check, value, message",
+  [
     (checks.positive, 0, "k = 0: expected a finite number > 0"),
     (checks.positive, math.inf, "k = inf: expected a finite number > 0"),
     (checks.nonneg, -1e-9, "k = -1e-09: expected a finite number >= 0"),
@@ -19,7 +21,8 @@ from codelaw.errors import UserError
     (checks.positive_int, 0, "k = 0: expected an integer >= 1"),
     (checks.nonneg_int, 2.5, "k = 2.5: expected an integer >= 0"),
     (checks.language, "cobol", "k: unknown language 'cobol'"),
-])
+  ],
+)
 def test_bad_values_name_the_key(check, value, message):
   with pytest.raises(UserError, match=message):
     check(value, "k")
@@ -27,7 +30,7 @@ def test_bad_values_name_the_key(check, value, message):
 
 def test_good_values_are_converted():
   assert checks.positive(3, "k") == 3.0 and isinstance(checks.positive(3, "k"), float)
-  assert checks.integer(1e9, "k", lo=1) == 10 ** 9 and checks.integer(np.int64(4), "k") == 4
+  assert checks.integer(1e9, "k", lo=1) == 10**9 and checks.integer(np.int64(4), "k") == 4
   assert checks.number(0.5, "k", lo=0, hi=1) == 0.5
   assert checks.language_list("python, go", "k") == ("python", "go")
   assert checks.language_list(("rust",), "k") == ("rust",)
@@ -38,9 +41,14 @@ def test_good_values_are_converted():
 def test_proportions_one_wording():
   assert checks.proportions({"python": 1, "go": 3}, "p") == {"python": 0.25, "go": 0.75}
   assert checks.proportions({"python": 1, "go": 3}, "p", normalise=False) == {"python": 1.0, "go": 3.0}
-  for bad, message in (({"python": -1}, "p.python = -1"), ({"python": math.nan}, "p.python = nan"),
-                       ({"cobol": 1}, "p.cobol: unknown language"), ({"go": 0}, "p: all weights are zero"),
-                       ({}, "p = {}: expected"), ([0.5], r"p = \[0.5\]: expected")):
+  for bad, message in (
+    ({"python": -1}, "p.python = -1"),
+    ({"python": math.nan}, "p.python = nan"),
+    ({"cobol": 1}, "p.cobol: unknown language"),
+    ({"go": 0}, "p: all weights are zero"),
+    ({}, "p = {}: expected"),
+    ([0.5], r"p = \[0.5\]: expected"),
+  ):
     with pytest.raises(UserError, match=message):
       checks.proportions(bad, "p")
 

@@ -18,13 +18,21 @@ PACKAGE = Path(__file__).resolve().parents[1] / "codelaw"
 
 # Rank of each top-level part: a module may import parts of lower or equal rank, never higher.
 LAYERS = {
-    "errors": 0, "io": 0, "checks": 0, "languages": 0, "__init__": 0, "contracts": 0,
-    "data": 1, "model": 1,
-    "train": 2,
-    "evals": 3, "study": 3, "interop": 3,
-    "laws": 4,
-    "report": 5,
-    "launch": 6,
+  "errors": 0,
+  "io": 0,
+  "checks": 0,
+  "languages": 0,
+  "__init__": 0,
+  "contracts": 0,
+  "data": 1,
+  "model": 1,
+  "train": 2,
+  "evals": 3,
+  "study": 3,
+  "interop": 3,
+  "laws": 4,
+  "report": 5,
+  "launch": 6,
 }
 
 
@@ -51,7 +59,7 @@ def _imports(name: str, path: Path) -> set[str]:
     elif isinstance(node, ast.ImportFrom):
       base = node.module or ""
       if node.level:
-        anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+        anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
         base = ".".join(anchor + ([base] if base else []))
       for alias in node.names:
         sub = f"{base}.{alias.name}"
@@ -120,14 +128,16 @@ def test_no_import_cycles():
 
 
 def test_model_never_imports_train():
-  bad = sorted(f"{a} -> {b}" for a, deps in GRAPH.items() for b in deps
-               if _layer(a) == "model" and _layer(b) == "train")
+  bad = sorted(
+    f"{a} -> {b}" for a, deps in GRAPH.items() for b in deps if _layer(a) == "model" and _layer(b) == "train"
+  )
   assert not bad, bad
 
 
 @pytest.mark.parametrize("part", sorted({_layer(m) for m in MODULES}))
 def test_layers_import_only_downwards(part):
   assert part in LAYERS, f"codelaw.{part} has no layer in LAYERS"
-  upward = sorted(f"{a} -> {b}" for a, deps in GRAPH.items() if _layer(a) == part for b in deps
-                  if LAYERS[_layer(b)] > LAYERS[part])
+  upward = sorted(
+    f"{a} -> {b}" for a, deps in GRAPH.items() if _layer(a) == part for b in deps if LAYERS[_layer(b)] > LAYERS[part]
+  )
   assert not upward, upward

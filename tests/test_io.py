@@ -8,12 +8,12 @@ def test_readers_turn_bad_files_into_one_line_errors(tmp_path):
   (tmp_path / "bin").write_bytes(b"ok\xff\xfe")
   (tmp_path / "bad.json").write_text("{not json")
   cases = [
-      (io.read_text, tmp_path / "bin", r"config.x = .*bin: not UTF-8 text \(byte 2 is 0xff\)"),
-      (io.read_json, tmp_path / "bin", "not UTF-8 text"),
-      (io.read_csv, tmp_path / "bin", "not UTF-8 text"),
-      (io.read_json, tmp_path / "bad.json", r"bad.json: is not valid JSON \(line 1 column 2"),
-      (io.read_text, tmp_path / "nope", "nope: file does not exist"),
-      (io.read_json, tmp_path, "is a directory"),
+    (io.read_text, tmp_path / "bin", r"config.x = .*bin: not UTF-8 text \(byte 2 is 0xff\)"),
+    (io.read_json, tmp_path / "bin", "not UTF-8 text"),
+    (io.read_csv, tmp_path / "bin", "not UTF-8 text"),
+    (io.read_json, tmp_path / "bad.json", r"bad.json: is not valid JSON \(line 1 column 2"),
+    (io.read_text, tmp_path / "nope", "nope: file does not exist"),
+    (io.read_json, tmp_path, "is a directory"),
   ]
   for read, path, message in cases:
     with pytest.raises(UserError, match=message) as e:

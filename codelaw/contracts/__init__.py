@@ -25,8 +25,7 @@ def check_keys(cls: type, data: Any, where: str) -> Mapping[str, Any]:
   unknown = sorted(set(data) - known)
   if unknown:
     raise ValueError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
-  required = [f.name for f in fields
-              if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+  required = [f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
   missing = [k for k in required if k not in data]
   if missing:
     raise ValueError(f"{where}: missing key {missing[0]!r}")

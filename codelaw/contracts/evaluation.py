@@ -37,6 +37,7 @@ class DirectionLoss(Flat):
 @dataclasses.dataclass(frozen=True)
 class TranslationEval:
   """Loss of y given x per direction with held-out pairs, and unweighted means over directions."""
+
   strategy: str
   format: str
   data: str
@@ -45,7 +46,7 @@ class TranslationEval:
   without_data: tuple[str, ...]
   by_source: Mapping[str, float]
   by_target: Mapping[str, float]
-  seen: Mapping[str, Any]      # {"loss": float | None, "directions": [str]}
+  seen: Mapping[str, Any]  # {"loss": float | None, "directions": [str]}
   unseen: Mapping[str, Any]
   all: Mapping[str, Any]
 
@@ -59,45 +60,66 @@ class TranslationEval:
   def from_json(cls, data: Any, where: str = "translation") -> "TranslationEval":
     check_keys(cls, data, where)
     return cls(
-        strategy=str(data["strategy"]), format=str(data["format"]), data=str(data["data"]),
-        max_pairs=None if data["max_pairs"] is None else int(data["max_pairs"]),
-        directions={d: DirectionLoss.from_json(v, f"{where}.directions.{d}") for d, v in data["directions"].items()},
-        without_data=tuple(data["without_data"]), by_source=dict(data["by_source"]),
-        by_target=dict(data["by_target"]), seen=dict(data["seen"]), unseen=dict(data["unseen"]),
-        all=dict(data["all"]))
+      strategy=str(data["strategy"]),
+      format=str(data["format"]),
+      data=str(data["data"]),
+      max_pairs=None if data["max_pairs"] is None else int(data["max_pairs"]),
+      directions={d: DirectionLoss.from_json(v, f"{where}.directions.{d}") for d, v in data["directions"].items()},
+      without_data=tuple(data["without_data"]),
+      by_source=dict(data["by_source"]),
+      by_target=dict(data["by_target"]),
+      seen=dict(data["seen"]),
+      unseen=dict(data["unseen"]),
+      all=dict(data["all"]),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
 class Evaluation:
-  run: str                     # the training run's workdir (absolute)
+  run: str  # the training run's workdir (absolute)
   run_id: str
-  branch: int                  # the cooldown branch evaluated (branches/<n>), 0 = the main run
+  branch: int  # the cooldown branch evaluated (branches/<n>), 0 = the main run
   checkpoint: Checkpoint
   model: ModelInfo
   eval: Mapping[str, LanguageEval]
   eval_tokens: int
   wall_time_s: float | None = None
   translation: TranslationEval | None = None
-  passk: Mapping[str, Mapping[str, Any]] | None = None         # {lang: {"pass@k"..., problems, samples, ...}}
+  passk: Mapping[str, Mapping[str, Any]] | None = None  # {lang: {"pass@k"..., problems, samples, ...}}
   passk_settings: Mapping[str, Any] | None = None
 
   def to_json(self) -> dict[str, Any]:
-    return without_none({
-        "run": self.run, "run_id": self.run_id, "branch": self.branch, "checkpoint": self.checkpoint.to_json(),
-        "model": self.model.to_json(), "eval": evals_to_json(self.eval), "eval_tokens": self.eval_tokens,
+    return without_none(
+      {
+        "run": self.run,
+        "run_id": self.run_id,
+        "branch": self.branch,
+        "checkpoint": self.checkpoint.to_json(),
+        "model": self.model.to_json(),
+        "eval": evals_to_json(self.eval),
+        "eval_tokens": self.eval_tokens,
         "wall_time_s": self.wall_time_s,
         "translation": None if self.translation is None else self.translation.to_json(),
-        "passk": self.passk, "passk_settings": self.passk_settings})
+        "passk": self.passk,
+        "passk_settings": self.passk_settings,
+      }
+    )
 
   @classmethod
   def from_json(cls, data: Any, where: str = "evaluation.json") -> "Evaluation":
     check_keys(cls, data, where)
     return cls(
-        run=str(data["run"]), run_id=str(data["run_id"]), branch=int(data["branch"]),
-        checkpoint=Checkpoint.from_json(data["checkpoint"], f"{where}: checkpoint"),
-        model=ModelInfo.from_json(data["model"], f"{where}: model"),
-        eval=evals_from_json(data["eval"], f"{where}: eval"), eval_tokens=int(data["eval_tokens"]),
-        wall_time_s=None if data.get("wall_time_s") is None else float(data["wall_time_s"]),
-        translation=None if data.get("translation") is None
-        else TranslationEval.from_json(data["translation"], f"{where}: translation"),
-        passk=data.get("passk"), passk_settings=data.get("passk_settings"))
+      run=str(data["run"]),
+      run_id=str(data["run_id"]),
+      branch=int(data["branch"]),
+      checkpoint=Checkpoint.from_json(data["checkpoint"], f"{where}: checkpoint"),
+      model=ModelInfo.from_json(data["model"], f"{where}: model"),
+      eval=evals_from_json(data["eval"], f"{where}: eval"),
+      eval_tokens=int(data["eval_tokens"]),
+      wall_time_s=None if data.get("wall_time_s") is None else float(data["wall_time_s"]),
+      translation=None
+      if data.get("translation") is None
+      else TranslationEval.from_json(data["translation"], f"{where}: translation"),
+      passk=data.get("passk"),
+      passk_settings=data.get("passk_settings"),
+    )

@@ -16,6 +16,7 @@ COMPLETE = "complete"
 @dataclasses.dataclass(frozen=True)
 class LanguageEval(Flat):
   """Validation loss of one language: nats per token, bits per byte, and the tokens it was measured on."""
+
   loss: float
   bits_per_byte: float
   tokens: int
@@ -35,6 +36,7 @@ def evals_from_json(data: Any, where: str) -> dict[str, LanguageEval]:
 class BudgetResult:
   """The evaluation at one token budget: a cooldown branch's end (steps, decay_start and budget given) or a
   budget listed without them."""
+
   tokens: int
   eval: Mapping[str, LanguageEval]
   flops: float | None = None
@@ -43,22 +45,36 @@ class BudgetResult:
   budget: int | None = None
 
   def to_json(self) -> dict[str, Any]:
-    return without_none({"tokens": self.tokens, "flops": self.flops, "eval": evals_to_json(self.eval),
-                         "steps": self.steps, "decay_start": self.decay_start, "budget": self.budget})
+    return without_none(
+      {
+        "tokens": self.tokens,
+        "flops": self.flops,
+        "eval": evals_to_json(self.eval),
+        "steps": self.steps,
+        "decay_start": self.decay_start,
+        "budget": self.budget,
+      }
+    )
 
   @classmethod
   def from_json(cls, data: Any, where: str = "budget") -> "BudgetResult":
     check_keys(cls, data, where)
     opt_int = lambda k: None if data.get(k) is None else int(data[k])
-    return cls(tokens=int(data["tokens"]), eval=evals_from_json(data["eval"], f"{where}.eval"),
-               flops=None if data.get("flops") is None else float(data["flops"]), steps=opt_int("steps"),
-               decay_start=opt_int("decay_start"), budget=opt_int("budget"))
+    return cls(
+      tokens=int(data["tokens"]),
+      eval=evals_from_json(data["eval"], f"{where}.eval"),
+      flops=None if data.get("flops") is None else float(data["flops"]),
+      steps=opt_int("steps"),
+      decay_start=opt_int("decay_start"),
+      budget=opt_int("budget"),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
 class Result:
   """A training run's result.json. `eval` is the final budget's evaluation; `budgets` the cooldown branches
   (ascending); `translation` {direction: nats per target token} when the run trained on translation."""
+
   run_id: str
   config: Mapping[str, Any]
   n_params: int
@@ -93,12 +109,21 @@ class Result:
     opt = lambda k, f: None if data.get(k) is None else f(data[k])
     floats = lambda m: {str(k): float(v) for k, v in m.items()}
     return cls(
-        run_id=str(data["run_id"]), config=data["config"], n_params=int(data["n_params"]),
-        tokens=int(data["tokens"]), eval=evals_from_json(data["eval"], f"{where}: eval"),
-        status=str(data.get("status", COMPLETE)), n_params_total=opt("n_params_total", int),
-        flops=opt("flops", float), proportions=opt("proportions", floats),
-        realized_proportions=opt("realized_proportions", floats), epochs=opt("epochs", floats),
-        budgets=tuple(BudgetResult.from_json(b, f"{where}: budgets[{i}]")
-                      for i, b in enumerate(data.get("budgets") or ())),
-        wall_time_s=opt("wall_time_s", float), git_commit=opt("git_commit", str),
-        translation=opt("translation", floats))
+      run_id=str(data["run_id"]),
+      config=data["config"],
+      n_params=int(data["n_params"]),
+      tokens=int(data["tokens"]),
+      eval=evals_from_json(data["eval"], f"{where}: eval"),
+      status=str(data.get("status", COMPLETE)),
+      n_params_total=opt("n_params_total", int),
+      flops=opt("flops", float),
+      proportions=opt("proportions", floats),
+      realized_proportions=opt("realized_proportions", floats),
+      epochs=opt("epochs", floats),
+      budgets=tuple(
+        BudgetResult.from_json(b, f"{where}: budgets[{i}]") for i, b in enumerate(data.get("budgets") or ())
+      ),
+      wall_time_s=opt("wall_time_s", float),
+      git_commit=opt("git_commit", str),
+      translation=opt("translation", floats),
+    )

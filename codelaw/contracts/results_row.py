@@ -31,11 +31,11 @@ class ResultsRow:
   run_id: str
   study: str
   language: str
-  N: int                         # non-embedding parameters
-  D: int                         # training tokens at this budget
-  loss: float                    # validation nats per token
+  N: int  # non-embedding parameters
+  D: int  # training tokens at this budget
+  loss: float  # validation nats per token
   proportions: Mapping[str, float]  # the run's training mixture, every language (0 where absent)
-  bpb: float | None = None       # bits per byte of the same evaluation
+  bpb: float | None = None  # bits per byte of the same evaluation
   size: str = ""
   seed: str = ""
   kind: str = ""
@@ -43,7 +43,7 @@ class ResultsRow:
   strategy: str = ""
   arm: str = ""
   mixture: str = ""
-  final: int = 1                 # 1 on the run's own (last) budget, 0 on its cooldown branches
+  final: int = 1  # 1 on the run's own (last) budget, 0 on its cooldown branches
   flops: float | None = None
   n_params_total: int | None = None
   status: str = "complete"
@@ -63,10 +63,23 @@ class ResultsRow:
       raise ValueError(f"{where}: unknown column {unknown[0]!r}")
     text = lambda k, default="": "" if row.get(k) is None else str(row.get(k, default))
     return cls(
-        run_id=str(row["run_id"]), study=str(row["study"]), language=str(row["language"]), N=_int(row["N"]),
-        D=_int(row["D"]), loss=float(row["loss"]),
-        proportions={name: float(row.get(f"p_{name}") or 0.0) for name in languages.NAMES},
-        bpb=_opt(row.get("bpb"), float), size=text("size"), seed=text("seed"), kind=text("kind"),
-        aux=text("aux"), strategy=text("strategy"), arm=text("arm"), mixture=text("mixture"),
-        final=_int(row.get("final") or 1), flops=_opt(row.get("flops"), float),
-        n_params_total=_opt(row.get("n_params_total"), _int), status=text("status") or "complete")
+      run_id=str(row["run_id"]),
+      study=str(row["study"]),
+      language=str(row["language"]),
+      N=_int(row["N"]),
+      D=_int(row["D"]),
+      loss=float(row["loss"]),
+      proportions={name: float(row.get(f"p_{name}") or 0.0) for name in languages.NAMES},
+      bpb=_opt(row.get("bpb"), float),
+      size=text("size"),
+      seed=text("seed"),
+      kind=text("kind"),
+      aux=text("aux"),
+      strategy=text("strategy"),
+      arm=text("arm"),
+      mixture=text("mixture"),
+      final=_int(row.get("final") or 1),
+      flops=_opt(row.get("flops"), float),
+      n_params_total=_opt(row.get("n_params_total"), _int),
+      status=text("status") or "complete",
+    )

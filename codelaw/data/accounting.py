@@ -15,10 +15,17 @@ from codelaw.data.sample import resolve_corpus
 from codelaw.data.translation import TranslationSpec
 
 
-def epochs_per_language(corpus_dir: str | os.PathLike, proportions: dict[str, float], tokens: float, *,
-                        seq_len: int = 256, split: str = "train",
-                        translation: TranslationSpec | Mapping | None = None,
-                        unique_tokens: Mapping[str, int] | None = None, seed: int = 0) -> dict[str, float]:
+def epochs_per_language(
+  corpus_dir: str | os.PathLike,
+  proportions: dict[str, float],
+  tokens: float,
+  *,
+  seq_len: int = 256,
+  split: str = "train",
+  translation: TranslationSpec | Mapping | None = None,
+  unique_tokens: Mapping[str, int] | None = None,
+  seed: int = 0,
+) -> dict[str, float]:
   """Expected epochs over each language's documents (EOS included) after `tokens` packed training tokens
   (a translation stream takes its `weight` of the tokens first); a capped language (`unique_tokens`, with
   the run's `seed`) counts epochs over the documents its stream actually draws from."""
@@ -29,8 +36,10 @@ def epochs_per_language(corpus_dir: str | os.PathLike, proportions: dict[str, fl
   spec = TranslationSpec.from_config(translation)
   share = 1.0 - (spec.weight if spec is not None else 0.0)
   caps = {lang: cap for lang, cap in (unique_tokens or {}).items() if lang in weights}
-  distinct = {lang: sum(len(doc) + 1 for doc in docs)
-              for lang, docs in pipeline.capped_sources(corpus_dir, caps, split, seed, caps).items()}
+  distinct = {
+    lang: sum(len(doc) + 1 for doc in docs)
+    for lang, docs in pipeline.capped_sources(corpus_dir, caps, split, seed, caps).items()
+  }
   out = {}
   for lang in props:
     if lang not in weights:
@@ -58,6 +67,7 @@ def documents_read(iterator_state: Mapping) -> dict[str, int]:
 @dataclasses.dataclass
 class ProportionMeter:
   """Accumulates weighted target tokens per language over batches: the realized proportions."""
+
   counts: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(len(languages.NAMES)))
 
   def update(self, batch: Mapping[str, np.ndarray]) -> None:

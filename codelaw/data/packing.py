@@ -35,15 +35,19 @@ def concat_then_split(docs: grain.IterDataset, seq_len: int, language_id: int) -
 
   def to_row(x: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     seg = x["tokens_segment_ids"].astype(np.int32)
-    return {"tokens": x["tokens"].astype(np.int32), "segment_ids": seg,
-            "positions": x["tokens_positions"].astype(np.int32),
-            "language_ids": np.where(seg > 0, np.int32(language_id), np.int32(-1))}
+    return {
+      "tokens": x["tokens"].astype(np.int32),
+      "segment_ids": seg,
+      "positions": x["tokens_positions"].astype(np.int32),
+      "language_ids": np.where(seg > 0, np.int32(language_id), np.int32(-1)),
+    }
 
   return packed.map(to_row)
 
 
-def first_fit(docs: grain.IterDataset, seq_len: int, *, num_packing_bins: int = 4,
-              keep_target_mask: bool = False) -> grain.IterDataset:
+def first_fit(
+  docs: grain.IterDataset, seq_len: int, *, num_packing_bins: int = 4, keep_target_mask: bool = False
+) -> grain.IterDataset:
   """Packs `{"tokens", "languages", "target_mask"}` documents (each at most `seq_len` long) whole into rows.
 
   `languages` is the per-token language index; `target_mask` marks the tokens whose prediction counts in a
@@ -51,14 +55,17 @@ def first_fit(docs: grain.IterDataset, seq_len: int, *, num_packing_bins: int = 
   """
   features = ("tokens", "languages", "target_mask")
   packed = grain.experimental.FirstFitPackIterDataset(
-      docs, length_struct={k: seq_len for k in features}, num_packing_bins=num_packing_bins,
-      shuffle_bins=False)
+    docs, length_struct={k: seq_len for k in features}, num_packing_bins=num_packing_bins, shuffle_bins=False
+  )
 
   def to_row(x: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     seg = x["tokens_segment_ids"].astype(np.int32)
-    row = {"tokens": x["tokens"].astype(np.int32), "segment_ids": seg,
-           "positions": x["tokens_positions"].astype(np.int32),
-           "language_ids": np.where(seg > 0, x["languages"].astype(np.int32), np.int32(-1))}
+    row = {
+      "tokens": x["tokens"].astype(np.int32),
+      "segment_ids": seg,
+      "positions": x["tokens_positions"].astype(np.int32),
+      "language_ids": np.where(seg > 0, x["languages"].astype(np.int32), np.int32(-1)),
+    }
     if keep_target_mask:
       row["target_mask"] = x["target_mask"].astype(bool) & (seg > 0)
     return row
@@ -66,8 +73,9 @@ def first_fit(docs: grain.IterDataset, seq_len: int, *, num_packing_bins: int = 
   return packed.map(to_row)
 
 
-def rows_to_batch(rows: Sequence[Mapping[str, np.ndarray]], pad_id: int, *,
-                  only_target_mask: bool = False) -> dict[str, np.ndarray]:
+def rows_to_batch(
+  rows: Sequence[Mapping[str, np.ndarray]], pad_id: int, *, only_target_mask: bool = False
+) -> dict[str, np.ndarray]:
   """Stacks packed rows into the batch dict the trainer consumes (see INTERFACES: mixture pipeline).
 
   With `only_target_mask`, a position is weighted only if its target token is marked in the rows'
@@ -85,20 +93,37 @@ def rows_to_batch(rows: Sequence[Mapping[str, np.ndarray]], pad_id: int, *,
   targets = np.full(tokens.shape, pad_id, dtype=np.int32)
   targets[:, :-1] = np.where(same[:, :-1], tokens[:, 1:], pad_id)
   tokens = np.where(seg > 0, tokens, pad_id).astype(np.int32)
-  return {"inputs": tokens, "targets": targets, "segment_ids": seg, "positions": pos,
-          "weights": same.astype(np.float32), "language_ids": lang}
+  return {
+    "inputs": tokens,
+    "targets": targets,
+    "segment_ids": seg,
+    "positions": pos,
+    "weights": same.astype(np.float32),
+    "language_ids": lang,
+  }
 
 
 def empty_row(seq_len: int) -> dict[str, Any]:
   """An all-padding row (segment 0, weight 0), used to fill the last eval batch to a fixed shape."""
   z = np.zeros(seq_len, dtype=np.int32)
-  return {"tokens": z, "segment_ids": z, "positions": z, "language_ids": np.full(seq_len, -1, np.int32),
-          "target_mask": np.zeros(seq_len, dtype=bool)}
+  return {
+    "tokens": z,
+    "segment_ids": z,
+    "positions": z,
+    "language_ids": np.full(seq_len, -1, np.int32),
+    "target_mask": np.zeros(seq_len, dtype=bool),
+  }
 
 
-def batches_from_rows(rows: Iterator[Mapping[str, np.ndarray]], batch_size: int, seq_len: int, pad_id: int,
-                      max_batches: float = float("inf"), *, only_target_mask: bool = False
-                      ) -> list[dict[str, np.ndarray]]:
+def batches_from_rows(
+  rows: Iterator[Mapping[str, np.ndarray]],
+  batch_size: int,
+  seq_len: int,
+  pad_id: int,
+  max_batches: float = float("inf"),
+  *,
+  only_target_mask: bool = False,
+) -> list[dict[str, np.ndarray]]:
   """Deterministic batches of `batch_size` rows in stream order, until the rows or `max_batches` run out; the
   last batch is completed with all-padding rows (weight 0) so every batch has the same shape."""
   batches: list[dict[str, np.ndarray]] = []

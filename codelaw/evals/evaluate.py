@@ -77,14 +77,18 @@ def run_config(run_dir: Path, train_config: str = "") -> dict:
     except ValueError as e:
       raise UserError(f"{e}; pass config.train_config") from None
   else:
-    raise UserError(f"config.run: {run_dir} has no result.json (run not complete); pass config.train_config "
-                    "= the training config file (e.g. configs/train/tiny.py:size=cpu-200k)")
+    raise UserError(
+      f"config.run: {run_dir} has no result.json (run not complete); pass config.train_config "
+      "= the training config file (e.g. configs/train/tiny.py:size=cpu-200k)"
+    )
   marker = run_dir / "run.json"
   if marker.exists():
     expected = read_json(marker, "config.run").get("run_id")
     if expected and settings.run_id(config) != expected:
-      raise UserError(f"config.train_config: it is run {settings.run_id(config)}, but {run_dir} holds run "
-                      f"{expected}; give the config (with the same overrides) that trained it")
+      raise UserError(
+        f"config.train_config: it is run {settings.run_id(config)}, but {run_dir} holds run "
+        f"{expected}; give the config (with the same overrides) that trained it"
+      )
   return config
 
 
@@ -144,14 +148,20 @@ def passk_settings(cfg: Any) -> dict | None:
   try:
     temperature, top_p, timeout_s = float(cfg.temperature), float(cfg.top_p), float(cfg.timeout_s)
   except (TypeError, ValueError):
-    raise UserError(f"config.passk: temperature = {cfg.temperature!r}, top_p = {cfg.top_p!r}, timeout_s = "
-                    f"{cfg.timeout_s!r}; expected numbers") from None
+    raise UserError(
+      f"config.passk: temperature = {cfg.temperature!r}, top_p = {cfg.top_p!r}, timeout_s = "
+      f"{cfg.timeout_s!r}; expected numbers"
+    ) from None
   if not temperature >= 0 or not 0 < top_p <= 1:
-    raise UserError(f"config.passk: temperature = {cfg.temperature}, top_p = {cfg.top_p}; expected "
-                    "temperature >= 0 and 0 < top_p <= 1")
+    raise UserError(
+      f"config.passk: temperature = {cfg.temperature}, top_p = {cfg.top_p}; expected "
+      "temperature >= 0 and 0 < top_p <= 1"
+    )
   if n > 1 and temperature == 0:
-    raise UserError(f"config.passk.n = {n} with temperature 0 gives {n} identical greedy samples; set "
-                    "config.passk.temperature > 0 (or n = 1)")
+    raise UserError(
+      f"config.passk.n = {n} with temperature 0 gives {n} identical greedy samples; set "
+      "config.passk.temperature > 0 (or n = 1)"
+    )
   if not timeout_s > 0:
     raise UserError(f"config.passk.timeout_s = {cfg.timeout_s!r}: expected > 0")
   for lang in langs:  # before any generation: a missing compiler should fail in a second
@@ -159,11 +169,19 @@ def passk_settings(cfg: Any) -> dict | None:
       check_toolchain(lang)
     except ToolchainMissing as e:
       raise UserError(f"config.passk.languages: {e}") from None
-  return dict(languages=langs, n=n, ks=ks, temperature=temperature, top_p=top_p,
-              max_new_tokens=_positive_int(cfg, "max_new_tokens", "passk"),
-              limit=_positive_int(cfg, "limit", "passk", lo=0), batch_size=_positive_int(cfg, "batch_size", "passk"),
-              seed=_positive_int(cfg, "seed", "passk", lo=0), timeout_s=timeout_s,
-              parallelism=_positive_int(cfg, "parallelism", "passk"))
+  return dict(
+    languages=langs,
+    n=n,
+    ks=ks,
+    temperature=temperature,
+    top_p=top_p,
+    max_new_tokens=_positive_int(cfg, "max_new_tokens", "passk"),
+    limit=_positive_int(cfg, "limit", "passk", lo=0),
+    batch_size=_positive_int(cfg, "batch_size", "passk"),
+    seed=_positive_int(cfg, "seed", "passk", lo=0),
+    timeout_s=timeout_s,
+    parallelism=_positive_int(cfg, "parallelism", "passk"),
+  )
 
 
 # ---------------------------------------------------------------------------------------- pass@k
@@ -175,29 +193,45 @@ def pass_at_k(model_cfg: Any, params: Any, corpus_dir: Path, opts: dict, out_dir
   results = {}
   for lang in opts["languages"]:
     problems = harness.load(lang)
-    task_ids = list(problems)[:opts["limit"]] if opts["limit"] else list(problems)
+    task_ids = list(problems)[: opts["limit"]] if opts["limit"] else list(problems)
     prompts = [(tid, problems[tid].prompt) for tid in task_ids for _ in range(opts["n"])]
     texts: list[str] = []
     for start in range(0, len(prompts), opts["batch_size"]):
-      chunk = [p for _, p in prompts[start:start + opts["batch_size"]]]
+      chunk = [p for _, p in prompts[start : start + opts["batch_size"]]]
       # A different seed per chunk: samples of one problem in different chunks must not repeat.
-      texts += gen.generate(model, tokenizer, chunk, max_new_tokens=opts["max_new_tokens"],
-                            stop=harness.STOP_SEQUENCES[lang], temperature=opts["temperature"],
-                            top_p=opts["top_p"], seed=opts["seed"] + start, eos_id=eos_id)
+      texts += gen.generate(
+        model,
+        tokenizer,
+        chunk,
+        max_new_tokens=opts["max_new_tokens"],
+        stop=harness.STOP_SEQUENCES[lang],
+        temperature=opts["temperature"],
+        top_p=opts["top_p"],
+        seed=opts["seed"] + start,
+        eos_id=eos_id,
+      )
     completions: dict[str, list[str]] = {tid: [] for tid in task_ids}
     for (tid, _), text in zip(prompts, texts):
       completions[tid].append(harness.truncate(lang, text))
     try:
-      passed, scores = harness.evaluate_completions(lang, problems, completions, opts["ks"],
-                                                    parallelism=opts["parallelism"], timeout_s=opts["timeout_s"])
+      passed, scores = harness.evaluate_completions(
+        lang, problems, completions, opts["ks"], parallelism=opts["parallelism"], timeout_s=opts["timeout_s"]
+      )
     except ToolchainMissing as e:
       raise UserError(f"config.passk.languages: {e}") from None
-    lines = [json.dumps({"task_id": tid, "index": i, "completion": c, "passed": passed[tid][i]})
-             for tid in task_ids for i, c in enumerate(completions[tid])]
+    lines = [
+      json.dumps({"task_id": tid, "index": i, "completion": c, "passed": passed[tid][i]})
+      for tid in task_ids
+      for i, c in enumerate(completions[tid])
+    ]
     atomic_write_text(out_dir / f"{lang}.jsonl", "\n".join(lines) + "\n")
-    results[lang] = {**scores, "problems": len(task_ids), "samples": sum(len(c) for c in completions.values()),
-                     "passed": int(sum(sum(v) for v in passed.values())),
-                     "completion_chars": int(sum(len(c) for cs in completions.values() for c in cs))}
+    results[lang] = {
+      **scores,
+      "problems": len(task_ids),
+      "samples": sum(len(c) for c in completions.values()),
+      "passed": int(sum(sum(v) for v in passed.values())),
+      "completion_chars": int(sum(len(c) for cs in completions.values() for c in cs)),
+    }
   return results
 
 
@@ -219,8 +253,9 @@ def evaluate(config: Any, workdir: str | Path) -> dict:
   eval_tokens = _positive_int(config, "eval_tokens", "", lo=0) or s.eval_tokens
   passk_opts = passk_settings(config.passk)
   if passk_opts is not None and jax.process_count() > 1:
-    raise UserError("config.passk.languages: pass@k generation runs in a single process; evaluate with one "
-                    "process for pass@k")
+    raise UserError(
+      "config.passk.languages: pass@k generation runs in a single process; evaluate with one process for pass@k"
+    )
 
   ckpt_dir = run_dir / "branches" / str(branch) / "checkpoints" if branch else run_dir / "checkpoints"
   params, shardings, step = restore(s, ckpt_dir)
@@ -228,8 +263,16 @@ def evaluate(config: Any, workdir: str | Path) -> dict:
   if primary:
     print(f"evaluating {ckpt_dir} step {step} (run {s.run_id})", file=sys.stderr)
   eval_step = step_lib.make_eval_step(s.model_cfg, s.mesh, shardings)
-  evals = evaluate_languages(eval_step, params, s.corpus_dir, eval_languages, seq_len=s.seq_len,
-                             batch_size=s.global_batch_size, max_tokens=eval_tokens, mesh=s.mesh)
+  evals = evaluate_languages(
+    eval_step,
+    params,
+    s.corpus_dir,
+    eval_languages,
+    seq_len=s.seq_len,
+    batch_size=s.global_batch_size,
+    max_tokens=eval_tokens,
+    mesh=s.mesh,
+  )
   translation = None
   if config.translation.enabled:
     spec = s.translation
@@ -238,26 +281,49 @@ def evaluate(config: Any, workdir: str | Path) -> dict:
     seen = list(spec.directions) if spec is not None else seen_directions()
     max_pairs = _positive_int(config.translation, "max_pairs", "translation", lo=0) or None
     losses = direction_losses(
-        eval_step, params, all_directions(), seq_len=s.seq_len, batch_size=s.global_batch_size,
-        strategy=strategy, corpus_dir=s.corpus_dir, data=data, mesh=s.mesh, max_pairs=max_pairs)
+      eval_step,
+      params,
+      all_directions(),
+      seq_len=s.seq_len,
+      batch_size=s.global_batch_size,
+      strategy=strategy,
+      corpus_dir=s.corpus_dir,
+      data=data,
+      mesh=s.mesh,
+      max_pairs=max_pairs,
+    )
     translation = TranslationEval(
-        strategy=strategy, format="paired" if strategy == "paired" else "concat", data=data, max_pairs=max_pairs,
-        directions={d: DirectionLoss(**v) for d, v in losses.items()},
-        without_data=tuple(d for d in all_directions() if d not in losses),
-        **translation_loss.aggregate(losses, seen))
+      strategy=strategy,
+      format="paired" if strategy == "paired" else "concat",
+      data=data,
+      max_pairs=max_pairs,
+      directions={d: DirectionLoss(**v) for d, v in losses.items()},
+      without_data=tuple(d for d in all_directions() if d not in losses),
+      **translation_loss.aggregate(losses, seen),
+    )
 
   passk = settings_json = None
   if passk_opts is not None:
     passk = pass_at_k(s.model_cfg, params, s.corpus_dir, passk_opts, Path(workdir) / "passk")
     settings_json = {k: (list(v) if isinstance(v, tuple) else v) for k, v in passk_opts.items()}
   evaluation = Evaluation(
-      run=str(run_dir.resolve()), run_id=s.run_id, branch=branch,
-      checkpoint=Checkpoint(dir=str(ckpt_dir.resolve()), step=step, tokens=step * s.tokens_per_step),
-      model=ModelInfo(size=s.config["model"].get("size"), n_params=counting.n_params(s.model_cfg),
-                      n_params_total=counting.n_params_total(s.model_cfg), seq_len=s.seq_len),
-      eval={lang: LanguageEval(**v) for lang, v in evals.items()}, eval_tokens=eval_tokens,
-      wall_time_s=time.perf_counter() - started, translation=translation, passk=passk,
-      passk_settings=settings_json)
+    run=str(run_dir.resolve()),
+    run_id=s.run_id,
+    branch=branch,
+    checkpoint=Checkpoint(dir=str(ckpt_dir.resolve()), step=step, tokens=step * s.tokens_per_step),
+    model=ModelInfo(
+      size=s.config["model"].get("size"),
+      n_params=counting.n_params(s.model_cfg),
+      n_params_total=counting.n_params_total(s.model_cfg),
+      seq_len=s.seq_len,
+    ),
+    eval={lang: LanguageEval(**v) for lang, v in evals.items()},
+    eval_tokens=eval_tokens,
+    wall_time_s=time.perf_counter() - started,
+    translation=translation,
+    passk=passk,
+    passk_settings=settings_json,
+  )
   result = evaluation.to_json()
   if primary:
     atomic_write_json(Path(workdir) / "evaluation.json", result)

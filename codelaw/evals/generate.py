@@ -28,6 +28,7 @@ PREFILL_BUCKET = 32
 @dataclasses.dataclass
 class Generation:
   """Per sequence: generated token ids (stop tokens excluded) and, when asked for, each step's logits."""
+
   tokens: list[list[int]]
   logits: list[np.ndarray] | None = None  # per sequence [n_generated, vocab]
 
@@ -62,10 +63,18 @@ def _decode(graphdef, state, inputs_BxT, positions_BxT, valid_BxT, cache, key, t
   return _sample(last_BxV, key, temperature, top_p), last_BxV, cache
 
 
-def generate_tokens(model: Decoder, prompts: Sequence[Sequence[int]], *, max_new_tokens: int,
-                    temperature: float = 0.0, top_p: float = 1.0, seed: int = 0, eos_id: int | None = None,
-                    should_stop: Callable[[int, list[int]], bool] | None = None,
-                    return_logits: bool = False) -> Generation:
+def generate_tokens(
+  model: Decoder,
+  prompts: Sequence[Sequence[int]],
+  *,
+  max_new_tokens: int,
+  temperature: float = 0.0,
+  top_p: float = 1.0,
+  seed: int = 0,
+  eos_id: int | None = None,
+  should_stop: Callable[[int, list[int]], bool] | None = None,
+  return_logits: bool = False,
+) -> Generation:
   """Samples continuations of token-id prompts; `should_stop(i, generated_ids)` ends sequence i early."""
   if not prompts or any(len(p) == 0 for p in prompts):
     raise UserError("generation needs at least one prompt, each with at least one token")
@@ -78,8 +87,8 @@ def generate_tokens(model: Decoder, prompts: Sequence[Sequence[int]], *, max_new
   inputs = np.zeros((batch, prompt_len), np.int32)
   valid = np.zeros((batch, prompt_len), bool)
   for i, p in enumerate(prompts):  # left padding: every prompt ends at the same slot
-    inputs[i, prompt_len - len(p):] = p
-    valid[i, prompt_len - len(p):] = True
+    inputs[i, prompt_len - len(p) :] = p
+    valid[i, prompt_len - len(p) :] = True
   positions = np.maximum(np.cumsum(valid, axis=1) - 1, 0).astype(np.int32)
   next_position = positions[:, -1] + 1
 
@@ -87,8 +96,9 @@ def generate_tokens(model: Decoder, prompts: Sequence[Sequence[int]], *, max_new
   cache = model.init_cache(batch, prompt_len + max_new_tokens)
   key = jax.random.key(seed)
   key, step_key = jax.random.split(key)
-  token_B, logits_BxV, cache = _decode(graphdef, state, inputs, positions, valid, cache, step_key,
-                                       float(temperature), float(top_p))
+  token_B, logits_BxV, cache = _decode(
+    graphdef, state, inputs, positions, valid, cache, step_key, float(temperature), float(top_p)
+  )
   out: list[list[int]] = [[] for _ in range(batch)]
   logits: list[list[np.ndarray]] = [[] for _ in range(batch)]
   done = np.zeros(batch, bool)
@@ -109,16 +119,34 @@ def generate_tokens(model: Decoder, prompts: Sequence[Sequence[int]], *, max_new
     if done.all() or step == max_new_tokens - 1:
       break
     key, step_key = jax.random.split(key)
-    token_B, logits_BxV, cache = _decode(graphdef, state, token_host[:, None], (next_position + step)[:, None],
-                                         np.ones((batch, 1), bool), cache, step_key, float(temperature),
-                                         float(top_p))
-  return Generation(tokens=out, logits=[np.stack(l) if l else np.zeros((0,)) for l in logits]
-                    if return_logits else None)
+    token_B, logits_BxV, cache = _decode(
+      graphdef,
+      state,
+      token_host[:, None],
+      (next_position + step)[:, None],
+      np.ones((batch, 1), bool),
+      cache,
+      step_key,
+      float(temperature),
+      float(top_p),
+    )
+  return Generation(
+    tokens=out, logits=[np.stack(l) if l else np.zeros((0,)) for l in logits] if return_logits else None
+  )
 
 
-def generate(model: Decoder, tokenizer, prompts: Sequence[str], *, max_new_tokens: int,
-             stop: Sequence[str] | Sequence[Sequence[str]] = (), temperature: float = 0.0, top_p: float = 1.0,
-             seed: int = 0, eos_id: int | None = None) -> list[str]:
+def generate(
+  model: Decoder,
+  tokenizer,
+  prompts: Sequence[str],
+  *,
+  max_new_tokens: int,
+  stop: Sequence[str] | Sequence[Sequence[str]] = (),
+  temperature: float = 0.0,
+  top_p: float = 1.0,
+  seed: int = 0,
+  eos_id: int | None = None,
+) -> list[str]:
   """Text continuations of text prompts, cut before the first stop string.
 
   `tokenizer` is a `tokenizers.Tokenizer`; `stop` is one list of stop strings for every prompt, or one
@@ -134,13 +162,21 @@ def generate(model: Decoder, tokenizer, prompts: Sequence[str], *, max_new_token
   def cut(i: int, ids: list[int]) -> str:
     text = tokenizer.decode(ids, skip_special_tokens=False)
     ends = [text.find(s) for s in stops[i] if s and s in text]
-    return text[:min(ends)] if ends else text
+    return text[: min(ends)] if ends else text
 
   def should_stop(i: int, ids: list[int]) -> bool:
     text = tokenizer.decode(ids, skip_special_tokens=False)
     return any(s and s in text for s in stops[i])
 
   ids = [tokenizer.encode(p).ids for p in prompts]
-  generation = generate_tokens(model, ids, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
-                               seed=seed, eos_id=eos_id, should_stop=should_stop)
+  generation = generate_tokens(
+    model,
+    ids,
+    max_new_tokens=max_new_tokens,
+    temperature=temperature,
+    top_p=top_p,
+    seed=seed,
+    eos_id=eos_id,
+    should_stop=should_stop,
+  )
   return [cut(i, toks) for i, toks in enumerate(generation.tokens)]

@@ -28,16 +28,14 @@ def aggregate(losses: dict[str, dict[str, float]], seen: Sequence[str]) -> dict[
   """by_source / by_target / seen / unseen means of per-direction losses (None where no direction has data)."""
   seen_set = set(seen)
   pairs = {d: translation.parse_direction(d) for d in losses}
-  by_source = {lang: _mean([v["loss"] for d, v in losses.items() if pairs[d][0] == lang])
-               for lang in languages.NAMES}
-  by_target = {lang: _mean([v["loss"] for d, v in losses.items() if pairs[d][1] == lang])
-               for lang in languages.NAMES}
+  by_source = {lang: _mean([v["loss"] for d, v in losses.items() if pairs[d][0] == lang]) for lang in languages.NAMES}
+  by_target = {lang: _mean([v["loss"] for d, v in losses.items() if pairs[d][1] == lang]) for lang in languages.NAMES}
   seen_dirs = [d for d in losses if d in seen_set]
   unseen_dirs = [d for d in losses if d not in seen_set]
   return {
-      "by_source": {k: v for k, v in by_source.items() if v is not None},
-      "by_target": {k: v for k, v in by_target.items() if v is not None},
-      "seen": {"loss": _mean([losses[d]["loss"] for d in seen_dirs]), "directions": seen_dirs},
-      "unseen": {"loss": _mean([losses[d]["loss"] for d in unseen_dirs]), "directions": unseen_dirs},
-      "all": {"loss": _mean([v["loss"] for v in losses.values()]), "directions": list(losses)},
+    "by_source": {k: v for k, v in by_source.items() if v is not None},
+    "by_target": {k: v for k, v in by_target.items() if v is not None},
+    "seen": {"loss": _mean([losses[d]["loss"] for d in seen_dirs]), "directions": seen_dirs},
+    "unseen": {"loss": _mean([losses[d]["loss"] for d in unseen_dirs]), "directions": unseen_dirs},
+    "all": {"loss": _mean([v["loss"] for v in losses.values()]), "directions": list(losses)},
   }

@@ -23,15 +23,15 @@ AXES = ("data", "fsdp", "tensor")
 
 # logical axis name -> mesh axis (or axes, or None = replicated)
 LOGICAL_RULES: dict[str, str | tuple[str, ...] | None] = {
-    "batch": ("data", "fsdp"),
-    "length": None,
-    "embed": "fsdp",
-    "mlp": "tensor",
-    "heads": "tensor",
-    "kv_heads": "tensor",
-    "head_dim": None,
-    "vocab": "tensor",
-    "norm": None,
+  "batch": ("data", "fsdp"),
+  "length": None,
+  "embed": "fsdp",
+  "mlp": "tensor",
+  "heads": "tensor",
+  "kv_heads": "tensor",
+  "head_dim": None,
+  "vocab": "tensor",
+  "norm": None,
 }
 
 
@@ -43,8 +43,9 @@ def current_mesh() -> AbstractMesh | None:
   return mesh
 
 
-def logical_to_spec(logical_axes: Sequence[str | None] | None, shape: Sequence[int] | None = None,
-                    mesh: Mesh | AbstractMesh | None = None) -> PartitionSpec:
+def logical_to_spec(
+  logical_axes: Sequence[str | None] | None, shape: Sequence[int] | None = None, mesh: Mesh | AbstractMesh | None = None
+) -> PartitionSpec:
   """Maps logical axis names to a PartitionSpec through `LOGICAL_RULES`.
 
   With `shape` and `mesh`, a dimension that the mesh axes do not divide stays replicated (e.g. 3 heads on a
@@ -70,8 +71,9 @@ def logical_to_spec(logical_axes: Sequence[str | None] | None, shape: Sequence[i
   return PartitionSpec(*spec)
 
 
-def logical_to_sharding(logical_axes: Sequence[str | None] | None, mesh: Mesh,
-                        shape: Sequence[int] | None = None) -> NamedSharding:
+def logical_to_sharding(
+  logical_axes: Sequence[str | None] | None, mesh: Mesh, shape: Sequence[int] | None = None
+) -> NamedSharding:
   """The NamedSharding of an array with these logical axes on `mesh`."""
   return NamedSharding(mesh, logical_to_spec(logical_axes, shape, mesh))
 

@@ -16,8 +16,20 @@ from codelaw.contracts.results_row import COLUMNS, ResultsRow
 from codelaw.io import atomic_write_text
 from codelaw.study.spec import Run
 
-TRANSLATION_COLUMNS = ["run_id", "study", "strategy", "size", "seed", "N", "D", "direction", "source", "target",
-                       "seen", "loss"]
+TRANSLATION_COLUMNS = [
+  "run_id",
+  "study",
+  "strategy",
+  "size",
+  "seed",
+  "N",
+  "D",
+  "direction",
+  "source",
+  "target",
+  "seen",
+  "loss",
+]
 
 
 def read_result(run_dir: Path) -> Result | None:
@@ -46,18 +58,32 @@ def run_rows(run: Run, result: Result) -> list[ResultsRow]:
   budgets.sort(key=lambda b: b.tokens)
   rows = []
   for budget in budgets:
-    for lang in (run.eval_languages or sorted(budget.eval)):
+    for lang in run.eval_languages or sorted(budget.eval):
       if lang not in budget.eval:
         continue
       evaluated = budget.eval[lang]
-      rows.append(ResultsRow(
-          run_id=run.run_id, study=run.study, language=lang, N=result.n_params, D=budget.tokens,
-          loss=evaluated.loss, bpb=evaluated.bits_per_byte,
+      rows.append(
+        ResultsRow(
+          run_id=run.run_id,
+          study=run.study,
+          language=lang,
+          N=result.n_params,
+          D=budget.tokens,
+          loss=evaluated.loss,
+          bpb=evaluated.bits_per_byte,
           proportions={name: float(proportions.get(name, 0.0)) for name in languages.NAMES},
-          size=run.meta.get("size", run.config["model"]["size"]), seed=str(run.meta.get("seed", "")),
-          kind=run.meta.get("kind", ""), aux=_aux(run, lang), strategy=run.meta.get("strategy", ""),
-          arm=run.meta.get("arm", ""), mixture=run.meta.get("mixture", ""),
-          final=int(budget.tokens == result.tokens), flops=budget.flops, n_params_total=result.n_params_total))
+          size=run.meta.get("size", run.config["model"]["size"]),
+          seed=str(run.meta.get("seed", "")),
+          kind=run.meta.get("kind", ""),
+          aux=_aux(run, lang),
+          strategy=run.meta.get("strategy", ""),
+          arm=run.meta.get("arm", ""),
+          mixture=run.meta.get("mixture", ""),
+          final=int(budget.tokens == result.tokens),
+          flops=budget.flops,
+          n_params_total=result.n_params_total,
+        )
+      )
   return rows
 
 
@@ -66,10 +92,22 @@ def translation_rows(run: Run, result: Result) -> list[dict[str, Any]]:
   rows = []
   for direction, loss in sorted((result.translation or {}).items()):
     source, _, target = direction.partition("->")
-    rows.append({"run_id": run.run_id, "study": run.study, "strategy": run.meta.get("strategy", ""),
-                 "size": run.meta.get("size", ""), "seed": run.meta.get("seed", ""), "N": result.n_params,
-                 "D": result.tokens, "direction": direction, "source": source, "target": target,
-                 "seen": int(direction in seen), "loss": loss})
+    rows.append(
+      {
+        "run_id": run.run_id,
+        "study": run.study,
+        "strategy": run.meta.get("strategy", ""),
+        "size": run.meta.get("size", ""),
+        "seed": run.meta.get("seed", ""),
+        "N": result.n_params,
+        "D": result.tokens,
+        "direction": direction,
+        "source": source,
+        "target": target,
+        "seen": int(direction in seen),
+        "loss": loss,
+      }
+    )
   return rows
 
 
