@@ -48,9 +48,21 @@ def law_for(inputs: StudyInputs, alloc: dict) -> tuple[LawParams | None, str]:
   return None, "no fit file matching the allocation's law"
 
 
-def measured(inputs: StudyInputs, langs: list[str]) -> dict[str, dict[tuple[float, float], dict]]:
-  """{arm: {(N, D): {"loss": equal-weighted mean over langs and seeds, "by_seed", "seeds", "complete"}}} from
-  the validation runs (arms pair by seed)."""
+def objective_weights(inputs: StudyInputs, alloc: dict, langs: list[str]) -> dict[str, float]:
+  """The language weights of the objective the validation tests: the prediction's, else the allocation's,
+  else equal."""
+  raw = ((inputs.prediction[1] if inputs.prediction else {}).get("weights") or alloc.get("weights")
+         or {n: 1.0 for n in langs})
+  w = {n: float(raw.get(n, 0.0)) for n in langs}
+  total = sum(w.values())
+  return {n: v / total for n, v in w.items()} if total > 0 else {n: 1 / len(langs) for n in langs}
+
+
+def measured(inputs: StudyInputs, langs: list[str], weights: dict[str, float] | None = None
+             ) -> dict[str, dict[tuple[float, float], dict]]:
+  """{arm: {(N, D): {"loss": weighted mean over langs (equal by default), then mean over seeds, "by_seed",
+  "seeds", "complete"}}} from the validation runs (arms pair by seed)."""
+  weights = weights or {n: 1.0 for n in langs}
   per_run: dict[tuple, dict[str, float]] = defaultdict(dict)
   for r in inputs.results:
     if r.get("kind") == "validation" and r.get("arm") in ARMS:
@@ -58,10 +70,10 @@ def measured(inputs: StudyInputs, langs: list[str]) -> dict[str, dict[tuple[floa
   out: dict[str, dict] = defaultdict(dict)
   for (arm, N, D, run_id, seed), losses in per_run.items():
     have = [n for n in langs if n in losses]
-    if not have:
+    if sum(weights.get(n, 0.0) for n in have) <= 0:
       continue
     e = out[arm].setdefault((N, D), {"values": [], "by_seed": {}, "complete": True})
-    e["values"].append(float(np.mean([losses[n] for n in have])))
+    e["values"].append(float(np.average([losses[n] for n in have], weights=[weights.get(n, 0.0) for n in have])))
     e["by_seed"][seed or run_id] = e["values"][-1]
     e["complete"] &= len(have) == len(langs)
   for by_nd in out.values():
@@ -219,7 +231,8 @@ def _gain_table(inputs: StudyInputs, alloc: dict, meas: dict) -> Table:
                  interval(point, ci) if ci else f"{fixed(point)} (1 seed: no interval)", seeds])
   return Table("validation_gain", "Guided vs uniform: predicted gain beside measured gain",
                ["N", "D", "predicted gain [95%]", "measured gain [95%, paired over seeds]", "paired seeds"], rows,
-               f"Gain = equal-weighted loss of uniform − guided (nats/token; positive = guided is better). "
+               f"Gain = weighted loss of uniform − guided, the allocation's objective (nats/token; positive = "
+               "guided is better). "
                f"Predicted: {src}{when}. Measured: Student's t over the per-seed "
                "differences of the two arms (same seeds, same evaluation tokens).")
 
@@ -262,7 +275,9 @@ def section(inputs: StudyInputs) -> tuple[Section, Section, dict]:
       fig1.missing.append(f"law curves left out: {law_src}")
     else:
       fig1.notes.append(f"Law curves from {law_src}.")
-  meas = measured(inputs, langs or list(languages.NAMES))
+  langs = langs or list(languages.NAMES)
+  weights = objective_weights(inputs, alloc, langs)
+  meas = measured(inputs, langs, weights)
   facts["validation"] = meas
   if not meas:
     fig1.missing.append("no validation runs (kind validation, arm guided/uniform) in results.csv")
@@ -277,12 +292,14 @@ def section(inputs: StudyInputs) -> tuple[Section, Section, dict]:
       for (N, D), e in sorted(by_nd.items()):
         pred = None
         if law is not None and alloc:
-          w = np.full(len(law.langs), 1 / len(law.langs))
+          w = np.asarray([weights.get(n, 0.0) for n in law.langs])
+          w = w / w.sum() if w.sum() > 0 else np.full(len(law.langs), 1 / len(law.langs))
           pred = solver.objective(law, N, D, w, _vec(alloc, "p_star" if arm == "guided" else "p_uniform", law))
         rows.append([arm, fmt(N), fmt(D), fixed(e["loss"]), fixed(pred), e["seeds"], e["complete"]])
     fig1.tables.append(Table("validation", "Guided vs uniform: measured and predicted equal-weighted loss",
                              ["arm", "N", "D", "measured loss", "predicted (law)", "seeds", "all languages"], rows,
-                             "Measured: mean over languages of the validation loss (nats/token), then over seeds."))
+                             "Measured: the objective's weighted mean over languages of the validation loss (nats/token; "
+                             "equal weights unless the prediction or allocation sets them), then the mean over seeds."))
     if "guided" in meas and "uniform" in meas:
       fig1.tables.append(_gain_table(inputs, alloc, meas))
   return fig5, fig1, facts

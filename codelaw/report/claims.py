@@ -205,7 +205,7 @@ def pairing_beats_shuffling(which: str) -> Callable[[dict | None], Check]:
 
 
 def guided_beats_uniform(meas: dict | None) -> Check:
-  stat = "min over (N, D) of equal-weighted loss uniform - guided (nats/token), paired over seeds"
+  stat = "min over (N, D) of the objective's weighted loss uniform - guided (nats/token), paired over seeds"
   if not meas or "guided" not in meas or "uniform" not in meas:
     return None, stat, "needs guided and uniform validation runs"
   gains = {}
