@@ -218,3 +218,40 @@ def test_launcher_exits_2_with_one_line(tmp_path):
                         capture_output=True, text=True, timeout=120)
   assert proc.returncode == 2
   assert "local_dirs.rust" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_full_corpus_is_found_or_named_with_its_job(built, tmp_path, monkeypatch):
+  _, work = built
+  monkeypatch.setenv("CODELAW_FULL_CORPUS", str(tmp_path / "none"))
+  with pytest.raises(UserError, match=r"corpus 'full'.*configs/corpus.py:full --workdir .*none") as e:
+    sample.resolve_corpus("full")
+  assert "\n" not in str(e.value)
+  monkeypatch.setenv("CODELAW_FULL_CORPUS", str(work))
+  assert sample.resolve_corpus("full") == work
+
+
+def test_tokenizer_job_reports_bytes_per_token_beside_the_corpus_tokenizer(built, tmp_path):
+  _, work = built
+  spec = importlib.util.spec_from_file_location("tok_cfg", ROOT / "configs" / "tokenizer.py")
+  mod = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(mod)
+  assert mod.get_config("full").vocab_size == 32768
+  cfg = mod.get_config()
+  cfg.corpus, cfg.vocab_size, cfg.bytes_per_language = str(work), 600, 20_000
+  launch.run(cfg, str(tmp_path))
+  rows = [l for l in (tmp_path / "tokenizer_stats.md").read_text().splitlines() if l.startswith("| python")
+          or l.startswith("| go")]
+  assert len(rows) == 2 and all("(val)" in r for r in rows)
+  new, base = zip(*([float(x) for x in r.strip("|").split("|")[1:]] for r in rows))
+  assert all(1.0 < b < 8.0 for b in new + base)
+  assert tokenizer.load_tokenizer(tmp_path).get_vocab_size() <= 600
+
+
+def test_tokenizer_sample_is_bounded_and_uniform(built):
+  _, work = built
+  total = sum(len(d["text"]) for d in text_shards.read(work, "python", "train"))
+  picked = tokenizer.sample_texts(work, "python", total // 8, seed=1)
+  size = sum(map(len, picked))
+  assert total // 16 <= size <= total // 4  # about the budget, never over twice it
+  assert tokenizer.sample_texts(work, "python", 10 * total) == [d["text"] for d in
+                                                                text_shards.read(work, "python", "train")]

@@ -53,8 +53,9 @@ def balanced_texts(texts_by_lang: Mapping[str, Sequence[str]], bytes_per_languag
 
 
 def sample_texts(corpus_dir: str | os.PathLike, lang: str, budget: int, seed: int = 0) -> list[str]:
-  """A uniform random sample of a language's train documents, `budget` to 2 x `budget` bytes (all of them
-  if there are fewer), in one streaming pass: memory stays bounded by the budget, not the corpus."""
+  """A uniform random sample of a language's train documents, about `budget` and at most 2 x `budget`
+  characters (all of them if there are fewer), in one streaming pass: memory is bounded by the budget,
+  not the corpus."""
   rng = random.Random(seed)
   p, picked, size = 1.0, [], 0
   for d in text_shards.read(corpus_dir, lang, "train"):
