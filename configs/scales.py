@@ -78,7 +78,7 @@ SCALES = {
         fit=dict(),
     ),
     "gpu-small": dict(
-        train=dict(corpus="sample", seq_len=1024, global_batch_size=128, warmup_steps=200, dtype="bfloat16",
+        train=dict(corpus="full", seq_len=1024, global_batch_size=128, warmup_steps=200, dtype="bfloat16",
                    eval_tokens=2_000_000, checkpoint_every=1000),
         peak_lr={"0.1B": 1e-3, "0.2B": 1e-3, "0.4B": 1e-3},
         per_language=dict(languages=CPU_LANGUAGES, sizes=("0.1B", "0.2B", "0.4B"),

@@ -32,6 +32,7 @@ from codelaw.errors import UserError
 from codelaw.io import atomic_write_json, atomic_write_text
 
 SAMPLE_NAME = "sample"
+FULL_NAME = "full"
 META = "sample_meta.json"
 
 
@@ -123,10 +124,22 @@ def sample_corpus_dir() -> Path:
   return target
 
 
+def full_corpus_dir() -> Path:
+  """Where the full corpus is looked for: $CODELAW_FULL_CORPUS, else CODELAW_CACHE/corpus-full."""
+  return Path(os.environ.get("CODELAW_FULL_CORPUS") or cache_root() / "corpus-full")
+
+
 def resolve_corpus(name_or_path: str | os.PathLike) -> Path:
-  """"sample" -> the bundled sample corpus; otherwise a corpus dir that must hold a manifest."""
+  """"sample" -> the bundled sample corpus; "full" -> `full_corpus_dir()`; otherwise a corpus dir that
+  must hold a manifest."""
   if str(name_or_path) == SAMPLE_NAME:
     return sample_corpus_dir()
+  if str(name_or_path) == FULL_NAME:
+    full = full_corpus_dir()
+    if not (full / corpus_format.MANIFEST).exists():
+      raise UserError(f"corpus 'full': no {corpus_format.MANIFEST} in {full}; build it with python -m codelaw.launch "
+                      f"--config configs/corpus.py:full --workdir {full} (or set CODELAW_FULL_CORPUS)")
+    return full
   path = Path(name_or_path).expanduser()
   if not (path / corpus_format.MANIFEST).exists():
     missing = "" if path.is_dir() else f"{path} does not exist, so "
