@@ -112,33 +112,54 @@ class NearDedup:
     self.hasher = MinHasher(num_perm=num_perm, shingle=shingle, seed=seed)
     self.bands = bands
     self.rows = num_perm // bands
-    self._buckets: list[dict[bytes, list[int]]] = [{} for _ in range(bands)]
-    self._signatures: list[np.ndarray] = []
+    # Compact state, ~1.4 kB per kept document (a corpus language can hold a million files): signatures
+    # in one growing array, and one dict from a 64-bit key per (band, band value) to the index of the
+    # document that has it (a list only on a shared key). A key collision only adds a candidate, which
+    # the full-signature check then rejects.
+    self._signatures = np.zeros((1024, num_perm), dtype=np.uint32)
+    self._kept = 0
+    self._buckets: dict[int, int | list[int]] = {}
+    self._band_salt = np.arange(bands, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
 
   def is_duplicate(self, text: str) -> bool:
     """True if `text` is a near-duplicate of a document kept before; otherwise keeps it and returns False."""
     return self.is_duplicate_signature(self.hasher.signature(text))
 
+  def _keys(self, sig: np.ndarray) -> list[int]:
+    bands = sig.reshape(self.bands, self.rows).astype(np.uint64)
+    key = self._band_salt.copy()
+    with np.errstate(over="ignore"):
+      for j in range(self.rows):  # FNV-style fold of the band's values into 64 bits
+        key = (key ^ bands[:, j]) * np.uint64(0x100000001B3)
+    # a band whose bins are all empty says nothing (short documents share it): leave it out
+    informative = ~np.all(bands == _EMPTY, axis=1)
+    return key[informative].tolist()
+
   def is_duplicate_signature(self, sig: np.ndarray) -> bool:
     """`is_duplicate` for a signature made by `self.hasher`."""
-    # a band whose bins are all empty says nothing (short documents share it): leave it out
-    keys = [None if np.all(band == _EMPTY) else band.tobytes()
-            for band in (sig[b * self.rows:(b + 1) * self.rows] for b in range(self.bands))]
+    keys = self._keys(sig)
     checked: set[int] = set()
-    for bucket, key in zip(self._buckets, keys):
-      if key is None:
-        continue
-      for idx in bucket.get(key, ()):
+    for key in keys:
+      hit = self._buckets.get(key)
+      for idx in (() if hit is None else hit if isinstance(hit, list) else (hit,)):
         if idx in checked:
           continue
         checked.add(idx)
         if jaccard_estimate(sig, self._signatures[idx]) >= self.threshold:
           return True
-    idx = len(self._signatures)
-    self._signatures.append(sig)
-    for bucket, key in zip(self._buckets, keys):
-      if key is not None:
-        bucket.setdefault(key, []).append(idx)
+    idx = self._kept
+    if idx == len(self._signatures):
+      self._signatures = np.concatenate([self._signatures, np.zeros_like(self._signatures)])
+    self._signatures[idx] = sig
+    self._kept += 1
+    for key in keys:
+      hit = self._buckets.get(key)
+      if hit is None:
+        self._buckets[key] = idx
+      elif isinstance(hit, list):
+        hit.append(idx)
+      else:
+        self._buckets[key] = [hit, idx]
     return False
 
 
