@@ -32,6 +32,11 @@ def check_keys(cls: type, data: Any, where: str) -> Mapping[str, Any]:
   return data
 
 
+def fields_of(obj: Any) -> dict[str, Any]:
+  """A dataclass's fields by name, values as they are (not recursively converted like `dataclasses.asdict`)."""
+  return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
 def without_none(obj: Mapping[str, Any]) -> dict[str, Any]:
   """Optional blocks that are absent stay absent in the file (no `null` keys)."""
   return {k: v for k, v in obj.items() if v is not None}

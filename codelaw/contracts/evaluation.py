@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-from codelaw.contracts import Flat, check_keys, without_none
+from codelaw.contracts import Flat, check_keys, fields_of, without_none
 from codelaw.contracts.result import LanguageEval, evals_from_json, evals_to_json
 
 
@@ -51,27 +51,14 @@ class TranslationEval:
   all: Mapping[str, Any]
 
   def to_json(self) -> dict[str, Any]:
-    out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-    out["directions"] = {d: v.to_json() for d, v in self.directions.items()}
-    out["without_data"] = list(self.without_data)
-    return out
+    directions = {d: v.to_json() for d, v in self.directions.items()}
+    return {**fields_of(self), "directions": directions, "without_data": list(self.without_data)}
 
   @classmethod
   def from_json(cls, data: Any, where: str = "translation") -> "TranslationEval":
     check_keys(cls, data, where)
-    return cls(
-      strategy=str(data["strategy"]),
-      format=str(data["format"]),
-      data=str(data["data"]),
-      max_pairs=None if data["max_pairs"] is None else int(data["max_pairs"]),
-      directions={d: DirectionLoss.from_json(v, f"{where}.directions.{d}") for d, v in data["directions"].items()},
-      without_data=tuple(data["without_data"]),
-      by_source=dict(data["by_source"]),
-      by_target=dict(data["by_target"]),
-      seen=dict(data["seen"]),
-      unseen=dict(data["unseen"]),
-      all=dict(data["all"]),
-    )
+    directions = {d: DirectionLoss.from_json(v, f"{where}.directions.{d}") for d, v in data["directions"].items()}
+    return cls(**{**data, "directions": directions, "without_data": tuple(data["without_data"])})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,37 +76,27 @@ class Evaluation:
   passk_settings: Mapping[str, Any] | None = None
 
   def to_json(self) -> dict[str, Any]:
+    translation = None if self.translation is None else self.translation.to_json()
     return without_none(
       {
-        "run": self.run,
-        "run_id": self.run_id,
-        "branch": self.branch,
+        **fields_of(self),
         "checkpoint": self.checkpoint.to_json(),
         "model": self.model.to_json(),
         "eval": evals_to_json(self.eval),
-        "eval_tokens": self.eval_tokens,
-        "wall_time_s": self.wall_time_s,
-        "translation": None if self.translation is None else self.translation.to_json(),
-        "passk": self.passk,
-        "passk_settings": self.passk_settings,
+        "translation": translation,
       }
     )
 
   @classmethod
   def from_json(cls, data: Any, where: str = "evaluation.json") -> "Evaluation":
     check_keys(cls, data, where)
+    translation = data.get("translation")
     return cls(
-      run=str(data["run"]),
-      run_id=str(data["run_id"]),
-      branch=int(data["branch"]),
-      checkpoint=Checkpoint.from_json(data["checkpoint"], f"{where}: checkpoint"),
-      model=ModelInfo.from_json(data["model"], f"{where}: model"),
-      eval=evals_from_json(data["eval"], f"{where}: eval"),
-      eval_tokens=int(data["eval_tokens"]),
-      wall_time_s=None if data.get("wall_time_s") is None else float(data["wall_time_s"]),
-      translation=None
-      if data.get("translation") is None
-      else TranslationEval.from_json(data["translation"], f"{where}: translation"),
-      passk=data.get("passk"),
-      passk_settings=data.get("passk_settings"),
+      **{
+        **data,
+        "checkpoint": Checkpoint.from_json(data["checkpoint"], f"{where}: checkpoint"),
+        "model": ModelInfo.from_json(data["model"], f"{where}: model"),
+        "eval": evals_from_json(data["eval"], f"{where}: eval"),
+        "translation": None if translation is None else TranslationEval.from_json(translation, f"{where}: translation"),
+      }
     )

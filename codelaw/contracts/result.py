@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-from codelaw.contracts import Flat, check_keys, without_none
+from codelaw.contracts import Flat, check_keys, fields_of, without_none
 
 COMPLETE = "complete"
 
@@ -45,29 +45,12 @@ class BudgetResult:
   budget: int | None = None
 
   def to_json(self) -> dict[str, Any]:
-    return without_none(
-      {
-        "tokens": self.tokens,
-        "flops": self.flops,
-        "eval": evals_to_json(self.eval),
-        "steps": self.steps,
-        "decay_start": self.decay_start,
-        "budget": self.budget,
-      }
-    )
+    return without_none({**fields_of(self), "eval": evals_to_json(self.eval)})
 
   @classmethod
   def from_json(cls, data: Any, where: str = "budget") -> "BudgetResult":
     check_keys(cls, data, where)
-    opt_int = lambda k: None if data.get(k) is None else int(data[k])
-    return cls(
-      tokens=int(data["tokens"]),
-      eval=evals_from_json(data["eval"], f"{where}.eval"),
-      flops=None if data.get("flops") is None else float(data["flops"]),
-      steps=opt_int("steps"),
-      decay_start=opt_int("decay_start"),
-      budget=opt_int("budget"),
-    )
+    return cls(**{**data, "eval": evals_from_json(data["eval"], f"{where}.eval")})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,34 +79,19 @@ class Result:
     return self.status == COMPLETE
 
   def to_json(self) -> dict[str, Any]:
-    out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-    out["eval"] = evals_to_json(self.eval)
-    out["budgets"] = [b.to_json() for b in self.budgets]
-    return without_none(out)
+    budgets = [b.to_json() for b in self.budgets]
+    return without_none({**fields_of(self), "eval": evals_to_json(self.eval), "budgets": budgets})
 
   @classmethod
   def from_json(cls, data: Any, where: str = "result.json") -> "Result":
     check_keys(cls, data, where)
     if not isinstance(data["config"], Mapping):
       raise ValueError(f"{where}: 'config' is not an object")
-    opt = lambda k, f: None if data.get(k) is None else f(data[k])
-    floats = lambda m: {str(k): float(v) for k, v in m.items()}
+    budgets = data.get("budgets") or ()
     return cls(
-      run_id=str(data["run_id"]),
-      config=data["config"],
-      n_params=int(data["n_params"]),
-      tokens=int(data["tokens"]),
-      eval=evals_from_json(data["eval"], f"{where}: eval"),
-      status=str(data.get("status", COMPLETE)),
-      n_params_total=opt("n_params_total", int),
-      flops=opt("flops", float),
-      proportions=opt("proportions", floats),
-      realized_proportions=opt("realized_proportions", floats),
-      epochs=opt("epochs", floats),
-      budgets=tuple(
-        BudgetResult.from_json(b, f"{where}: budgets[{i}]") for i, b in enumerate(data.get("budgets") or ())
-      ),
-      wall_time_s=opt("wall_time_s", float),
-      git_commit=opt("git_commit", str),
-      translation=opt("translation", floats),
+      **{
+        **data,
+        "eval": evals_from_json(data["eval"], f"{where}: eval"),
+        "budgets": tuple(BudgetResult.from_json(b, f"{where}: budgets[{i}]") for i, b in enumerate(budgets)),
+      }
     )
