@@ -51,5 +51,6 @@ def get_config(arg=None):
   config.fit = _load("fit.py", "")
   config.fit.update(p["fit"])
   config.allocate = _load("allocate.py", "")
+  config.allocate.update(p.get("allocate", {}))
   config.report = _load("report.py", "")
   return config

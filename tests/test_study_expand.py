@@ -97,7 +97,7 @@ def test_cpu_study_covers_tokens_per_parameter_and_repeats():
   ratios = [d / n_params(s) for s in grid["sizes"] for d in size_budgets(grid, s)]
   assert min(ratios) <= 5
   # 40 tokens per parameter at cpu-50k needs 2.1M tokens, more than 4 epochs of the sample's C# (351k
-  # tokens): the grid stops at 4 epochs, about 26 (docs/results/cpu-study.md).
+  # tokens): the grid stops at 4 epochs, about 26 (configs/scales.py).
   assert max(ratios) >= 25
   assert len(p["synergy"]["seeds"]) >= 3 and len(p["validation"]["seeds"]) >= 3
   assert len(p["translation"]["sizes"]) >= 2 and len(p["translation"]["seeds"]) >= 3
