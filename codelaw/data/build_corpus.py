@@ -495,7 +495,6 @@ def main(config, workdir: str) -> None:
   trees, extract_misses = plan.load_trees(scratch / "packages.json")
   fetch_misses = stages.done("fetch")["misses"]
   run("filter", lambda: stage_filter(config, trees, scratch))
-  del trees
   run("dedup", lambda: stage_dedup(config, scratch))
   run("split", lambda: stage_split(config, scratch, out_dir))
   split_info = stages.done("split")

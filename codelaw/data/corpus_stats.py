@@ -29,7 +29,7 @@ def format_stats(manifest: Manifest) -> str:
       for split in per_source.get(lang, {}).values():
         for src, s in split.items():
           a = agg.setdefault(src, [0, 0, 0])
-          a[0] += s["files"]; a[1] += s["bytes"]; a[2] += s["tokens"]
+          a[:] = [a[0] + s["files"], a[1] + s["bytes"], a[2] + s["tokens"]]
       lines.append(f"{lang:<11} " + "; ".join(f"{src} {a[0]} / {a[1] / 1e6:.2f} / {a[2]:,}"
                                              for src, a in sorted(agg.items())))
   counts = manifest.extra.get("filter_counts", {})
@@ -79,7 +79,7 @@ def format_report(manifest: Manifest, wall_s: dict[str, float], peak_rss_mb: dic
     for per in extra.get("per_source", {}).get(lang, {}).values():
       for src, st in per.items():
         a = agg.setdefault(src, [0, 0, 0])
-        a[0] += st["files"]; a[1] += st["bytes"]; a[2] += st["tokens"]
+        a[:] = [a[0] + st["files"], a[1] + st["bytes"], a[2] + st["tokens"]]
     rows += [[lang, src, f"{a[0]:,}", f"{a[1] / 1e6:,.1f}", f"{a[2]:,}"] for src, a in sorted(agg.items())]
   if rows:
     lines += ["", "## Kept, per language and source", ""]

@@ -14,7 +14,6 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 
-
 def normalized_hash(text: str) -> bytes:
   """A digest that is the same for texts that differ only in whitespace."""
   return hashlib.blake2b(" ".join(text.split()).encode("utf-8"), digest_size=16).digest()
