@@ -7,7 +7,8 @@ every row its own noise of 0.1% of log L. Three intervals per dataset and parame
   run_bootstrap  codelaw's: runs resampled (a run's rows together), every refit cold from bootstrap_grid
   profile        profile likelihood (alpha, beta only)
 Prints one JSON line per dataset and a summary line with the coverage of the true alpha, beta and E.
-  python benchmarks/fit_coverage.py [--datasets 21] [--resamples 200]
+  python benchmarks/fit_coverage.py [--datasets 21] [--first 0] [--resamples 200]
+(--first splits the datasets over processes: dataset i is always generated from seed i.)
 """
 
 from __future__ import annotations
@@ -62,12 +63,13 @@ def row_bootstrap(data, mask, best, resamples: int, rng) -> dict[str, np.ndarray
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--datasets", type=int, default=21)
+  parser.add_argument("--first", type=int, default=0, help="index of the first dataset")
   parser.add_argument("--resamples", type=int, default=200)
   args = parser.parse_args()
   machine = f"{platform.machine()} CPU x{jax.device_count('cpu')}, jax {jax.__version__}"
   covered = {m: {k: [] for k in CHECKED} for m in ("row_bootstrap", "run_bootstrap", "profile")}
   t0 = time.perf_counter()
-  for i in range(args.datasets):
+  for i in range(args.first, args.first + args.datasets):
     runs = dataset(i)
     _, data, mask = per_language.pad({"x": runs})
     with jax.enable_x64(True):

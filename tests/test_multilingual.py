@@ -114,6 +114,15 @@ def test_comparison_ranks_the_true_family_first():
   assert result["ranking"][0] == "effective_data", result["families"]
   assert len(result["folds"]) == 11
   assert "| 1 | effective_data |" in compare.to_markdown(result)
+  # One set of held-out rows for every family (He cannot predict a language absent from the mix, so those
+  # rows are out for all), and each other family's paired difference from the best, with its interval.
+  assert result["start"] == "cold" and 0 < result["scored"]["rows"] < make_table("effective_data").num_rows
+  pairs = result["paired"]["language"]
+  assert [p["family"] for p in pairs] == result["ranking"][1:]
+  for p in pairs:
+    assert p["against"] == "effective_data" and p["interval"][0] <= p["rmse_difference"] <= p["interval"][1]
+    assert p["better"] == ("effective_data" if p["interval"][0] > 0 else "inconclusive")
+  assert "Paired RMSE difference" in compare.to_markdown(result)
 
 
 @pytest.mark.slow
@@ -134,5 +143,9 @@ def test_fit_json_loads_in_the_allocation_reader(effective_fit):
 
   fit = load_fit(effective_fit)
   assert fit.law.langs == LANGS
+  assert fit.unidentifiable == {}  # 3 sizes x 3 budgets: every language's law is identified
+  d = effective_fit["diagnostics"]["go"]
+  assert d["design"]["distinct_N"] == 3 and d["design"]["distinct_D"] == 3 and d["design"]["dof"] > 3
+  assert effective_fit["diagnostics"]["bootstrap"]["start"] == "cold"
   assert len(fit.bootstrap) == 20
   assert np.allclose(fit.law.tau, TAU, atol=0.05)

@@ -4,6 +4,13 @@ Objective: summed Huber (delta 1e-3) between log L and LSE(a - alpha log N, b - 
 A = e^a, B = e^b, E = e^e; L-BFGS from Epoch's 4,500-point grid; the best start is kept. All languages,
 all starts, all bootstrap resamples and the leave-largest-out refits are vmapped rows of one compiled
 call (`lbfgs.multistart_minimize`), in float64.
+
+Uncertainty is measured at the unit that is independent: the run. A WSD trunk and its cooldown branches
+share initialisation, data order and most of training, so all rows with one run_id resample together
+(`LanguageRuns.runs`), and every resample is refitted cold from `bootstrap_grid` (never from the all-data
+optimum, which would pin weakly determined directions to the start). Profile-likelihood intervals for
+alpha and beta (`codelaw.laws.profile`) stand beside the bootstrap; `codelaw.laws.identifiability` says
+whether the design can determine the law at all.
 """
 
 from __future__ import annotations
