@@ -2,8 +2,12 @@
 
 Prints JSON lines: the measured f32 matmul peak (`jnp.dot` 2048^3), then per size the JAX step
 (tokens/s, MFU against that peak, with FLOPs from `codelaw.model.counting.flops_per_token`) and the torch
-eager step, measured alternately so the machine's noise hits both alike. torch (==2.13.0, CPU) is a
-benchmark-only dependency.
+eager step, measured alternately so the machine's noise hits both alike, with the user/sys CPU split of
+each. torch (==2.13.0, CPU) is a benchmark-only dependency.
+
+The process runs with the allocator settings training runs get (`codelaw.train.host.training_env`; the
+script re-executes itself with them); `--allocator default` keeps glibc's defaults. Both frameworks share
+the process, so both run under the same allocator.
 
   python benchmarks/train_throughput.py [--sizes cpu-200k,cpu-1m,cpu-5m] [--steps 10] [--repeats 3]
 """
@@ -13,6 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import sys
 import time
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -22,8 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from codelaw.model import counting, sizes
+from codelaw.train import host, optim, step
 from codelaw.train import mesh as mesh_lib
-from codelaw.train import optim, step
 
 SEQ, BATCH, VOCAB = 256, 8, 4096
 OPTIM = dict(peak_lr=1e-3, warmup_steps=10, schedule="wsd", weight_decay=0.1, grad_clip=1.0)
@@ -151,9 +157,14 @@ def main() -> None:
   parser.add_argument("--steps", type=int, default=10)
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--no-torch", action="store_true")
+  parser.add_argument("--allocator", choices=("keep_mapped", "default"), default="keep_mapped")
   args = parser.parse_args()
+  wanted = host.training_env(os.environ) if args.allocator == "keep_mapped" else os.environ
+  if os.environ.get("GLIBC_TUNABLES", "") != wanted.get("GLIBC_TUNABLES", ""):
+    os.execve(sys.executable, [sys.executable, *sys.argv], dict(wanted))  # glibc reads them at start only
   import multiprocessing
-  emit(kind="machine", cpus=multiprocessing.cpu_count(), jax=jax.__version__, devices=jax.device_count())
+  emit(kind="machine", cpus=multiprocessing.cpu_count(), jax=jax.__version__, devices=jax.device_count(),
+       load_avg=os.getloadavg(), allocator=args.allocator)
   for size in args.sizes.split(","):
     # The peak is re-measured next to every size: on a shared machine it drifts as much as the steps do.
     peak = matmul_peak()
@@ -168,14 +179,20 @@ def main() -> None:
     for runner in runners.values():
       runner(2)  # compile / warm up
     times = {name: [] for name in runners}
+    cpu = {name: [0.0, 0.0] for name in runners}
     for _ in range(args.repeats):  # alternate so both see the same background load
       for name, runner in runners.items():
+        before = resource.getrusage(resource.RUSAGE_SELF)
         times[name].append(runner(args.steps) / args.steps)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        cpu[name][0] += after.ru_utime - before.ru_utime
+        cpu[name][1] += after.ru_stime - before.ru_stime
     tok = {name: BATCH * SEQ / float(np.median(t)) for name, t in times.items()}
     for name in runners:
       emit(kind="train_step", impl=name, size=size, n_params=counting.n_params(cfg), seq_len=SEQ, batch=BATCH,
            vocab=VOCAB, dtype="float32", step_s=float(np.median(times[name])), tokens_per_s=tok[name],
-           mfu=tok[name] * flops / peak, flops_per_token=flops)
+           mfu=tok[name] * flops / peak, flops_per_token=flops, user_s=cpu[name][0], sys_s=cpu[name][1],
+           sys_frac=cpu[name][1] / max(sum(cpu[name]), 1e-9))
     if "torch_eager" in tok:
       emit(kind="ratio", size=size, jax_over_torch=tok["jax"] / tok["torch_eager"])
 

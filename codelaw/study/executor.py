@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import json
+import os
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ from codelaw.errors import UserError
 from codelaw.io import atomic_write_json
 from codelaw.study.progress import Progress
 from codelaw.study.spec import Run
+from codelaw.train import host
 
 RunFn = Callable[[dict, str], Any]
 LOG_TAIL_LINES = 40
@@ -96,6 +98,9 @@ def check_executor_config(cfg) -> None:
 
 def make_executor(cfg, folder: Path) -> submitit.Executor:
   if cfg.kind == "local":
+    # Local runs train on this machine's CPUs: their processes inherit the allocator settings that keep
+    # XLA's step buffers mapped (codelaw.train.host); glibc reads them only at process start.
+    os.environ.update(host.training_env(os.environ))
     ex = submitit.LocalExecutor(folder=str(folder))
     ex.update_parameters(timeout_min=int(cfg.timeout_min))
     return ex

@@ -39,7 +39,8 @@ from codelaw.data.translation import all_directions
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_json
 from codelaw.model import counting
-from codelaw.train import checkpoints, cooldown, distributed, metrics, optim, settings, step as step_lib
+from codelaw.train import checkpoints, cooldown, distributed, host, metrics, optim, settings
+from codelaw.train import step as step_lib
 from codelaw.train.evaluation import direction_losses, evaluate_languages
 
 log = logging.getLogger(__name__)
@@ -72,12 +73,20 @@ class Trainer:
     tx = optim.make_optimizer(s.config["optim"], s.total_steps, decay_start_step=s.decay_start_step)
     self.state, self.shardings = step_lib.init_train_state(s.model_cfg, tx, s.mesh, s.seed)
     self.template = checkpoints.abstract_like(self.state)
-    self.main_step = step_lib.make_train_step(s.model_cfg, tx, s.mesh, self.shardings)
-    self.eval_step = step_lib.make_eval_step(s.model_cfg, s.mesh, self.shardings)
+    self.main_step = self._train_step(tx)
+    self.eval_step = step_lib.make_eval_step(s.model_cfg, s.mesh, self.shardings,
+                                             loss_vocab_chunk=s.loss_vocab_chunk)
     self.dataset = mixture_dataset(s.corpus_dir, s.proportions, seq_len=s.seq_len,
-                                   global_batch_size=s.global_batch_size, seed=s.seed, translation=s.translation)
+                                   global_batch_size=s.global_batch_size, seed=s.seed, translation=s.translation,
+                                   unique_tokens=s.unique_tokens)
     self._meter_cls = ProportionMeter
     self.wall_time = 0.0  # seconds trained so far, carried across resumes
+
+  def _train_step(self, tx: Any) -> Callable:
+    s = self.s
+    return step_lib.make_train_step(s.model_cfg, tx, s.mesh, self.shardings,
+                                    microbatch_per_device=s.microbatch_per_device,
+                                    loss_vocab_chunk=s.loss_vocab_chunk)
 
   # ----------------------------------------------------------------------------------------- the run
   def run(self) -> dict:
@@ -148,43 +157,65 @@ class Trainer:
     bar = tqdm(total=seg.stop, initial=start, desc=seg.name, unit="step", disable=not self.primary,
                dynamic_ncols=True, mininterval=1.0)
     last_saved = start
+    # Metrics of dispatched steps not read yet. A step's metrics are read only after the next step is
+    # dispatched, so the host waits on step t-1 while step t is queued: the device never idles while the
+    # host loads the next batch and writes logs. Before anything that needs the state to be known good
+    # (checkpoint, evaluation, a branch, the end) every pending step is read and checked.
+    pending: list[tuple[int, dict]] = []
+
+    def settle() -> None:
+      for done, m in pending:
+        values = {k: float(v) for k, v in jax.device_get(m).items()}
+        self._record(seg, bar, done, values, throughput, first=done == start + 1)
+      pending.clear()
+
     try:
       for step in range(start, seg.stop):
         batch = next(it)
         meter.update(batch)
         state, m = seg.train_step(state, step_lib.shard_batch(batch, s.mesh))
-        m = {k: float(v) for k, v in jax.device_get(m).items()}
         done = step + 1
-        if not (math.isfinite(m["loss"]) and math.isfinite(m["grad_norm"])):
-          seg.ckpt.wait()
-          kept = seg.ckpt.steps()
-          raise DivergedError(
-              f"{seg.name}: loss = {m['loss']}, grad_norm = {m['grad_norm']} at step {done}; stopped. "
-              + (f"The last good checkpoint (step {kept[-1]}) is kept in {seg.ckpt.directory}; "
-                 if kept else "No checkpoint was saved yet; ")
-              + "lower optim.peak_lr or raise optim.warmup_steps")
-        throughput.add(s.tokens_per_step)
-        if step == start:
-          throughput.reset()  # the first step of an invocation includes compilation
-        scalars = {"loss": m["loss"], "lr": m["lr"], "grad_norm": m["grad_norm"]}
-        if done % s.log_every == 0 or done == seg.stop:
-          speed = throughput.report() if step > start else {}
-          scalars.update(speed)
-          bar.set_postfix(loss=f"{m['loss']:.4f}", tok_s=f"{speed.get('tokens_per_s', 0):.0f}", refresh=False)
-        seg.logger.train(done, scalars)
-        bar.update(1)
-        if seg.eval_every and done % seg.eval_every == 0 and done != seg.stop:
+        settle()
+        pending.append((done, m))
+        evaluate = seg.eval_every and done % seg.eval_every == 0 and done != seg.stop
+        save = done % s.checkpoint_every == 0 or done == seg.stop or done in seg.save_steps
+        if evaluate or save:
+          settle()
+        if evaluate:
           self._evaluate(state, seg, done)
-        if done % s.checkpoint_every == 0 or done == seg.stop or done in seg.save_steps:
+        if save:
           seg.ckpt.save(done, state, it, self._meta(meter, start_time))
           last_saved = done
         if at_step is not None:
           state = at_step(done, state)
+      settle()
     finally:
       bar.close()
       if last_saved:
         seg.ckpt.wait()
     return state
+
+  def _record(self, seg: Segment, bar: tqdm, done: int, m: dict, throughput: metrics.Throughput, *,
+              first: bool) -> None:
+    """Checks and logs one finished step's metrics (`first`: the invocation's first step, with compilation)."""
+    if not (math.isfinite(m["loss"]) and math.isfinite(m["grad_norm"])):
+      seg.ckpt.wait()
+      kept = seg.ckpt.steps()
+      raise DivergedError(
+          f"{seg.name}: loss = {m['loss']}, grad_norm = {m['grad_norm']} at step {done}; stopped. "
+          + (f"The last good checkpoint (step {kept[-1]}) is kept in {seg.ckpt.directory}; "
+             if kept else "No checkpoint was saved yet; ")
+          + "lower optim.peak_lr or raise optim.warmup_steps")
+    throughput.add(self.s.tokens_per_step)
+    if first:
+      throughput.reset()  # the first step of an invocation includes compilation
+    scalars = {"loss": m["loss"], "lr": m["lr"], "grad_norm": m["grad_norm"]}
+    if done % self.s.log_every == 0 or done == seg.stop:
+      speed = throughput.report() if not first else {}
+      scalars.update(speed)
+      bar.set_postfix(loss=f"{m['loss']:.4f}", tok_s=f"{speed.get('tokens_per_s', 0):.0f}", refresh=False)
+    seg.logger.train(done, scalars)
+    bar.update(1)
 
   # ------------------------------------------------------------------------------------ branches
   def _branch_dir(self, b: cooldown.Budget) -> Path:
@@ -201,7 +232,7 @@ class Trainer:
     s = self.s
     bdir = self._branch_dir(b)
     tx = optim.make_optimizer(s.config["optim"], b.steps, decay_start_step=b.decay_start)
-    train_step = step_lib.make_train_step(s.model_cfg, tx, s.mesh, self.shardings)
+    train_step = self._train_step(tx)
     it = iter(self.dataset)
     it.set_state(data_state)
     ckpt = checkpoints.Checkpointer(bdir / "checkpoints", keep=s.keep_checkpoints)
@@ -269,7 +300,8 @@ class Trainer:
         "tokens": tokens, "flops": tokens * self.flops_per_token,
         "proportions": {name: float(p) for name, p in s.proportions.items()},
         "realized_proportions": {name: realized[name] for name in languages.NAMES if name in s.proportions},
-        "epochs": epochs_per_language(s.corpus_dir, s.proportions, tokens, seq_len=s.seq_len),
+        "epochs": epochs_per_language(s.corpus_dir, s.proportions, tokens, seq_len=s.seq_len,
+                                      translation=s.translation, unique_tokens=s.unique_tokens, seed=s.seed),
         "eval": final_eval, "budgets": budgets,
         "wall_time_s": self.wall_time, "git_commit": _git_commit(), "status": "complete",
     }
@@ -311,6 +343,7 @@ def main(config: Any, workdir: str) -> dict:
 
   # Orbax logs every save at INFO through absl; keep the console to the progress bar and real warnings.
   absl_logging.set_verbosity(absl_logging.WARNING)
+  host.use_compilation_cache()  # the runs of a study (and reruns) compile the same steps: read them back
   distributed.maybe_initialize(config.distributed)
   s = settings.resolve(config)
   workdir = Path(workdir)
