@@ -1,7 +1,10 @@
 """Job `quickstart`: the whole method on the bundled sample corpus, on one machine.
 
-    python -m codelaw.launch --config configs/quickstart.py --workdir OUT            # cpu-tiny, <= 30 min on 2 cores
-    python -m codelaw.launch --config configs/quickstart.py:scale=smoke --workdir OUT  # CI, a few minutes
+    python -m codelaw.launch --config configs/quickstart.py --workdir OUT                  # cpu-tiny
+    python -m codelaw.launch --config configs/quickstart.py:scale=cpu-study --workdir OUT  # the 2-hour study
+    python -m codelaw.launch --config configs/quickstart.py:scale=smoke --workdir OUT      # CI, a few minutes
+
+Every study is sized by configs/scales.py (the presets the study configs read too).
 
 Stages (rerunning the command skips every finished run; fit, allocation and report are recomputed):
   1. studies     per-language grid, bilingual synergy, translation strategies, random mixtures: every run in
