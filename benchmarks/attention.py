@@ -51,7 +51,7 @@ def packed_segments(batch: int, length: int, docs: int, seed: int = 0) -> np.nda
 
 
 def parse_blocks(spec: str) -> flash_attention.BlockSizes:
-  """"block_q=128,num_warps_dq=8" -> BlockSizes with those fields (the rest default)."""
+  """ "block_q=128,num_warps_dq=8" -> BlockSizes with those fields (the rest default)."""
   fields = {}
   for item in filter(None, spec.split(",")):
     key, _, value = item.partition("=")
@@ -76,18 +76,38 @@ def fwd_bwd(impl: str, blocks: flash_attention.BlockSizes | None = None):
 
   def loss(q, k, v, segments):
     return jnp.sum(attend(q, k, v, segments).astype(jnp.float32))
+
   return jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2)))
 
 
-def bench_case(impl: str, batch: int, length: int, heads: int, kv_heads: int, head_dim: int, docs: int,
-               repeats: int, dtype=jnp.bfloat16, blocks: str = "") -> dict:
+def bench_case(
+  impl: str,
+  batch: int,
+  length: int,
+  heads: int,
+  kv_heads: int,
+  head_dim: int,
+  docs: int,
+  repeats: int,
+  dtype=jnp.bfloat16,
+  blocks: str = "",
+) -> dict:
   key_q, key_k, key_v = jax.random.split(jax.random.key(0), 3)
   q = jax.random.normal(key_q, (batch, length, heads, head_dim), dtype)
   k = jax.random.normal(key_k, (batch, length, kv_heads, head_dim), dtype)
   v = jax.random.normal(key_v, (batch, length, kv_heads, head_dim), dtype)
   segments = jnp.asarray(packed_segments(batch, length, docs))
-  row = {"bench": "attention", "impl": impl, "seq_len": length, "head_dim": head_dim, "batch": batch,
-         "heads": heads, "kv_heads": kv_heads, "dtype": jnp.dtype(dtype).name, "docs_per_row": docs}
+  row = {
+    "bench": "attention",
+    "impl": impl,
+    "seq_len": length,
+    "head_dim": head_dim,
+    "batch": batch,
+    "heads": heads,
+    "kv_heads": kv_heads,
+    "dtype": jnp.dtype(dtype).name,
+    "docs_per_row": docs,
+  }
   if blocks:
     row["blocks"] = blocks
   try:
@@ -106,9 +126,9 @@ def bench_case(impl: str, batch: int, length: int, heads: int, kv_heads: int, he
   flops = 3.5 * 2 * batch * heads * length * length * head_dim  # causal fwd (half of 4BHL^2K) x 3.5
   row.update(ms=round(seconds * 1e3, 3), tflops=round(flops / seconds / 1e12, 1))
   if memory is not None:
-    row["temp_mib"] = round(memory.temp_size_in_bytes / 2 ** 20, 1)
+    row["temp_mib"] = round(memory.temp_size_in_bytes / 2**20, 1)
     total = memory.temp_size_in_bytes + memory.argument_size_in_bytes + memory.output_size_in_bytes
-    row["peak_mib"] = round((total - memory.alias_size_in_bytes) / 2 ** 20, 1)
+    row["peak_mib"] = round((total - memory.alias_size_in_bytes) / 2**20, 1)
   return row
 
 
@@ -124,9 +144,17 @@ def interpret_sanity() -> list[dict]:
     jax.block_until_ready(fn(q, q, q, segments))
     start = time.perf_counter()
     out[impl] = jax.block_until_ready(fn(q, q, q, segments))
-    rows.append({"bench": "attention", "impl": impl, "seq_len": 128, "head_dim": 64, "dtype": "float32",
-                 "ms": round((time.perf_counter() - start) * 1e3, 1),
-                 "note": "CPU interpret-mode sanity check; not a GPU speed measurement"})
+    rows.append(
+      {
+        "bench": "attention",
+        "impl": impl,
+        "seq_len": 128,
+        "head_dim": 64,
+        "dtype": "float32",
+        "ms": round((time.perf_counter() - start) * 1e3, 1),
+        "note": "CPU interpret-mode sanity check; not a GPU speed measurement",
+      }
+    )
   (_, g_ref), (_, g_pal) = out["xla"], out["pallas_interpret"]
   err = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(g_ref, g_pal))
   rows.append({"bench": "attention_sanity", "max_grad_abs_err": err, "ok": err < 1e-4})
@@ -143,16 +171,26 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--kv-heads", type=int, default=0, help="0 = as many as query heads")
   parser.add_argument("--docs", type=int, default=4, help="packed documents per row")
   parser.add_argument("--repeats", type=int, default=10)
-  parser.add_argument("--pallas-blocks", default="", help="kernel variants for tuning: space-separated specs, "
-                      "each comma-separated BlockSizes fields, e.g. 'block_q=64,block_k=128,num_warps_fwd=4'")
+  parser.add_argument(
+    "--pallas-blocks",
+    default="",
+    help="kernel variants for tuning: space-separated specs, "
+    "each comma-separated BlockSizes fields, e.g. 'block_q=64,block_k=128,num_warps_fwd=4'",
+  )
   parser.add_argument("--interpret", action="store_true", help="CPU: tiny interpret-mode sanity check")
   args = parser.parse_args(argv)
 
   backend = jax.default_backend()
   if backend != "gpu":
     if not args.interpret:
-      print(json.dumps({"bench": "attention", "error": f"needs a GPU (backend is {backend!r}); "
-                        "--interpret runs a tiny CPU sanity check instead"}))
+      print(
+        json.dumps(
+          {
+            "bench": "attention",
+            "error": f"needs a GPU (backend is {backend!r}); --interpret runs a tiny CPU sanity check instead",
+          }
+        )
+      )
       return 2
     for row in interpret_sanity():
       print(json.dumps(row), flush=True)
@@ -166,13 +204,14 @@ def main(argv: list[str] | None = None) -> int:
     for length in map(int, args.seq_lens.split(",")):
       batch = max(1, args.tokens // length)
       for impl in args.impls.split(","):
-        row = dict(bench_case(impl, batch, length, heads, kv_heads, head_dim, args.docs, args.repeats),
-                   device=device)
+        row = dict(bench_case(impl, batch, length, heads, kv_heads, head_dim, args.docs, args.repeats), device=device)
         results[(length, head_dim, impl)] = row
         print(json.dumps(row), flush=True)
       for spec in args.pallas_blocks.split():
-        row = dict(bench_case("pallas", batch, length, heads, kv_heads, head_dim, args.docs, args.repeats,
-                              blocks=spec), device=device)
+        row = dict(
+          bench_case("pallas", batch, length, heads, kv_heads, head_dim, args.docs, args.repeats, blocks=spec),
+          device=device,
+        )
         print(json.dumps(row), flush=True)
       summary = {"bench": "attention_summary", "seq_len": length, "head_dim": head_dim, "device": device}
       mine = results.get((length, head_dim, "pallas"), {})

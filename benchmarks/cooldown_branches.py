@@ -28,8 +28,14 @@ from codelaw.train import cooldown, trainer  # noqa: E402
 
 def _config(args, tokens: int, budgets: tuple[int, ...]):
   config = tiny.get_config(f"size={args.size},tokens={tokens},seq_len={args.seq_len},batch={args.batch}")
-  config.train.update(eval_every=0, eval_tokens=args.eval_tokens, checkpoint_every=10 ** 6, log_every=10,
-                      cooldown_budgets=budgets, cooldown_fraction=args.fraction)
+  config.train.update(
+    eval_every=0,
+    eval_tokens=args.eval_tokens,
+    checkpoint_every=10**6,
+    log_every=10,
+    cooldown_budgets=budgets,
+    cooldown_fraction=args.fraction,
+  )
   # An independent run decays over the same last fraction as a branch of the same budget.
   config.optim.update(decay_fraction=args.fraction, warmup_steps=args.warmup)
   return config
@@ -66,16 +72,38 @@ def main() -> None:
     independent_s += seconds
     diffs = [record["eval"][lang]["loss"] - alone["eval"][lang]["loss"] for lang in alone["eval"]]
     mean = lambda r: sum(v["loss"] for v in r.values()) / len(r)  # noqa: E731
-    print(json.dumps({
-        "bench": "cooldown_branches", "size": args.size, "budget_tokens": budget, "steps": budget // tokens_per_step,
-        "branch_mean_loss": mean(record["eval"]), "independent_mean_loss": mean(alone["eval"]),
-        "mean_abs_diff": sum(abs(d) for d in diffs) / len(diffs), "max_abs_diff": max(abs(d) for d in diffs),
-        "machine": machine}), flush=True)
+    print(
+      json.dumps(
+        {
+          "bench": "cooldown_branches",
+          "size": args.size,
+          "budget_tokens": budget,
+          "steps": budget // tokens_per_step,
+          "branch_mean_loss": mean(record["eval"]),
+          "independent_mean_loss": mean(alone["eval"]),
+          "mean_abs_diff": sum(abs(d) for d in diffs) / len(diffs),
+          "max_abs_diff": max(abs(d) for d in diffs),
+          "machine": machine,
+        }
+      ),
+      flush=True,
+    )
   plan = cooldown.plan(budgets[:-1], budgets[-1], tokens_per_step, args.fraction)
-  print(json.dumps({
-      "bench": "cooldown_branches_cost", "size": args.size, "budgets": budgets, **cooldown.cost(plan),
-      "branched_wall_s": branched_s, "independent_wall_s": independent_s,
-      "wall_ratio": branched_s / independent_s, "machine": machine}), flush=True)
+  print(
+    json.dumps(
+      {
+        "bench": "cooldown_branches_cost",
+        "size": args.size,
+        "budgets": budgets,
+        **cooldown.cost(plan),
+        "branched_wall_s": branched_s,
+        "independent_wall_s": independent_s,
+        "wall_ratio": branched_s / independent_s,
+        "machine": machine,
+      }
+    ),
+    flush=True,
+  )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,10 @@ CHECKED = ("alpha", "beta", "E")
 
 def dataset(seed: int) -> LanguageRuns:
   rng = np.random.default_rng(seed)
-  N, D, run = (np.array(x) for x in zip(*[(n, d, f"size{i}-seed{s}") for i, n in enumerate(SIZES)
-                                          for s in range(SEEDS) for d in BUDGETS]))
+  N, D, run = (
+    np.array(x)
+    for x in zip(*[(n, d, f"size{i}-seed{s}") for i, n in enumerate(SIZES) for s in range(SEEDS) for d in BUDGETS])
+  )
   logL = np.log(TRUTH["E"] + TRUTH["A"] / N ** TRUTH["alpha"] + TRUTH["B"] / D ** TRUTH["beta"])
   offsets = dict(zip(np.unique(run), rng.normal(size=len(np.unique(run)))))
   z = np.array([offsets[r] for r in run])
@@ -53,8 +55,10 @@ def row_bootstrap(data, mask, best, resamples: int, rng) -> dict[str, np.ndarray
   """The former procedure: row resampling, each refit warm-started at the point fit (+3 jittered copies)."""
   weights = resample_weights(rng, mask[0], resamples)
   scale = {"e": 0.3, "a": 1.0, "b": 1.0, "alpha": 0.05, "beta": 0.05}
-  starts = {k: np.concatenate([np.full((resamples, 1), v[0]), v[0] + rng.normal(0, scale[k], (resamples, 3))], 1)
-            for k, v in best.items()}
+  starts = {
+    k: np.concatenate([np.full((resamples, 1), v[0]), v[0] + rng.normal(0, scale[k], (resamples, 3))], 1)
+    for k, v in best.items()
+  }
   data_b = {k: np.repeat(v, resamples, axis=0) for k, v in data.items()}
   pb, vb = lbfgs.multistart_minimize(per_language.objective, 100, starts, data_b, weights)
   return public(jax.device_get(lbfgs.best_start(pb, vb))[0])
@@ -73,12 +77,15 @@ def main() -> None:
     runs = dataset(i)
     _, data, mask = per_language.pad({"x": runs})
     with jax.enable_x64(True):
-      p, v = lbfgs.multistart_minimize(per_language.objective, 100,
-                                       per_language.tile_starts(per_language.small_grid(), 1), data, mask)
+      p, v = lbfgs.multistart_minimize(
+        per_language.objective, 100, per_language.tile_starts(per_language.small_grid(), 1), data, mask
+      )
       best = jax.device_get(lbfgs.best_start(p, v))[0]
       rng = np.random.default_rng(1000 + i)
-      draws = {"row_bootstrap": row_bootstrap(data, mask, best, args.resamples, rng),
-               "run_bootstrap": public(per_language.run_bootstrap([runs], data, args.resamples, rng))}
+      draws = {
+        "row_bootstrap": row_bootstrap(data, mask, best, args.resamples, rng),
+        "run_bootstrap": public(per_language.run_bootstrap([runs], data, args.resamples, rng)),
+      }
       prof = profile_intervals(data, mask, best, run_groups=[runs.runs()], level=0.95, num_steps=100)
     line = {"dataset": i, "estimate": {k: float(public(best)[k][0]) for k in CHECKED}}
     for method, d in draws.items():
@@ -90,10 +97,23 @@ def main() -> None:
     for k in ("alpha", "beta"):
       covered["profile"][k].append(prof[k][0]["interval"][0] <= TRUTH[k] <= prof[k][0]["interval"][1])
     print(json.dumps(line), flush=True)
-  print(json.dumps({"summary": "fit_coverage", "datasets": args.datasets, "resamples": args.resamples,
-                    "level": 0.95, "truth": TRUTH, "run_offset": RUN_OFFSET, "point_noise": POINT_NOISE,
-                    "coverage": {m: {k: float(np.mean(v)) for k, v in c.items() if v} for m, c in covered.items()},
-                    "wall_s": round(time.perf_counter() - t0, 1), "machine": machine}), flush=True)
+  print(
+    json.dumps(
+      {
+        "summary": "fit_coverage",
+        "datasets": args.datasets,
+        "resamples": args.resamples,
+        "level": 0.95,
+        "truth": TRUTH,
+        "run_offset": RUN_OFFSET,
+        "point_noise": POINT_NOISE,
+        "coverage": {m: {k: float(np.mean(v)) for k, v in c.items() if v} for m, c in covered.items()},
+        "wall_s": round(time.perf_counter() - t0, 1),
+        "machine": machine,
+      }
+    ),
+    flush=True,
+  )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ TRUTH = dict(E=1.82, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658)
 def problem(seed: int = 0, noise: float = 0.01):
   rng = np.random.default_rng(seed)
   N, D = (x.ravel() for x in np.meshgrid(np.geomspace(5e7, 1.6e10, 8), np.geomspace(1e9, 5e11, 8)))
-  L = (TRUTH["E"] + TRUTH["A"] / N ** TRUTH["alpha"] + TRUTH["B"] / D ** TRUTH["beta"])
+  L = TRUTH["E"] + TRUTH["A"] / N ** TRUTH["alpha"] + TRUTH["B"] / D ** TRUTH["beta"]
   return np.log(N), np.log(D), np.log(L * np.exp(rng.normal(0.0, noise, N.shape)))
 
 
@@ -42,8 +42,15 @@ def numpy_objective(x, logN, logD, logL, delta=per_language.HUBER_DELTA):
   r = pred - logL
   soft = np.exp(terms - pred)
   dr = np.clip(r, -delta, delta)  # d huber / d r
-  grad = np.array([np.sum(dr * soft[2]), np.sum(dr * soft[0]), np.sum(dr * soft[1]),
-                   -np.sum(dr * soft[0] * logN), -np.sum(dr * soft[1] * logD)])
+  grad = np.array(
+    [
+      np.sum(dr * soft[2]),
+      np.sum(dr * soft[0]),
+      np.sum(dr * soft[1]),
+      -np.sum(dr * soft[0] * logN),
+      -np.sum(dr * soft[1] * logD),
+    ]
+  )
   return float(np.sum(scipy.special.huber(delta, r))), grad
 
 
@@ -84,15 +91,25 @@ def run_bootstrap_cost(data, steps: int, point_s: float, point_best: float, resa
     t0 = time.perf_counter()
     per_language.run_bootstrap([runs], batch, resamples, np.random.default_rng(1), steps)
     boot_s = time.perf_counter() - t0
-    _, values = lbfgs.multistart_minimize(per_language.objective, steps,
-                                          per_language.tile_starts(per_language.bootstrap_grid(), 1), batch,
-                                          np.ones((1, len(logN))))
+    _, values = lbfgs.multistart_minimize(
+      per_language.objective,
+      steps,
+      per_language.tile_starts(per_language.bootstrap_grid(), 1),
+      batch,
+      np.ones((1, len(logN))),
+    )
     grid_best = float(np.nanmin(np.asarray(values)))
-  return {"method": "run_bootstrap_cold", "resamples": resamples, "starts_per_resample": per_language.BOOTSTRAP_STARTS,
-          "wall_s": round(boot_s, 3), "point_fit_wall_s": round(point_s, 3),
-          "bootstrap_over_point_fit": round(boot_s / point_s, 2), "target_max_ratio": 3.0,
-          "bootstrap_grid_best_minus_point_best": grid_best - point_best,
-          "bootstrap_grid_reaches_optimum": bool(grid_best <= point_best * (1 + 1e-6) + 1e-12)}
+  return {
+    "method": "run_bootstrap_cold",
+    "resamples": resamples,
+    "starts_per_resample": per_language.BOOTSTRAP_STARTS,
+    "wall_s": round(boot_s, 3),
+    "point_fit_wall_s": round(point_s, 3),
+    "bootstrap_over_point_fit": round(boot_s / point_s, 2),
+    "target_max_ratio": 3.0,
+    "bootstrap_grid_best_minus_point_best": grid_best - point_best,
+    "bootstrap_grid_reaches_optimum": bool(grid_best <= point_best * (1 + 1e-6) + 1e-12),
+  }
 
 
 def main() -> None:
@@ -107,20 +124,50 @@ def main() -> None:
   data = problem()
   machine = f"{platform.machine()} CPU x{jax.device_count('cpu')}, jax {jax.__version__}"
   j_time, j_first, j_best = run_jax(starts, data, args.steps)
-  print(json.dumps({"method": "jax_vmapped_lbfgs", "starts": len(starts), "steps": args.steps,
-                    "wall_s": round(j_time, 3), "first_call_s_incl_compile": round(j_first, 3),
-                    "best_objective": j_best, "machine": machine}), flush=True)
-  print(json.dumps({**run_bootstrap_cost(data, args.steps, j_time, j_best, args.resamples), "machine": machine}),
-        flush=True)
+  print(
+    json.dumps(
+      {
+        "method": "jax_vmapped_lbfgs",
+        "starts": len(starts),
+        "steps": args.steps,
+        "wall_s": round(j_time, 3),
+        "first_call_s_incl_compile": round(j_first, 3),
+        "best_objective": j_best,
+        "machine": machine,
+      }
+    ),
+    flush=True,
+  )
+  print(
+    json.dumps({**run_bootstrap_cost(data, args.steps, j_time, j_best, args.resamples), "machine": machine}), flush=True
+  )
   if args.skip_scipy:
     return
   s_time, s_best = run_scipy(starts, data)
-  print(json.dumps({"method": "scipy_lbfgsb_loop", "starts": len(starts), "wall_s": round(s_time, 3),
-                    "best_objective": s_best, "machine": machine}), flush=True)
-  print(json.dumps({"summary": "fit_speed", "speedup": round(s_time / j_time, 2),
-                    "speedup_incl_compile": round(s_time / j_first, 2),
-                    "jax_best_minus_scipy_best": j_best - s_best,
-                    "jax_not_worse": bool(j_best <= s_best * (1 + 1e-9))}), flush=True)
+  print(
+    json.dumps(
+      {
+        "method": "scipy_lbfgsb_loop",
+        "starts": len(starts),
+        "wall_s": round(s_time, 3),
+        "best_objective": s_best,
+        "machine": machine,
+      }
+    ),
+    flush=True,
+  )
+  print(
+    json.dumps(
+      {
+        "summary": "fit_speed",
+        "speedup": round(s_time / j_time, 2),
+        "speedup_incl_compile": round(s_time / j_first, 2),
+        "jax_best_minus_scipy_best": j_best - s_best,
+        "jax_not_worse": bool(j_best <= s_best * (1 + 1e-9)),
+      }
+    ),
+    flush=True,
+  )
 
 
 if __name__ == "__main__":

@@ -57,20 +57,43 @@ def card_peak() -> tuple[str, float]:
   return "measured", metrics_lib.measured_matmul_flops()
 
 
-def bench(size: str, attention: str, vocab: int, seq_len: int, batch: int, steps: int, warmup: int, *,
-          remat: str, microbatch: int, loss_chunk: int) -> dict:
+def bench(
+  size: str,
+  attention: str,
+  vocab: int,
+  seq_len: int,
+  batch: int,
+  steps: int,
+  warmup: int,
+  *,
+  remat: str,
+  microbatch: int,
+  loss_chunk: int,
+) -> dict:
   cfg = sizes.model_config(size, vocab, dtype="bfloat16", attention=attention, remat=remat)
   mesh = mesh_lib.make_mesh(dict(data=1, fsdp=1, tensor=1), devices=jax.devices()[:1])
   tx = optim.make_optimizer(dict(peak_lr=3e-4, warmup_steps=10, weight_decay=0.1, grad_clip=1.0), 10_000)
   card, peak = card_peak()
-  row = {"bench": "train_mfu", "size": size, "attention": attention, "remat": remat, "seq_len": seq_len,
-         "batch": batch, "microbatch_per_device": microbatch, "loss_vocab_chunk": loss_chunk,
-         "n_params": counting.n_params(cfg), "n_params_total": counting.n_params_total(cfg),
-         "device": jax.devices()[0].device_kind, "card": card, "peak_tflops": round(peak / 1e12, 1)}
+  row = {
+    "bench": "train_mfu",
+    "size": size,
+    "attention": attention,
+    "remat": remat,
+    "seq_len": seq_len,
+    "batch": batch,
+    "microbatch_per_device": microbatch,
+    "loss_vocab_chunk": loss_chunk,
+    "n_params": counting.n_params(cfg),
+    "n_params_total": counting.n_params_total(cfg),
+    "device": jax.devices()[0].device_kind,
+    "card": card,
+    "peak_tflops": round(peak / 1e12, 1),
+  }
   try:
     state, shardings = step_lib.init_train_state(cfg, tx, mesh, seed=0)
-    train_step = step_lib.make_train_step(cfg, tx, mesh, shardings, microbatch_per_device=microbatch,
-                                          loss_vocab_chunk=loss_chunk)
+    train_step = step_lib.make_train_step(
+      cfg, tx, mesh, shardings, microbatch_per_device=microbatch, loss_vocab_chunk=loss_chunk
+    )
     batches = [step_lib.shard_batch(packed_batch(batch, seq_len, vocab, seed=i), mesh) for i in range(2)]
     times = []
     for i in range(warmup + steps):
@@ -86,9 +109,14 @@ def bench(size: str, attention: str, vocab: int, seq_len: int, batch: int, steps
   mfu = counting.flops_per_token(cfg, seq_len, causal=True) * tokens_per_s / peak
   stats = jax.devices()[0].memory_stats() or {}
   if "peak_bytes_in_use" in stats:
-    row["peak_memory_gib"] = round(stats["peak_bytes_in_use"] / 2 ** 30, 2)
-  return dict(row, step_ms=round(seconds * 1e3, 1), tokens_per_s=round(tokens_per_s), mfu=round(mfu, 4),
-              final_loss=round(float(metrics["loss"]), 4))
+    row["peak_memory_gib"] = round(stats["peak_bytes_in_use"] / 2**30, 2)
+  return dict(
+    row,
+    step_ms=round(seconds * 1e3, 1),
+    tokens_per_s=round(tokens_per_s),
+    mfu=round(mfu, 4),
+    final_loss=round(float(metrics["loss"]), 4),
+  )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,13 +135,34 @@ def main(argv: list[str] | None = None) -> int:
   args = parser.parse_args(argv)
   backend = jax.default_backend()
   if backend == "cpu" and not args.allow_cpu:
-    print(json.dumps({"bench": "train_mfu", "error": "needs a GPU or TPU; --allow-cpu --size cpu-200k "
-                      "--seq-len 64 --attention xla smoke-tests the script"}))
+    print(
+      json.dumps(
+        {
+          "bench": "train_mfu",
+          "error": "needs a GPU or TPU; --allow-cpu --size cpu-200k "
+          "--seq-len 64 --attention xla smoke-tests the script",
+        }
+      )
+    )
     return 2
   for attention in args.attention.split(","):
-    print(json.dumps(bench(args.size, attention, args.vocab, args.seq_len, args.batch, args.steps,
-                           args.warmup, remat=args.remat, microbatch=args.microbatch,
-                           loss_chunk=args.loss_chunk)), flush=True)
+    print(
+      json.dumps(
+        bench(
+          args.size,
+          attention,
+          args.vocab,
+          args.seq_len,
+          args.batch,
+          args.steps,
+          args.warmup,
+          remat=args.remat,
+          microbatch=args.microbatch,
+          loss_chunk=args.loss_chunk,
+        )
+      ),
+      flush=True,
+    )
   return 0
 
 

@@ -39,13 +39,23 @@ def emit(**record) -> None:
 
 
 def run_once(args, workdir: Path, cache: Path, seed: int, env: dict) -> dict:
-  cmd = [sys.executable, "-m", "codelaw.launch", "--config",
-         f"{ROOT / 'configs/train/tiny.py'}:size={args.size},tokens={args.tokens},seq_len={args.seq_len},"
-         f"batch={args.batch}", "--workdir", str(workdir), f"--config.seed={seed}",
-         f"--config.data.corpus={args.corpus}", f"--config.train.eval_tokens={args.eval_tokens}",
-         f"--config.train.cooldown_budgets=({args.budgets},)", "--config.train.log_every=10",
-         f"--config.train.eval_every={args.eval_every}", f"--config.train.checkpoint_every={args.checkpoint_every}",
-         "--config.optim.warmup_steps=10"]
+  cmd = [
+    sys.executable,
+    "-m",
+    "codelaw.launch",
+    "--config",
+    f"{ROOT / 'configs/train/tiny.py'}:size={args.size},tokens={args.tokens},seq_len={args.seq_len},batch={args.batch}",
+    "--workdir",
+    str(workdir),
+    f"--config.seed={seed}",
+    f"--config.data.corpus={args.corpus}",
+    f"--config.train.eval_tokens={args.eval_tokens}",
+    f"--config.train.cooldown_budgets=({args.budgets},)",
+    "--config.train.log_every=10",
+    f"--config.train.eval_every={args.eval_every}",
+    f"--config.train.checkpoint_every={args.checkpoint_every}",
+    "--config.optim.warmup_steps=10",
+  ]
   env = dict(env, JAX_COMPILATION_CACHE_DIR=str(cache), JAX_PLATFORMS="cpu")
   start = time.perf_counter()
   proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -61,9 +71,18 @@ def run_once(args, workdir: Path, cache: Path, seed: int, env: dict) -> dict:
   steps = len(records)
   train_s = steps * step_s
   cpu = usage.ru_utime + usage.ru_stime
-  return dict(wall_s=wall, steps=steps, step_s=step_s, train_step_s=train_s, overhead_s=wall - train_s,
-              overhead_frac=(wall - train_s) / wall, user_s=usage.ru_utime, sys_s=usage.ru_stime,
-              sys_frac=usage.ru_stime / cpu, minor_faults=usage.ru_minflt)
+  return dict(
+    wall_s=wall,
+    steps=steps,
+    step_s=step_s,
+    train_step_s=train_s,
+    overhead_s=wall - train_s,
+    overhead_frac=(wall - train_s) / wall,
+    user_s=usage.ru_utime,
+    sys_s=usage.ru_stime,
+    sys_frac=usage.ru_stime / cpu,
+    minor_faults=usage.ru_minflt,
+  )
 
 
 def main() -> None:
@@ -79,8 +98,15 @@ def main() -> None:
   parser.add_argument("--corpus", default="sample")
   parser.add_argument("--allocators", default="default,keep_mapped")
   args = parser.parse_args()
-  emit(kind="machine", cpus=os.cpu_count(), load_avg=os.getloadavg(), size=args.size, tokens=args.tokens,
-       budgets=args.budgets, eval_tokens=args.eval_tokens)
+  emit(
+    kind="machine",
+    cpus=os.cpu_count(),
+    load_avg=os.getloadavg(),
+    size=args.size,
+    tokens=args.tokens,
+    budgets=args.budgets,
+    eval_tokens=args.eval_tokens,
+  )
   base_env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
   envs = {"default": base_env, "keep_mapped": host.training_env(base_env)}
   with tempfile.TemporaryDirectory() as tmp:

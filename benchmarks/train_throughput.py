@@ -48,7 +48,7 @@ def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
     t = time.perf_counter()
     dot(a, a).block_until_ready()
     times.append(time.perf_counter() - t)
-  return 2 * n ** 3 / float(np.median(times))
+  return 2 * n**3 / float(np.median(times))
 
 
 def packed_batch(seed: int) -> dict[str, np.ndarray]:
@@ -60,8 +60,8 @@ def packed_batch(seed: int) -> dict[str, np.ndarray]:
     start, seg = 0, 1
     while start < SEQ:
       length = min(int(rng.integers(32, 200)), SEQ - start)
-      out["segment_ids"][row, start:start + length] = seg
-      out["positions"][row, start:start + length] = np.arange(length)
+      out["segment_ids"][row, start : start + length] = seg
+      out["positions"][row, start : start + length] = np.arange(length)
       out["weights"][row, start + length - 1] = 0.0
       start, seg = start + length, seg + 1
   out["inputs"][:] = rng.integers(2, VOCAB, (BATCH, SEQ))
@@ -92,16 +92,26 @@ class TorchRunner:
   def __init__(self, cfg):
     import torch
     import torch.nn.functional as F
+
     self.torch, self.F, self.cfg = torch, F, cfg
     torch.manual_seed(0)
     d, h, g, k, f, v = cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim, cfg.d_ff, cfg.vocab_size
-    p = lambda *shape, fan_in: torch.nn.Parameter(torch.randn(*shape) * fan_in ** -0.5)
+    p = lambda *shape, fan_in: torch.nn.Parameter(torch.randn(*shape) * fan_in**-0.5)
     self.params = {"embed": torch.nn.Parameter(torch.randn(v, d) * 0.02), "final": torch.nn.Parameter(torch.ones(d))}
     for i in range(cfg.n_layers):
-      self.params.update({f"{i}.n1": torch.nn.Parameter(torch.ones(d)), f"{i}.n2": torch.nn.Parameter(torch.ones(d)),
-                          f"{i}.wq": p(d, h * k, fan_in=d), f"{i}.wk": p(d, g * k, fan_in=d),
-                          f"{i}.wv": p(d, g * k, fan_in=d), f"{i}.wo": p(h * k, d, fan_in=h * k),
-                          f"{i}.wg": p(d, f, fan_in=d), f"{i}.wu": p(d, f, fan_in=d), f"{i}.wd": p(f, d, fan_in=f)})
+      self.params.update(
+        {
+          f"{i}.n1": torch.nn.Parameter(torch.ones(d)),
+          f"{i}.n2": torch.nn.Parameter(torch.ones(d)),
+          f"{i}.wq": p(d, h * k, fan_in=d),
+          f"{i}.wk": p(d, g * k, fan_in=d),
+          f"{i}.wv": p(d, g * k, fan_in=d),
+          f"{i}.wo": p(h * k, d, fan_in=h * k),
+          f"{i}.wg": p(d, f, fan_in=d),
+          f"{i}.wu": p(d, f, fan_in=d),
+          f"{i}.wd": p(f, d, fan_in=f),
+        }
+      )
     self.opt = torch.optim.AdamW(self.params.values(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
     b = packed_batch(0)
     self.batch = {key: torch.from_numpy(val) for key, val in b.items()}
@@ -129,14 +139,20 @@ class TorchRunner:
       q = self._rope((y @ P[f"{i}.wq"]).view(b, l, cfg.n_heads, cfg.head_dim))
       kk = self._rope((y @ P[f"{i}.wk"]).view(b, l, cfg.n_kv_heads, cfg.head_dim))
       vv = (y @ P[f"{i}.wv"]).view(b, l, cfg.n_kv_heads, cfg.head_dim)
-      o = F.scaled_dot_product_attention(q.transpose(1, 2), kk.transpose(1, 2), vv.transpose(1, 2),
-                                         attn_mask=self.mask, enable_gqa=cfg.n_heads != cfg.n_kv_heads)
+      o = F.scaled_dot_product_attention(
+        q.transpose(1, 2),
+        kk.transpose(1, 2),
+        vv.transpose(1, 2),
+        attn_mask=self.mask,
+        enable_gqa=cfg.n_heads != cfg.n_kv_heads,
+      )
       x = x + o.transpose(1, 2).reshape(b, l, -1) @ P[f"{i}.wo"]
       y = self._norm(x, P[f"{i}.n2"])
       x = x + (F.silu(y @ P[f"{i}.wg"]) * (y @ P[f"{i}.wu"])) @ P[f"{i}.wd"]
     logits = self._norm(x, P["final"]) @ P["embed"].T
-    token_loss = F.cross_entropy(logits.view(-1, cfg.vocab_size), self.batch["targets"].view(-1).long(),
-                                 reduction="none")
+    token_loss = F.cross_entropy(
+      logits.view(-1, cfg.vocab_size), self.batch["targets"].view(-1).long(), reduction="none"
+    )
     w = self.batch["weights"].view(-1)
     return (token_loss * w).sum() / w.sum()
 
@@ -163,8 +179,15 @@ def main() -> None:
   if os.environ.get("GLIBC_TUNABLES", "") != wanted.get("GLIBC_TUNABLES", ""):
     os.execve(sys.executable, [sys.executable, *sys.argv], dict(wanted))  # glibc reads them at start only
   import multiprocessing
-  emit(kind="machine", cpus=multiprocessing.cpu_count(), jax=jax.__version__, devices=jax.device_count(),
-       load_avg=os.getloadavg(), allocator=args.allocator)
+
+  emit(
+    kind="machine",
+    cpus=multiprocessing.cpu_count(),
+    jax=jax.__version__,
+    devices=jax.device_count(),
+    load_avg=os.getloadavg(),
+    allocator=args.allocator,
+  )
   for size in args.sizes.split(","):
     # The peak is re-measured next to every size: on a shared machine it drifts as much as the steps do.
     peak = matmul_peak()
@@ -174,6 +197,7 @@ def main() -> None:
     runners = {"jax": JaxRunner(cfg)}
     if not args.no_torch:
       import torch
+
       torch.set_num_threads(os.cpu_count() or 1)
       runners["torch_eager"] = TorchRunner(cfg)
     for runner in runners.values():
@@ -189,10 +213,23 @@ def main() -> None:
         cpu[name][1] += after.ru_stime - before.ru_stime
     tok = {name: BATCH * SEQ / float(np.median(t)) for name, t in times.items()}
     for name in runners:
-      emit(kind="train_step", impl=name, size=size, n_params=counting.n_params(cfg), seq_len=SEQ, batch=BATCH,
-           vocab=VOCAB, dtype="float32", step_s=float(np.median(times[name])), tokens_per_s=tok[name],
-           mfu=tok[name] * flops / peak, flops_per_token=flops, user_s=cpu[name][0], sys_s=cpu[name][1],
-           sys_frac=cpu[name][1] / max(sum(cpu[name]), 1e-9))
+      emit(
+        kind="train_step",
+        impl=name,
+        size=size,
+        n_params=counting.n_params(cfg),
+        seq_len=SEQ,
+        batch=BATCH,
+        vocab=VOCAB,
+        dtype="float32",
+        step_s=float(np.median(times[name])),
+        tokens_per_s=tok[name],
+        mfu=tok[name] * flops / peak,
+        flops_per_token=flops,
+        user_s=cpu[name][0],
+        sys_s=cpu[name][1],
+        sys_frac=cpu[name][1] / max(sum(cpu[name]), 1e-9),
+      )
     if "torch_eager" in tok:
       emit(kind="ratio", size=size, jax_over_torch=tok["jax"] / tok["torch_eager"])
 

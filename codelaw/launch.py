@@ -17,15 +17,15 @@ from ml_collections import config_flags
 from codelaw.errors import UserError
 
 JOBS: dict[str, str] = {
-    "corpus": "codelaw.data.build_corpus",
-    "tokenizer": "codelaw.data.tokenizer",
-    "train": "codelaw.train.trainer",
-    "study": "codelaw.study.runner",
-    "fit": "codelaw.laws.fit_job",
-    "allocate": "codelaw.laws.allocate_job",
-    "evaluate": "codelaw.evals.evaluate",
-    "report": "codelaw.report.build",
-    "quickstart": "codelaw.study.quickstart",
+  "corpus": "codelaw.data.build_corpus",
+  "tokenizer": "codelaw.data.tokenizer",
+  "train": "codelaw.train.trainer",
+  "study": "codelaw.study.runner",
+  "fit": "codelaw.laws.fit_job",
+  "allocate": "codelaw.laws.allocate_job",
+  "evaluate": "codelaw.evals.evaluate",
+  "report": "codelaw.report.build",
+  "quickstart": "codelaw.study.quickstart",
 }
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Job config file, optionally with `:arg`.", lock_config=True)

@@ -42,12 +42,13 @@ def get_config(arg=None):
   # Tiny models leave a core idle (start-up and compilation are single-threaded, and XLA splits their small
   # matmuls poorly): two runs at a time on 2 cores.
   config.executor.parallel = 2
-  config.max_failed_runs = 0   # runs that may fail (after retries) before the quickstart stops
+  config.max_failed_runs = 0  # runs that may fail (after retries) before the quickstart stops
   config.studies = ml_collections.ConfigDict(
-      {name: as_stage_config(_load(f"studies/{name}.py", f"scale={scale}")) for name in STUDIES})
+    {name: as_stage_config(_load(f"studies/{name}.py", f"scale={scale}")) for name in STUDIES}
+  )
   config.validation = as_stage_config(_load("studies/validation.py", f"scale={scale}"))
   config.per_language_law = "chinchilla"
-  config.allocation_law = "effective_data"   # per-language laws with transfer tau (design.md §3)
+  config.allocation_law = "effective_data"  # per-language laws with transfer tau (design.md §3)
   config.fit = _load("fit.py", "")
   config.fit.update(p["fit"])
   config.allocate = _load("allocate.py", "")

@@ -13,9 +13,9 @@ def get_config(arg: str | None = None) -> ConfigDict:
   del arg
   c = ConfigDict()
   c.job = "report"
-  c.study = ""          # the study workdir (required)
-  c.inputs = ""         # same as study; the quickstart sets this one
-  c.title = ""          # page title (default: "codelaw report: <study dir name>")
-  c.ci_level = 0.95     # interval level of the bootstrap bands drawn around fitted curves
-  c.dpi = 110           # resolution of the PNG figures
+  c.study = ""  # the study workdir (required)
+  c.inputs = ""  # same as study; the quickstart sets this one
+  c.title = ""  # page title (default: "codelaw report: <study dir name>")
+  c.ci_level = 0.95  # interval level of the bootstrap bands drawn around fitted curves
+  c.dpi = 110  # resolution of the PNG figures
   return c

@@ -17,9 +17,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.job = "tokenizer"
   c.seed = 0
-  c.corpus = ""                 # a corpus dir with text/<lang>/train.jsonl.gz (e.g. from the corpus job)
-  c.languages = ()              # () = every language with text shards
-  c.vocab_size = 4096           # ~4k for CPU studies, 32k-64k for clusters
+  c.corpus = ""  # a corpus dir with text/<lang>/train.jsonl.gz (e.g. from the corpus job)
+  c.languages = ()  # () = every language with text shards
+  c.vocab_size = 4096  # ~4k for CPU studies, 32k-64k for clusters
   c.bytes_per_language = 8_000_000  # sample per language (memory: about 2x this per language)
   if variant == "full":
     c.vocab_size = 32768

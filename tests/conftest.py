@@ -34,6 +34,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
   if jax.default_backend() == "gpu":
     return
   if _gpu_requested(item.config):
-    pytest.fail(f"a GPU was asked for (-m gpu) but jax's backend is {jax.default_backend()!r} "
-                f"(JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r})", pytrace=False)
+    pytest.fail(
+      f"a GPU was asked for (-m gpu) but jax's backend is {jax.default_backend()!r} "
+      f"(JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r})",
+      pytrace=False,
+    )
   pytest.skip("needs a GPU: run `pytest -m gpu` on a GPU machine (it fails there if jax finds none)")

@@ -22,8 +22,8 @@ VOCAB = 128
 
 def tiny_config(**overrides):
   from codelaw.model.config import ModelConfig
-  fields = dict(d_model=32, n_layers=1, n_heads=4, n_kv_heads=2, d_ff=64, vocab_size=VOCAB,
-                tie_embeddings=False)
+
+  fields = dict(d_model=32, n_layers=1, n_heads=4, n_kv_heads=2, d_ff=64, vocab_size=VOCAB, tie_embeddings=False)
   fields.update(overrides)
   return ModelConfig(**fields)
 
@@ -51,13 +51,13 @@ def synthetic_batch(batch: int, seq_len: int, vocab: int, seed: int) -> dict[str
 
 
 def optim_config() -> dict:
-  return dict(peak_lr=1e-2, warmup_steps=1, schedule="wsd", decay_fraction=0.5, weight_decay=0.1,
-              grad_clip=1.0)
+  return dict(peak_lr=1e-2, warmup_steps=1, schedule="wsd", decay_fraction=0.5, weight_decay=0.1, grad_clip=1.0)
 
 
 def train_losses(mesh, process_index: int = 0, process_count: int = 1) -> list[float]:
   """Losses of STEPS steps on `mesh`, feeding this process's rows of each global batch."""
   from codelaw.train import optim, step
+
   cfg = tiny_config()
   tx = optim.make_optimizer(optim_config(), total_steps=10)
   state, shardings = step.init_train_state(cfg, tx, mesh, seed=0)
@@ -66,7 +66,7 @@ def train_losses(mesh, process_index: int = 0, process_count: int = 1) -> list[f
   losses = []
   for i in range(STEPS):
     full = synthetic_batch(GLOBAL_BATCH, SEQ_LEN, VOCAB, seed=i)
-    mine = {k: v[process_index * local:(process_index + 1) * local] for k, v in full.items()}
+    mine = {k: v[process_index * local : (process_index + 1) * local] for k, v in full.items()}
     state, metrics = train_step(state, step.shard_batch(mine, mesh))
     losses.append(float(metrics["loss"]))
   return losses
@@ -75,15 +75,26 @@ def train_losses(mesh, process_index: int = 0, process_count: int = 1) -> list[f
 def main(argv: list[str]) -> None:
   process_id, num_processes, port, out_path = int(argv[1]), int(argv[2]), int(argv[3]), argv[4]
   import jax
-  from codelaw.train import distributed, mesh as mesh_lib
-  distributed.maybe_initialize(dict(coordinator=f"127.0.0.1:{port}", num_processes=num_processes,
-                                    process_id=process_id))
+
+  from codelaw.train import distributed
+  from codelaw.train import mesh as mesh_lib
+
+  distributed.maybe_initialize(
+    dict(coordinator=f"127.0.0.1:{port}", num_processes=num_processes, process_id=process_id)
+  )
   mesh = mesh_lib.make_mesh(MESH)
   losses = train_losses(mesh, jax.process_index(), jax.process_count())
   with open(out_path, "w") as f:
-    json.dump({"process_index": jax.process_index(), "process_count": jax.process_count(),
-               "global_devices": jax.device_count(), "local_devices": jax.local_device_count(),
-               "losses": losses}, f)
+    json.dump(
+      {
+        "process_index": jax.process_index(),
+        "process_count": jax.process_count(),
+        "global_devices": jax.device_count(),
+        "local_devices": jax.local_device_count(),
+        "losses": losses,
+      },
+      f,
+    )
   jax.distributed.shutdown()
 
 

@@ -36,15 +36,23 @@ def _config(**overrides):
 
 def _fit(tmp_path, *, resamples=8, seed=0):
   rng = np.random.default_rng(seed)
-  base = {l: {"E": 1.0 + 0.2 * i, "A": 400.0, "B": 1500.0 * (1 + i), "alpha": 0.33, "beta": 0.3 + 0.04 * i}
-          for i, l in enumerate(LANGS)}
+  base = {
+    l: {"E": 1.0 + 0.2 * i, "A": 400.0, "B": 1500.0 * (1 + i), "alpha": 0.33, "beta": 0.3 + 0.04 * i}
+    for i, l in enumerate(LANGS)
+  }
   tau = {t: {s: 1.0 if s == t else 0.15 for s in LANGS} for t in LANGS}
   boot = []
   for _ in range(resamples):
     b = {l: {k: v * float(rng.uniform(0.95, 1.05)) for k, v in q.items()} for l, q in base.items()}
     boot.append({"languages": b, "tau": tau})
-  obj = {"law": "effective_data", "languages": base, "tau": tau, "unique_tokens": {"python": 4e9},
-         "bootstrap": boot, "diagnostics": {}}
+  obj = {
+    "law": "effective_data",
+    "languages": base,
+    "tau": tau,
+    "unique_tokens": {"python": 4e9},
+    "bootstrap": boot,
+    "diagnostics": {},
+  }
   path = tmp_path / "fit.json"
   path.write_text(json.dumps(obj))
   return path
@@ -57,8 +65,21 @@ def test_allocate_from_fit_file(tmp_path):
   cfg.weights.python = 2.0
   allocate_job.main(cfg, str(out))
   res = json.loads((out / "allocation.json").read_text())
-  for key in ("p_star", "p_uniform", "losses_star", "losses_uniform", "objective_star", "objective_uniform",
-              "kkt_residual", "active_constraints", "constraints", "N", "D", "weights", "uncertainty"):
+  for key in (
+    "p_star",
+    "p_uniform",
+    "losses_star",
+    "losses_uniform",
+    "objective_star",
+    "objective_uniform",
+    "kkt_residual",
+    "active_constraints",
+    "constraints",
+    "N",
+    "D",
+    "weights",
+    "uncertainty",
+  ):
     assert key in res, key
   assert set(res["p_star"]) == set(LANGS)
   assert sum(res["p_star"].values()) == pytest.approx(1.0, abs=1e-12)
@@ -95,15 +116,15 @@ def test_compute_budget_plans_n_and_d(tmp_path):
 def test_bad_config_values(tmp_path):
   fit = _fit(tmp_path, resamples=0)
   cases = [
-      (dict(fit=""), "config.fit is required"),
-      (dict(fit=str(fit), N=0.0, D=1e9), "config.N = 0.0"),
-      (dict(fit=str(fit), N=-1.0, D=1e9), "config.N = -1.0"),
-      (dict(fit=str(fit), N=1e8, D=1e10, method="newton"), "config.method"),
-      (dict(fit=str(fit), N=1e8, D=1e10, confidence=1.5), "config.confidence"),
-      (dict(fit=str(fit), N=1e8, D=1e10, max_epochs=0.1, unique_tokens={"java": 1e9, "go": 1e9}), "infeasible"),
-      (dict(fit=str(fit), N=1e8, D=1e10, min_share={"python": 0.6, "go": 0.6}), "min_share values sum"),
-      (dict(fit=str(tmp_path / "nope.json"), N=1e8, D=1e10), "nope.json does not exist"),
-      (dict(fit="paper", paper_reading="H9"), "H9"),
+    (dict(fit=""), "config.fit is required"),
+    (dict(fit=str(fit), N=0.0, D=1e9), "config.N = 0.0"),
+    (dict(fit=str(fit), N=-1.0, D=1e9), "config.N = -1.0"),
+    (dict(fit=str(fit), N=1e8, D=1e10, method="newton"), "config.method"),
+    (dict(fit=str(fit), N=1e8, D=1e10, confidence=1.5), "config.confidence"),
+    (dict(fit=str(fit), N=1e8, D=1e10, max_epochs=0.1, unique_tokens={"java": 1e9, "go": 1e9}), "infeasible"),
+    (dict(fit=str(fit), N=1e8, D=1e10, min_share={"python": 0.6, "go": 0.6}), "min_share values sum"),
+    (dict(fit=str(tmp_path / "nope.json"), N=1e8, D=1e10), "nope.json does not exist"),
+    (dict(fit="paper", paper_reading="H9"), "H9"),
   ]
   for overrides, msg in cases:
     with pytest.raises(UserError, match=msg):
@@ -112,9 +133,23 @@ def test_bad_config_values(tmp_path):
 
 def _launch(*args, workdir):
   env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-  return subprocess.run([sys.executable, "-m", "codelaw.launch", "--config", str(ROOT / "configs" / "allocate.py"),
-                         *args, "--workdir", str(workdir)], capture_output=True, text=True, env=env, cwd=ROOT,
-                        timeout=300)
+  return subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "codelaw.launch",
+      "--config",
+      str(ROOT / "configs" / "allocate.py"),
+      *args,
+      "--workdir",
+      str(workdir),
+    ],
+    capture_output=True,
+    text=True,
+    env=env,
+    cwd=ROOT,
+    timeout=300,
+  )
 
 
 def test_launcher_paper_preset_and_bad_file(tmp_path):
@@ -126,8 +161,9 @@ def test_launcher_paper_preset_and_bad_file(tmp_path):
   assert g["reading"] == "H1" and sum(g["p"].values()) == pytest.approx(1.0)
   assert res["objective_star"] <= g["objective"] and res["objective_star"] <= res["objective_uniform"]
   assert (tmp_path / "paper" / "allocation.png").stat().st_size > 5000
-  r = _launch(f"--config.fit={tmp_path / 'missing.json'}", "--config.N=1e8", "--config.D=1e10",
-              workdir=tmp_path / "bad")
+  r = _launch(
+    f"--config.fit={tmp_path / 'missing.json'}", "--config.N=1e8", "--config.D=1e10", workdir=tmp_path / "bad"
+  )
   assert r.returncode == 2
   err = [l for l in r.stderr.splitlines() if l.startswith("codelaw: error:")]
   assert len(err) == 1 and "missing.json" in err[0]
@@ -137,8 +173,10 @@ def test_launcher_paper_preset_and_bad_file(tmp_path):
 def _chinchilla_fit(tmp_path, B_draws, *, identifiable=True):
   """Two languages, no transfer: p* follows the ratio of the B's; bootstrap laws draw (B_python, B_go)."""
   langs = ("python", "go")
-  base = {"python": {"E": 1.0, "A": 100.0, "B": 3000.0, "alpha": 0.3, "beta": 0.3},
-          "go": {"E": 1.0, "A": 100.0, "B": 1000.0, "alpha": 0.3, "beta": 0.3}}
+  base = {
+    "python": {"E": 1.0, "A": 100.0, "B": 3000.0, "alpha": 0.3, "beta": 0.3},
+    "go": {"E": 1.0, "A": 100.0, "B": 1000.0, "alpha": 0.3, "beta": 0.3},
+  }
   boot = {l: {k: [v] * len(B_draws) for k, v in q.items()} for l, q in base.items()}
   boot["python"]["B"], boot["go"]["B"] = [float(b[0]) for b in B_draws], [float(b[1]) for b in B_draws]
   design = {"distinct_N": 5 if identifiable else 2, "distinct_D": 6, "runs": 15, "rows": 90, "dof": 85}
@@ -152,8 +190,9 @@ def _chinchilla_fit(tmp_path, B_draws, *, identifiable=True):
 def test_gain_interval_of_the_fixed_p_star_can_cross_zero(tmp_path):
   # Half the resampled laws agree that python needs more data, half say go does: the p* recommended under the
   # point law loses to uniform under the second half, so its gain interval must reach below 0.
-  draws = [(3000.0 * f, 1000.0 * f) for f in np.linspace(0.9, 1.1, 10)] + \
-          [(1000.0 * f, 3000.0 * f) for f in np.linspace(0.9, 1.1, 10)]
+  draws = [(3000.0 * f, 1000.0 * f) for f in np.linspace(0.9, 1.1, 10)] + [
+    (1000.0 * f, 3000.0 * f) for f in np.linspace(0.9, 1.1, 10)
+  ]
   res = allocate_job.run(_config(fit=str(_chinchilla_fit(tmp_path, draws)), N=1e8, D=1e10))
   assert res["p_star"]["python"] > 0.5 and res["gain"]["estimate"] > 0
   lo, hi = res["gain"]["interval"]
@@ -178,8 +217,9 @@ def test_non_converging_solve_is_refused_and_writes_nothing(tmp_path):
   with pytest.raises(UserError, match=r"did not converge \(.*iterations exhausted.*no p\* written"):
     allocate_job.main(_config(fit=str(fit), N=1e8, D=1e10, max_iter=2), str(out))
   assert not (out / "allocation.json").exists()
-  r = _launch(f"--config.fit={fit}", "--config.N=1e8", "--config.D=1e10", "--config.max_iter=2",
-              workdir=tmp_path / "cli")
+  r = _launch(
+    f"--config.fit={fit}", "--config.N=1e8", "--config.D=1e10", "--config.max_iter=2", workdir=tmp_path / "cli"
+  )
   assert r.returncode == 2 and "did not converge" in r.stderr
   assert not (tmp_path / "cli" / "allocation.json").exists()
 
@@ -194,13 +234,23 @@ def test_convergence_rules():
 
 def test_bootstrap_laws_keep_every_field_through_save_and_load():
   K = len(LANGS)
-  law = LawParams(family="effective_data", langs=LANGS, E=np.array([1.0, 1.2, 1.4]), A=np.full(K, 400.0),
-                  B=np.array([1500.0, 3000.0, 4500.0]), alpha=np.full(K, 0.33), beta=np.array([0.3, 0.34, 0.38]),
-                  tau=np.array([[1.0, 0.2, 0.1], [0.3, 1.0, 0.0], [0.1, 0.4, 1.0]]),
-                  unique_tokens=np.array([4e9, 2e9, 1e9]), repetition_decay=np.array([15.4, 10.0, 5.0]))
+  law = LawParams(
+    family="effective_data",
+    langs=LANGS,
+    E=np.array([1.0, 1.2, 1.4]),
+    A=np.full(K, 400.0),
+    B=np.array([1500.0, 3000.0, 4500.0]),
+    alpha=np.full(K, 0.33),
+    beta=np.array([0.3, 0.34, 0.38]),
+    tau=np.array([[1.0, 0.2, 0.1], [0.3, 1.0, 0.0], [0.1, 0.4, 1.0]]),
+    unique_tokens=np.array([4e9, 2e9, 1e9]),
+    repetition_decay=np.array([15.4, 10.0, 5.0]),
+  )
   boot = [dataclasses.replace(law, B=law.B * f) for f in (0.9, 1.1)]
-  obj = {**law_to_json(law), "bootstrap": [{k: v for k, v in law_to_json(b).items()
-                                            if k in ("languages", "tau")} for b in boot]}
+  obj = {
+    **law_to_json(law),
+    "bootstrap": [{k: v for k, v in law_to_json(b).items() if k in ("languages", "tau")} for b in boot],
+  }
   fit = load_fit(json.loads(json.dumps(obj)))
   for got, want in zip((fit.law,) + fit.bootstrap, [law] + boot):
     for field in dataclasses.fields(LawParams):

@@ -19,14 +19,14 @@ def _fit_dict(rng, K, *, family="effective_data", tau_scale=0.4, same=False):
   block = {}
   for i, lang in enumerate(langs):
     r = (lambda lo, hi: (lo + hi) / 2) if same else (lambda lo, hi: float(rng.uniform(lo, hi)))
-    block[lang] = {"E": r(0.5, 2.0), "A": r(200, 800), "B": r(500, 5000), "alpha": r(0.25, 0.45),
-                   "beta": r(0.2, 0.5)}
+    block[lang] = {"E": r(0.5, 2.0), "A": r(200, 800), "B": r(500, 5000), "alpha": r(0.25, 0.45), "beta": r(0.2, 0.5)}
     if family == "he":
       block[lang]["gamma"] = r(0.05, 0.3)
   obj = {"law": family, "languages": block}
   if family == "effective_data":
-    obj["tau"] = {t: {s: (1.0 if s == t else (0.0 if same else float(rng.uniform(0, tau_scale))))
-                      for s in langs} for t in langs}
+    obj["tau"] = {
+      t: {s: (1.0 if s == t else (0.0 if same else float(rng.uniform(0, tau_scale)))) for s in langs} for t in langs
+    }
   return obj
 
 
@@ -37,10 +37,10 @@ def _np_losses(obj, p, n=N, d=D):
   for i, t in enumerate(langs):
     q = obj["languages"][t]
     if obj["law"] == "he":
-      out.append((q["E"] + q["A"] / n**q["alpha"] + q["B"] / d**q["beta"]) * p[i] ** -q["gamma"])
+      out.append((q["E"] + q["A"] / n ** q["alpha"] + q["B"] / d ** q["beta"]) * p[i] ** -q["gamma"])
     else:
       deff = d * sum(p[j] * (1.0 if i == j else obj["tau"][t][s]) for j, s in enumerate(langs))
-      out.append(q["E"] + q["A"] / n**q["alpha"] + q["B"] / max(deff, 1e-6 * d) ** q["beta"])
+      out.append(q["E"] + q["A"] / n ** q["alpha"] + q["B"] / max(deff, 1e-6 * d) ** q["beta"])
   return np.asarray(out)
 
 
@@ -50,9 +50,14 @@ def _slsqp(obj, w, lo, hi):
   best = None
   for x0 in [np.full(K, 1.0 / K)] + [np.random.default_rng(s).dirichlet(np.ones(K)) for s in range(3)]:
     x0 = np.clip(x0, lo, hi)
-    r = optimize.minimize(f, x0, method="SLSQP", bounds=list(zip(lo, hi)),
-                          constraints=[{"type": "eq", "fun": lambda p: p.sum() - 1.0}],
-                          options={"ftol": 1e-14, "maxiter": 1000})
+    r = optimize.minimize(
+      f,
+      x0,
+      method="SLSQP",
+      bounds=list(zip(lo, hi)),
+      constraints=[{"type": "eq", "fun": lambda p: p.sum() - 1.0}],
+      options={"ftol": 1e-14, "maxiter": 1000},
+    )
     if r.success and abs(r.x.sum() - 1) < 1e-8 and (best is None or r.fun < best.fun):
       best = r
   return best
@@ -73,9 +78,9 @@ def test_random_instances_match_slsqp(seed):
   ref = _slsqp(obj, w, cons.lower, cons.upper)
   assert ref is not None
   ours = float(w @ _np_losses(obj, sol.p))
-  assert abs(ours - sol.objective) < 1e-9           # our law evaluation agrees with an independent one
+  assert abs(ours - sol.objective) < 1e-9  # our law evaluation agrees with an independent one
   assert abs(ours - ref.fun) < 1e-4
-  assert ours <= ref.fun + 1e-8                      # and is never worse than SLSQP
+  assert ours <= ref.fun + 1e-8  # and is never worse than SLSQP
   assert sol.kkt_residual_relative < 1e-7
   assert np.all(sol.p >= cons.lower - 1e-12) and np.all(sol.p <= cons.upper + 1e-12)
   assert abs(sol.p.sum() - 1) < 1e-12
@@ -182,16 +187,17 @@ def test_infeasible_constraints_raise():
 def test_bad_fit_files(tmp_path):
   good = _fit_dict(np.random.default_rng(5), 3)
   cases = [
-      ({**good, "law": "paper_aggregate"}, "vertex-seeking"),
-      ({**good, "law": "nope"}, "law = 'nope'"),
-      ({k: v for k, v in good.items() if k != "tau"}, "missing key 'tau'"),
-      ({**good, "languages": {**good["languages"], "cobol": good["languages"]["python"]}}, "languages.cobol"),
-      ({**good, "languages": {**good["languages"], "java": {**good["languages"]["java"], "B": -1}}},
-       "languages.java.B"),
-      ({**good, "languages": {**good["languages"], "java": {"E": 1.0}}}, "languages.java.A: missing"),
-      ({**good, "tau": {**good["tau"], "java": {"java": 1.0}}}, "tau.java.python: missing"),
-      ({**good, "bootstrap": [{"languages": {"python": good["languages"]["python"]}, "tau": good["tau"]}]},
-       r"bootstrap\[0\].languages"),
+    ({**good, "law": "paper_aggregate"}, "vertex-seeking"),
+    ({**good, "law": "nope"}, "law = 'nope'"),
+    ({k: v for k, v in good.items() if k != "tau"}, "missing key 'tau'"),
+    ({**good, "languages": {**good["languages"], "cobol": good["languages"]["python"]}}, "languages.cobol"),
+    ({**good, "languages": {**good["languages"], "java": {**good["languages"]["java"], "B": -1}}}, "languages.java.B"),
+    ({**good, "languages": {**good["languages"], "java": {"E": 1.0}}}, "languages.java.A: missing"),
+    ({**good, "tau": {**good["tau"], "java": {"java": 1.0}}}, "tau.java.python: missing"),
+    (
+      {**good, "bootstrap": [{"languages": {"python": good["languages"]["python"]}, "tau": good["tau"]}]},
+      r"bootstrap\[0\].languages",
+    ),
   ]
   for obj, msg in cases:
     path = tmp_path / "fit.json"
@@ -224,8 +230,11 @@ def test_bootstrap_formats_and_batched_solve():
   for b, p in zip(fit.bootstrap, P):  # the vmapped batch gives what one-at-a-time solves give
     np.testing.assert_allclose(p, allocation.solve(b, N, D, weights=w).p, atol=1e-8)
   # per-language (chinchilla) bootstrap: {lang: {param: [values]}}
-  chin = {"law": "chinchilla", "languages": obj["languages"],
-          "bootstrap": {l: {k: [v, v * 1.1] for k, v in q.items()} for l, q in obj["languages"].items()}}
+  chin = {
+    "law": "chinchilla",
+    "languages": obj["languages"],
+    "bootstrap": {l: {k: [v, v * 1.1] for k, v in q.items()} for l, q in obj["languages"].items()},
+  }
   fit = load_fit(chin)
   assert len(fit.bootstrap) == 2 and not fit.law.has_transfer
   np.testing.assert_allclose(fit.bootstrap[1].B, fit.law.B * 1.1)
@@ -252,8 +261,14 @@ def test_repetition_discount_matches_slsqp():
 
   sol = allocation.solve(law, N, D)
   assert sol.method == "gradient_projection"
-  ref = optimize.minimize(np_obj, np.full(4, 0.25), method="SLSQP", bounds=[(0, 1)] * 4,
-                          constraints=[{"type": "eq", "fun": lambda p: p.sum() - 1.0}], options={"ftol": 1e-14})
+  ref = optimize.minimize(
+    np_obj,
+    np.full(4, 0.25),
+    method="SLSQP",
+    bounds=[(0, 1)] * 4,
+    constraints=[{"type": "eq", "fun": lambda p: p.sum() - 1.0}],
+    options={"ftol": 1e-14},
+  )
   assert abs(np_obj(sol.p) - sol.objective) < 1e-9
   assert abs(sol.objective - ref.fun) < 1e-4 and sol.objective <= ref.fun + 1e-8
   # Repetition makes small corpora less attractive than without the discount.

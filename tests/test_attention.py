@@ -25,7 +25,7 @@ def packed_segments(rng: np.random.Generator, batch: int, length: int) -> np.nda
   for row in range(batch):
     used = length - int(rng.integers(1, length // 3)) if row % 2 else length
     cuts = np.sort(rng.choice(np.arange(1, used), size=int(rng.integers(0, 4)), replace=False))
-    ids = rng.permutation(9)[:len(cuts) + 1] + 1
+    ids = rng.permutation(9)[: len(cuts) + 1] + 1
     for doc_id, (a, b) in zip(ids, zip([0, *cuts], [*cuts, used])):
       seg[row, a:b] = doc_id
   return seg
@@ -33,17 +33,18 @@ def packed_segments(rng: np.random.Generator, batch: int, length: int) -> np.nda
 
 def random_inputs(seed, batch, length, heads, kv_heads, head_dim, dtype):
   rng = np.random.default_rng(seed)
-  q, k, v = (jnp.asarray(rng.normal(size=(batch, length, h, head_dim)), dtype)
-             for h in (heads, kv_heads, kv_heads))
+  q, k, v = (jnp.asarray(rng.normal(size=(batch, length, h, head_dim)), dtype) for h in (heads, kv_heads, kv_heads))
   cotangent = jnp.asarray(rng.normal(size=(batch, length, heads, head_dim)), jnp.float32)
   return q, k, v, jnp.asarray(packed_segments(rng, batch, length)), cotangent
 
 
 def loss_and_grads(fn, q, k, v, segments, cotangent):
   """Output and d<out, cotangent>/d(q, k, v); the cotangent makes every output entry matter."""
+
   def loss(q_, k_, v_):
     out = fn(q_, k_, v_, segments)
     return jnp.sum(out.astype(jnp.float32) * cotangent), out
+
   (_, out), grads = jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2), has_aux=True))(q, k, v)
   return out, grads
 
@@ -59,8 +60,7 @@ def check_against_reference(fn, q, k, v, segments, cotangent):
   for name, grad, ref, x in zip("qkv", grads, ref_grads, (q, k, v)):
     assert grad.dtype == x.dtype and grad.shape == x.shape, name
     scale = 1.0 if dtype == "float32" else float(jnp.max(jnp.abs(ref)))
-    np.testing.assert_allclose(np.asarray(grad, np.float32), ref, atol=grad_tol * scale, rtol=0,
-                               err_msg=f"d{name}")
+    np.testing.assert_allclose(np.asarray(grad, np.float32), ref, atol=grad_tol * scale, rtol=0, err_msg=f"d{name}")
   # Padding rows: zero output and no gradient into their queries.
   pad = np.asarray(segments) == 0
   assert np.all(np.asarray(out, np.float32)[pad] == 0) and np.all(np.asarray(grads[0], np.float32)[pad] == 0)
@@ -68,9 +68,9 @@ def check_against_reference(fn, q, k, v, segments, cotangent):
 
 # (batch, length, heads, kv_heads, head_dim, dtype, blocks (fwd q, fwd k, dkv q, dkv k, dq q, dq k))
 CASES = [
-    (2, 48, 4, 4, 16, "float32", (16, 16, 16, 16, 16, 16)),    # length a block multiple, MHA
-    (1, 37, 8, 2, 64, "float32", (32, 16, 16, 32, 32, 16)),    # padded length, GQA 4:1, mixed blocks
-    (2, 40, 2, 1, 128, "bfloat16", (32, 32, 16, 32, 32, 16)),  # bf16, head_dim 128, padded, MQA
+  (2, 48, 4, 4, 16, "float32", (16, 16, 16, 16, 16, 16)),  # length a block multiple, MHA
+  (1, 37, 8, 2, 64, "float32", (32, 16, 16, 32, 32, 16)),  # padded length, GQA 4:1, mixed blocks
+  (2, 40, 2, 1, 128, "bfloat16", (32, 32, 16, 32, 32, 16)),  # bf16, head_dim 128, padded, MQA
 ]
 
 
@@ -79,7 +79,8 @@ def test_pallas_kernel_matches_reference(batch, length, heads, kv_heads, head_di
   q, k, v, segments, cotangent = random_inputs(length, batch, length, heads, kv_heads, head_dim, dtype)
   sizes = fa.BlockSizes(*blocks)
   check_against_reference(
-      lambda *a: fa.flash_attention(*a, block_sizes=sizes, interpret=True), q, k, v, segments, cotangent)
+    lambda *a: fa.flash_attention(*a, block_sizes=sizes, interpret=True), q, k, v, segments, cotangent
+  )
 
 
 def documents(lengths: list[int], length: int, batch: int = 1) -> np.ndarray:
@@ -94,7 +95,8 @@ def test_pallas_kernel_skips_and_unmasks_tiles_exactly():
   segments = jnp.asarray(np.concatenate([documents([40, 30, 18], 96), documents([13, 60], 96)]))
   sizes = fa.BlockSizes(32, 16, 16, 32, 32, 16)
   check_against_reference(
-      lambda *a: fa.flash_attention(*a, block_sizes=sizes, interpret=True), q, k, v, segments, cotangent)
+    lambda *a: fa.flash_attention(*a, block_sizes=sizes, interpret=True), q, k, v, segments, cotangent
+  )
 
 
 def _live_tiles(segments: np.ndarray, block_q: int, block_k: int) -> np.ndarray:
@@ -149,8 +151,9 @@ def _lowered_fwd_bwd(kernel, platform, length, heads, kv_heads, head_dim, dtype)
   q = jax.ShapeDtypeStruct((2, length, heads, head_dim), dtype)
   kv = jax.ShapeDtypeStruct((2, length, kv_heads, head_dim), dtype)
   segments = jax.ShapeDtypeStruct((2, length), jnp.int32)
-  grads = lambda q_, k_, v_, s_: jax.grad(
-      lambda *a: jnp.sum(kernel(*a, s_).astype(jnp.float32)), argnums=(0, 1, 2))(q_, k_, v_)
+  grads = lambda q_, k_, v_, s_: jax.grad(lambda *a: jnp.sum(kernel(*a, s_).astype(jnp.float32)), argnums=(0, 1, 2))(
+    q_, k_, v_
+  )
   return jax.jit(grads).trace(q, kv, kv, segments).lower(lowering_platforms=(platform,)).as_text()
 
 

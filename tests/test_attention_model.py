@@ -33,8 +33,7 @@ def packed_batch(seed: int, batch: int = 8, length: int = 32) -> dict[str, np.nd
 
 
 def train(attention: str) -> list[tuple[float, float]]:
-  cfg = ModelConfig(d_model=64, n_layers=1, n_heads=4, n_kv_heads=2, d_ff=128, vocab_size=VOCAB,
-                    attention=attention)
+  cfg = ModelConfig(d_model=64, n_layers=1, n_heads=4, n_kv_heads=2, d_ff=128, vocab_size=VOCAB, attention=attention)
   mesh = mesh_lib.make_mesh(dict(data=2, fsdp=1, tensor=2), devices=jax.devices()[:4])
   tx = optim.make_optimizer(dict(peak_lr=1e-2, warmup_steps=1, weight_decay=0.1, grad_clip=1.0), STEPS)
   state, shardings = step.init_train_state(cfg, tx, mesh, seed=0)

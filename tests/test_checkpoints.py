@@ -10,7 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from codelaw.errors import UserError
 from codelaw.train.checkpoints import Checkpointer, abstract_like
@@ -27,8 +28,7 @@ class State:
 def _state(seed: int) -> State:
   mesh = Mesh(np.array(jax.devices()).reshape(-1), ("data",))
   w = jax.device_put(jnp.arange(16.0).reshape(8, 2) * seed, NamedSharding(mesh, P("data", None)))
-  return State(params={"w": w, "b": jnp.full((3,), float(seed))}, step=jnp.int32(seed),
-               rng=jax.random.key(seed))
+  return State(params={"w": w, "b": jnp.full((3,), float(seed))}, step=jnp.int32(seed), rng=jax.random.key(seed))
 
 
 def _dataset() -> grain.IterDataset:

@@ -12,8 +12,9 @@ from codelaw.data import build_corpus, dedup
 from codelaw.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
-FILLER = "".join(f"def helper_{i}(values):\n    return [v * {i} + 1 for v in values if v % {i + 2}]\n\n"
-                 for i in range(60))
+FILLER = "".join(
+  f"def helper_{i}(values):\n    return [v * {i} + 1 for v in values if v % {i + 2}]\n\n" for i in range(60)
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +24,7 @@ def problem() -> str:
 
 
 def guard_config(**kw) -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict({"contamination": {"humaneval": True, "parallel": "sample", "threshold": 0.7,
-                                                     **kw}})
+  return ml_collections.ConfigDict({"contamination": {"humaneval": True, "parallel": "sample", "threshold": 0.7, **kw}})
 
 
 def test_exact_copy_up_to_whitespace(problem):
@@ -55,8 +55,9 @@ def test_protected_programs_cover_humaneval_and_heldout():
   with gzip.open(ROOT / "third_party" / "parallel_sample" / "parallel.jsonl.gz", "rt") as f:
     groups = [json.loads(line) for line in f]
   heldout = [p for g in groups if g["split"] == "heldout" for p in g["programs"].values()]
-  train_only = [p for g in groups if g["split"] == "train" and g["source"] != "humaneval"
-                for p in g["programs"].values()]
+  train_only = [
+    p for g in groups if g["split"] == "train" and g["source"] != "humaneval" for p in g["programs"].values()
+  ]
   assert len(programs) >= 164 + len(heldout)
   assert set(heldout) <= set(programs)
   assert not (set(train_only) - set(heldout)) & set(programs)  # training programs stay trainable

@@ -37,8 +37,15 @@ def test_counts_with_gqa():
 
 
 def test_size_family_names_are_honest():
-  nominal = {"cpu-50k": 5e4, "cpu-100k": 1e5, "cpu-200k": 2e5, "cpu-500k": 5e5, "cpu-1m": 1e6, "cpu-2m": 2e6,
-             "cpu-5m": 5e6}
+  nominal = {
+    "cpu-50k": 5e4,
+    "cpu-100k": 1e5,
+    "cpu-200k": 2e5,
+    "cpu-500k": 5e5,
+    "cpu-1m": 1e6,
+    "cpu-2m": 2e6,
+    "cpu-5m": 5e6,
+  }
   counts = [counting.n_params(sizes.model_config(s, 4096)) for s in sizes.CPU_SIZES]
   assert counts == sorted(counts)
   for name, n in zip(sizes.CPU_SIZES, counts):

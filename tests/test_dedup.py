@@ -71,7 +71,8 @@ def test_exact_dedup_ignores_whitespace():
 def test_near_duplicate_fork_is_removed_but_different_code_kept():
   # the same file in a fork: a package rename and one edited method (lucene-solr vs lucene8 style)
   fork = "// forked copy\npackage org.apache.lucene8.util;\n" + BASE.replace(
-      "return str == null ? null : str.trim();", "return str == null ? \"\" : str.trim();")
+    "return str == null ? null : str.trim();", "return str == null ? \"\" : str.trim();"
+  )
   assert dedup.normalized_hash(fork) != dedup.normalized_hash(BASE)
   h = dedup.MinHasher()
   assert dedup.jaccard_estimate(h.signature(BASE), h.signature(fork)) > 0.8

@@ -7,12 +7,12 @@ import math
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from test_trainer import make_corpus
 
 from codelaw.data import corpus_format
 from codelaw.data.pipeline import eval_batches
 from codelaw.errors import UserError
 from codelaw.train.evaluation import bits_per_byte, evaluate_languages
-from test_trainer import make_corpus
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +28,12 @@ def _position_loss_step(params, batch):
 
 def test_loss_and_bits_per_byte_aggregate_exactly_over_batches(corpus):
   params = {"scale": jnp.float32(2.0)}
-  result = evaluate_languages(_position_loss_step, params, corpus, ["python", "go"], seq_len=16, batch_size=4,
-                              max_tokens=10 ** 6)
+  result = evaluate_languages(
+    _position_loss_step, params, corpus, ["python", "go"], seq_len=16, batch_size=4, max_tokens=10**6
+  )
   manifest = corpus_format.read_manifest(corpus)
   for lang in ("python", "go"):
-    batches = eval_batches(corpus, lang, seq_len=16, batch_size=4, max_tokens=10 ** 6)
+    batches = eval_batches(corpus, lang, seq_len=16, batch_size=4, max_tokens=10**6)
     w = np.concatenate([b["weights"].ravel() for b in batches])
     pos = np.concatenate([b["positions"].ravel() for b in batches])
     expected = float(np.sum(w * (2.0 + pos)) / np.sum(w))
@@ -47,7 +48,7 @@ def test_loss_and_bits_per_byte_aggregate_exactly_over_batches(corpus):
 def test_max_tokens_limits_the_batches(corpus):
   params = {"scale": jnp.float32(0.0)}
   small = evaluate_languages(_position_loss_step, params, corpus, ["go"], seq_len=16, batch_size=4, max_tokens=64)
-  full = evaluate_languages(_position_loss_step, params, corpus, ["go"], seq_len=16, batch_size=4, max_tokens=10 ** 6)
+  full = evaluate_languages(_position_loss_step, params, corpus, ["go"], seq_len=16, batch_size=4, max_tokens=10**6)
   assert 0 < small["go"]["tokens"] <= 64 < full["go"]["tokens"]
 
 

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _load_config(name: str, arg: str | None = None):
   import importlib.util
+
   spec = importlib.util.spec_from_file_location(f"_cfg_{name.replace('/', '_')}", ROOT / "configs" / name)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
@@ -33,8 +34,9 @@ def train_config():
   config.optim.warmup_steps = 2
   config.train.update(dict(eval_every=0, eval_tokens=1024, checkpoint_every=5, log_every=5))
   # Trained with paired translation data, so the job must score in the paired format.
-  config.data.translation = dict(strategy="paired", directions=translation.seen_directions(), weight=0.25,
-                                 data="sample")
+  config.data.translation = dict(
+    strategy="paired", directions=translation.seen_directions(), weight=0.25, data="sample"
+  )
   return config
 
 
@@ -57,8 +59,9 @@ def run_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def evaluation(run_dir, tmp_path_factory) -> tuple[dict, Path]:
   out = tmp_path_factory.mktemp("eval")
-  launch.run(eval_config(run_dir, **{"passk.languages": "python", "passk.limit": 2,
-                                     "passk.max_new_tokens": 24}), str(out))
+  launch.run(
+    eval_config(run_dir, **{"passk.languages": "python", "passk.limit": 2, "passk.max_new_tokens": 24}), str(out)
+  )
   return json.loads((out / "evaluation.json").read_text()), out
 
 
@@ -80,8 +83,11 @@ def test_translation_losses_and_aggregates(run_dir, evaluation):
   t = result["translation"]
   assert t["strategy"] == "paired" and t["format"] == "paired"
   # Exactly the directions whose held-out pairs fit seq_len (128) have a loss.
-  expected = [d for d in translation.all_directions()
-              if translation.translation_eval_batches(d, seq_len=128, batch_size=8, strategy="paired")]
+  expected = [
+    d
+    for d in translation.all_directions()
+    if translation.translation_eval_batches(d, seq_len=128, batch_size=8, strategy="paired")
+  ]
   assert 0 < len(expected) < 42
   assert sorted(t["directions"]) == sorted(expected)
   assert sorted(t["without_data"] + expected) == sorted(translation.all_directions())
@@ -129,8 +135,10 @@ def test_run_without_result_json_uses_train_config(run_dir, tmp_path):
     launch.run(eval_config(partial), str(tmp_path / "o1"))
   config_file = tmp_path / "train.json"
   config_file.write_text(json.dumps(train_config().to_dict()))
-  launch.run(eval_config(partial, train_config=str(config_file), languages="python,go",
-                         **{"translation.enabled": False}), str(tmp_path / "o2"))
+  launch.run(
+    eval_config(partial, train_config=str(config_file), languages="python,go", **{"translation.enabled": False}),
+    str(tmp_path / "o2"),
+  )
   evaluated = json.loads((tmp_path / "o2" / "evaluation.json").read_text())
   trained = json.loads((run_dir / "result.json").read_text())
   assert set(evaluated["eval"]) == {"python", "go"} and "translation" not in evaluated
@@ -142,7 +150,9 @@ def test_run_without_result_json_uses_train_config(run_dir, tmp_path):
     launch.run(eval_config(partial, train_config=str(config_file)), str(tmp_path / "o3"))
 
 
-@pytest.mark.parametrize("overrides, match", [
+@pytest.mark.parametrize(
+  "overrides, match",
+  [
     (dict(run="/nonexistent/run"), r"config.run: /nonexistent/run is not a directory"),
     (dict(branch=4096), r"config.run: no checkpoints at .*branches/4096/checkpoints"),
     (dict(eval_tokens=-1), r"config.eval_tokens = -1: expected an integer >= 0"),
@@ -150,7 +160,8 @@ def test_run_without_result_json_uses_train_config(run_dir, tmp_path):
     (dict(**{"passk.languages": "fortran"}), r"config.passk.languages: unknown language 'fortran'"),
     (dict(**{"passk.languages": "python", "passk.k": "1,10"}), r"config.passk.k = '1,10'"),
     (dict(**{"passk.languages": "python", "passk.n": 4}), r"temperature"),
-])
+  ],
+)
 def test_bad_config(run_dir, tmp_path, overrides, match):
   config = eval_config(run_dir)
   for key, value in overrides.items():
@@ -173,9 +184,23 @@ def test_run_without_checkpoints(run_dir, tmp_path):
 
 
 def test_cli_reports_bad_run_in_one_line(tmp_path):
-  proc = subprocess.run([sys.executable, "-m", "codelaw.launch", "--config", str(ROOT / "configs" / "evaluate.py"),
-                         f"--config.run={tmp_path / 'missing'}", "--workdir", str(tmp_path / "out")],
-                        capture_output=True, text=True, timeout=120, cwd=ROOT)
+  proc = subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "codelaw.launch",
+      "--config",
+      str(ROOT / "configs" / "evaluate.py"),
+      f"--config.run={tmp_path / 'missing'}",
+      "--workdir",
+      str(tmp_path / "out"),
+    ],
+    capture_output=True,
+    text=True,
+    timeout=120,
+    cwd=ROOT,
+  )
   assert proc.returncode == 2
-  assert proc.stderr.strip().splitlines() == [f"codelaw: error: config.run: {tmp_path / 'missing'} is not a directory "
-                                              "(expected a training run's workdir)"]
+  assert proc.stderr.strip().splitlines() == [
+    f"codelaw: error: config.run: {tmp_path / 'missing'} is not a directory (expected a training run's workdir)"
+  ]

@@ -35,11 +35,18 @@ def fake_train(config: dict, workdir: str) -> None:
   if executions <= config["crash_attempts"]:
     raise RuntimeError(f"deliberate crash number {executions}")
   lang = next(iter(config["data"]["proportions"]))
-  result = {"run_id": path.name, "config": config, "n_params": 1000 * (config["seed"] + 1),
-            "n_params_total": 5000, "tokens": config["train"]["tokens"], "flops": 1.0,
-            "proportions": config["data"]["proportions"],
-            "eval": {lang: {"loss": 2.0 + config["seed"], "bits_per_byte": 1.0, "tokens": 64}},
-            "budgets": [], "status": "complete"}
+  result = {
+    "run_id": path.name,
+    "config": config,
+    "n_params": 1000 * (config["seed"] + 1),
+    "n_params_total": 5000,
+    "tokens": config["train"]["tokens"],
+    "flops": 1.0,
+    "proportions": config["data"]["proportions"],
+    "eval": {lang: {"loss": 2.0 + config["seed"], "bits_per_byte": 1.0, "tokens": 64}},
+    "budgets": [],
+    "status": "complete",
+  }
   (path / "result.json").write_text(json.dumps(result))
 
 

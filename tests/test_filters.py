@@ -123,7 +123,9 @@ def test_generated_marker_in_head():
 def test_minified_and_transpiled_js():
   assert check("package/lib/pipe.js", TSC_OUTPUT) == "minified"
   # a .d.ts twin next to a .js file means tsc wrote the .js
-  assert check("package/index.js", HANDWRITTEN_JS, package_files={"package/index.js", "package/index.d.ts"}) == "minified"
+  assert (
+    check("package/index.js", HANDWRITTEN_JS, package_files={"package/index.js", "package/index.d.ts"}) == "minified"
+  )
   assert check("package/index.js", HANDWRITTEN_JS, package_files={"package/index.js"}) is None
 
 
@@ -144,9 +146,14 @@ def test_deliberately_broken_compiler_tests():
 
 
 def test_vendored_and_fixture_paths():
-  for path in ("package/dist/index.js", "node_modules/lodash/debounce.js", "vendor/github.com/x/y.go",
-               "test/fixtures/sample.py", "build/lib/module.py",
-               "src/tools/rustc-perf/collector/compile-benchmarks/stm32f4-0.14.0/src/dac.rs"):
+  for path in (
+    "package/dist/index.js",
+    "node_modules/lodash/debounce.js",
+    "vendor/github.com/x/y.go",
+    "test/fixtures/sample.py",
+    "build/lib/module.py",
+    "src/tools/rustc-perf/collector/compile-benchmarks/stm32f4-0.14.0/src/dac.rs",
+  ):
     assert check(path, HANDWRITTEN_JS if path.endswith(".js") else GO_PLAIN) == "vendored_path", path
 
 

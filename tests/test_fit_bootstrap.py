@@ -32,8 +32,9 @@ def _runs(sizes, seeds=2, budgets=6, offset=0.01, noise=0.001, seed=0) -> Langua
 
 
 def test_two_sizes_are_not_identifiable():
-  fit = per_language.fit_chinchilla({"python": _runs([1e8, 4e8], seeds=2)}, grid=per_language.small_grid(),
-                                    bootstrap=0, profile=True)["python"]
+  fit = per_language.fit_chinchilla(
+    {"python": _runs([1e8, 4e8], seeds=2)}, grid=per_language.small_grid(), bootstrap=0, profile=True
+  )["python"]
   d = fit.diagnostics
   assert d["identifiable"] is False
   assert d["design"] == {"distinct_N": 2, "distinct_D": 6, "runs": 4, "rows": 24, "dof": 19}
@@ -50,8 +51,8 @@ def test_identifiability_rules():
   assert identifiability.problems({**ok, "distinct_D": 1}, scaling=False) == []
   box = {"alpha": (0.0, 2.0), "E": (0.3, 3.0)}
   assert identifiability.weak({"alpha": [0.2, 0.4], "E": [1.0, 1.5]}, box) == []
-  assert identifiability.weak({"alpha": [0.2, 2.5], "E": [1.0, 1.5]}, box) == ["alpha"]    # past the box
-  assert identifiability.weak({"B": [1e3, 2e4]}, box) == ["B"]                             # wider than a decade
+  assert identifiability.weak({"alpha": [0.2, 2.5], "E": [1.0, 1.5]}, box) == ["alpha"]  # past the box
+  assert identifiability.weak({"B": [1e3, 2e4]}, box) == ["B"]  # wider than a decade
 
 
 def test_run_level_resampling_moves_a_run_together():
@@ -80,8 +81,9 @@ def test_bootstrap_grid_reaches_the_full_grid_optimum():
 
 
 def test_run_bootstrap_and_profile_cover_the_truth():
-  fit = per_language.fit_chinchilla({"go": _runs(np.geomspace(5e7, 1.6e9, 5), seeds=3, seed=4)},
-                                    grid=per_language.small_grid(), bootstrap=100)["go"]
+  fit = per_language.fit_chinchilla(
+    {"go": _runs(np.geomspace(5e7, 1.6e9, 5), seeds=3, seed=4)}, grid=per_language.small_grid(), bootstrap=100
+  )["go"]
   d = fit.diagnostics
   assert d["identifiable"] and d["design"]["runs"] == 15
   assert d["bootstrap"]["unit"] == "run" and d["bootstrap"]["start"] == "cold"
@@ -97,8 +99,8 @@ def test_design_effect():
   rng = np.random.default_rng(0)
   assert design_effect(rng.normal(size=60), np.arange(60)) == 1.0
   clustered = np.repeat(rng.normal(size=10), 6) + 0.01 * rng.normal(size=60)
-  assert design_effect(clustered, run) == pytest.approx(6.0, rel=0.05)   # all rows of a run alike
-  assert design_effect(rng.normal(size=60), run) < 2.5                      # independent rows
+  assert design_effect(clustered, run) == pytest.approx(6.0, rel=0.05)  # all rows of a run alike
+  assert design_effect(rng.normal(size=60), run) < 2.5  # independent rows
 
 
 def _csv(path, rows, header=("language", "N", "D", "loss", "run_id", "bpb")):
@@ -112,8 +114,10 @@ def _csv(path, rows, header=("language", "N", "D", "loss", "run_id", "bpb")):
 def test_fit_json_carries_diagnostics_profile_and_bits_per_byte(tmp_path):
   runs = _runs([1e8, 4e8], seeds=2)
   bpb = runs.loss / (np.log(2) * 3.0)  # 3 bytes per token
-  path = _csv(tmp_path / "runs.csv", [["java", n, d, l, r, b] for n, d, l, r, b in
-                                       zip(runs.N, runs.D, runs.loss, runs.run_id, bpb)])
+  path = _csv(
+    tmp_path / "runs.csv",
+    [["java", n, d, l, r, b] for n, d, l, r, b in zip(runs.N, runs.D, runs.loss, runs.run_id, bpb)],
+  )
   out = fit_job.fit(path, "chinchilla", grid="small", bootstrap=10)
   back = FitResult.from_json(json.loads(json.dumps(out)))
   assert back.to_json() == json.loads(json.dumps(out))
@@ -122,17 +126,18 @@ def test_fit_json_carries_diagnostics_profile_and_bits_per_byte(tmp_path):
   assert out["loss_unit"] == "nats/token"
   bits = out["bits_per_byte"]["java"]
   assert bits["bytes_per_token"] == pytest.approx(3.0) and bits["E"] == pytest.approx(
-      out["languages"]["java"]["E"] / (np.log(2) * 3.0))
+    out["languages"]["java"]["E"] / (np.log(2) * 3.0)
+  )
   md = fit_job.summary_markdown(out)
   assert "| java | 2 | 6 | 4 | 24 | 19 | **no** |" in md and "2 distinct model size(s) N" in md
-
 
 
 def test_fitting_in_bits_per_byte_rescales_E_only(tmp_path):
   runs = _runs([1e8, 2e8, 4e8], seeds=1)
   bpb = runs.loss / (np.log(2) * 2.5)
-  path = _csv(tmp_path / "runs.csv", [["go", n, d, l, r, b] for n, d, l, r, b in
-                                       zip(runs.N, runs.D, runs.loss, runs.run_id, bpb)])
+  path = _csv(
+    tmp_path / "runs.csv", [["go", n, d, l, r, b] for n, d, l, r, b in zip(runs.N, runs.D, runs.loss, runs.run_id, bpb)]
+  )
   nats = fit_job.fit(path, "chinchilla", grid="small", bootstrap=0)
   in_bpb = fit_job.fit(path, "chinchilla", grid="small", bootstrap=0, loss_unit="bpb")
   assert in_bpb["loss_unit"] == "bits/byte" and "bits_per_byte" not in in_bpb
@@ -143,15 +148,27 @@ def test_fitting_in_bits_per_byte_rescales_E_only(tmp_path):
 
 def test_bpb_unit_needs_bpb_and_contract_rejects_contradictions(tmp_path):
   runs = _runs([1e8, 2e8, 4e8], seeds=1)
-  path = _csv(tmp_path / "runs.csv", [["go", n, d, l] for n, d, l in zip(runs.N, runs.D, runs.loss)],
-              header=("language", "N", "D", "loss"))
+  path = _csv(
+    tmp_path / "runs.csv",
+    [["go", n, d, l] for n, d, l in zip(runs.N, runs.D, runs.loss)],
+    header=("language", "N", "D", "loss"),
+  )
   with pytest.raises(UserError, match="config.loss_unit = 'bpb'.*go"):
     fit_job.fit(path, "chinchilla", grid="small", bootstrap=0, loss_unit="bpb")
   with pytest.raises(UserError, match="config.loss_unit"):
     fit_job.fit(path, "chinchilla", loss_unit="bytes")
-  bad = {"law": "chinchilla", "languages": {"go": {}}, "diagnostics": {"go": {
-      "identifiable": True, "problems": ["2 distinct model size(s) N"], "weak": [],
-      "design": {"distinct_N": 2, "distinct_D": 3, "runs": 2, "rows": 6, "dof": 1}}}}
+  bad = {
+    "law": "chinchilla",
+    "languages": {"go": {}},
+    "diagnostics": {
+      "go": {
+        "identifiable": True,
+        "problems": ["2 distinct model size(s) N"],
+        "weak": [],
+        "design": {"distinct_N": 2, "distinct_D": 3, "runs": 2, "rows": 6, "dof": 1},
+      }
+    },
+  }
   with pytest.raises(UserError, match="disagrees with problems"):
     FitResult.from_json(bad)
   bad["diagnostics"]["go"].update(identifiable=False, design={"distinct_N": 2})

@@ -35,15 +35,29 @@ def _good_rows(langs=("python", "go"), seed=0):
 
 
 def _launch(tmp_path, *overrides):
-  return subprocess.run([sys.executable, "-m", "codelaw.launch", "--config", str(ROOT / "configs/fit.py"),
-                         "--workdir", str(tmp_path / "out"), *overrides],
-                        capture_output=True, text=True, cwd=ROOT, timeout=600)
+  return subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "codelaw.launch",
+      "--config",
+      str(ROOT / "configs/fit.py"),
+      "--workdir",
+      str(tmp_path / "out"),
+      *overrides,
+    ],
+    capture_output=True,
+    text=True,
+    cwd=ROOT,
+    timeout=600,
+  )
 
 
 def test_job_writes_fit_json(tmp_path):
   runs = _write(tmp_path / "runs.csv", ["language", "N", "D", "loss", "extra"], [r + ["x"] for r in _good_rows()])
-  res = _launch(tmp_path, f"--config.runs={runs}", "--config.law=chinchilla", "--config.grid=small",
-                "--config.bootstrap=20")
+  res = _launch(
+    tmp_path, f"--config.runs={runs}", "--config.law=chinchilla", "--config.grid=small", "--config.bootstrap=20"
+  )
   assert res.returncode == 0, res.stderr
   fit = json.loads((tmp_path / "out/fit.json").read_text())
   assert fit["law"] == "chinchilla"
@@ -71,7 +85,9 @@ def _bad(rows_fn):
   return rows_fn(rows)
 
 
-@pytest.mark.parametrize("mutate, message", [
+@pytest.mark.parametrize(
+  "mutate, message",
+  [
     (lambda r: r[:5], "fewer than needed"),
     (lambda r: [[x[0], 1e6, x[2], x[3]] for x in r], "one N value only"),
     (lambda r: [[x[0], x[1], 1e7, x[3]] for x in r], "one D value only"),
@@ -80,7 +96,8 @@ def _bad(rows_fn):
     (lambda r: r[:-1] + [["python", 1e6, 1e6, 0.0]], "column 'loss' row 16"),
     (lambda r: r[:-1] + [["python", 1e6, 1e6, "nan"]], "not finite"),
     (lambda r: r[:-1] + [["cobol", 1e6, 1e6, 2.0]], "unknown language 'cobol'"),
-])
+  ],
+)
 def test_bad_per_language_inputs(tmp_path, mutate, message):
   runs = _write(tmp_path / "runs.csv", ["language", "N", "D", "loss"], _bad(mutate))
   with pytest.raises(UserError, match=message):
@@ -98,9 +115,9 @@ def test_bad_law_and_missing_file(tmp_path):
 
 
 def test_results_table_with_too_few_rows_for_the_family(tmp_path):
-  header = ["run_id", "study", "language", "N", "D", "loss", "bpb"] + [f"p_{n}" for n in
-                                                                      ("python", "java", "javascript", "typescript",
-                                                                       "csharp", "go", "rust")]
+  header = ["run_id", "study", "language", "N", "D", "loss", "bpb"] + [
+    f"p_{n}" for n in ("python", "java", "javascript", "typescript", "csharp", "go", "rust")
+  ]
   rows = [[f"r{i}", "s", "python", 1e6 * (i + 1), 1e7, 2.0 - 0.1 * i, 1.0, 1, 0, 0, 0, 0, 0, 0] for i in range(3)]
   runs = _write(tmp_path / "results.csv", header, rows)
   with pytest.raises(UserError, match="fewer than needed to fit its"):

@@ -10,13 +10,15 @@ from codelaw.laws.runs_io import LanguageRuns
 # (exponents and L_inf as published; N, D there are in billions, A and B unpublished: we pick A, B in
 # billions and convert to raw counts with A_raw = A * 1e9^alpha).
 TRUTHS = {
-    "python": dict(E=1.82, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658),
-    "java": dict(E=0.397, A=0.3 * 1e9**0.447, B=2.0 * 1e9**1.129, alpha=0.447, beta=1.129),
-    "go": dict(E=0.414, A=0.1 * 1e9**0.845, B=2.0 * 1e9**1.149, alpha=0.845, beta=1.149),
+  "python": dict(E=1.82, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658),
+  "java": dict(E=0.397, A=0.3 * 1e9**0.447, B=2.0 * 1e9**1.129, alpha=0.447, beta=1.129),
+  "go": dict(E=0.414, A=0.1 * 1e9**0.845, B=2.0 * 1e9**1.149, alpha=0.845, beta=1.149),
 }
-GRIDS = {"python": (np.geomspace(5e7, 1.6e10, 8), np.geomspace(1e9, 5e11, 8)),
-         "java": (np.geomspace(1e8, 3.1e9, 8), np.geomspace(2e9, 6.4e10, 8)),
-         "go": (np.geomspace(1e8, 3.1e9, 8), np.geomspace(2e9, 6.4e10, 8))}
+GRIDS = {
+  "python": (np.geomspace(5e7, 1.6e10, 8), np.geomspace(1e9, 5e11, 8)),
+  "java": (np.geomspace(1e8, 3.1e9, 8), np.geomspace(2e9, 6.4e10, 8)),
+  "go": (np.geomspace(1e8, 3.1e9, 8), np.geomspace(2e9, 6.4e10, 8)),
+}
 NOISE = 0.002
 
 

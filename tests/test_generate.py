@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 from flax import nnx
-from tokenizers import Tokenizer, models, pre_tokenizers, decoders
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
 from codelaw.evals import generate as gen
 from codelaw.model import decoder
@@ -30,7 +30,7 @@ def test_cached_greedy_matches_full_recompute(model):
       # Full forward over prompt + generated tokens, padded to a fixed length (segment 0 = padding).
       length = 16
       inputs = np.zeros((1, length), np.int32)
-      inputs[0, :len(seq)] = seq
+      inputs[0, : len(seq)] = seq
       seg = (np.arange(length) < len(seq)).astype(np.int32)[None]
       pos = np.arange(length, dtype=np.int32)[None]
       full = np.asarray(forward(inputs, pos, seg))[0, len(seq) - 1]
@@ -50,7 +50,7 @@ def test_sampling_options(model):
   assert a == b and a != c
   eos = greedy[0][2]
   stopped = gen.generate_tokens(model, prompts, max_new_tokens=5, eos_id=eos).tokens
-  assert stopped[0] == greedy[0][:greedy[0].index(eos)]
+  assert stopped[0] == greedy[0][: greedy[0].index(eos)]
 
 
 def _char_tokenizer():
@@ -69,5 +69,5 @@ def test_text_generation_with_per_prompt_stop_strings(model):
   stop_a = full[0][3:5]  # a string the greedy continuation is known to contain
   stops = [[stop_a, "never-appears"], []]
   cut = gen.generate(model, tok, prompts, max_new_tokens=12, stop=stops)
-  assert cut[0] == full[0][:full[0].index(stop_a)]
+  assert cut[0] == full[0][: full[0].index(stop_a)]
   assert cut[1] == full[1]

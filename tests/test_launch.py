@@ -18,17 +18,22 @@ def _launch(*args, cwd):
 @pytest.fixture
 def config_file(tmp_path):
   path = tmp_path / "cfg.py"
-  path.write_text("import ml_collections\n"
-                  "def get_config(arg=None):\n"
-                  "  return ml_collections.ConfigDict({'job': 'no-such-job', 'x': 1})\n")
+  path.write_text(
+    "import ml_collections\n"
+    "def get_config(arg=None):\n"
+    "  return ml_collections.ConfigDict({'job': 'no-such-job', 'x': 1})\n"
+  )
   return path
 
 
-@pytest.mark.parametrize("extra, expected", [
+@pytest.mark.parametrize(
+  "extra, expected",
+  [
     ((), "config.job = 'no-such-job'"),
     (("--config.y=3",), "unknown config key 'y'"),
     (("--config.x=abc",), "--config.x=abc"),
-])
+  ],
+)
 def test_bad_config_is_one_line_error(tmp_path, config_file, extra, expected):
   result = _launch("--config", str(config_file), "--workdir", str(tmp_path / "w"), *extra, cwd=tmp_path)
   assert result.returncode != 0
@@ -43,7 +48,11 @@ def test_missing_config_file_names_it(tmp_path):
 
 
 def test_proportions_are_checked_and_normalised():
-  assert checks.proportions({"python": 1, "rust": 3, "go": 0}, "proportions") == {"python": 0.25, "rust": 0.75, "go": 0.0}
+  assert checks.proportions({"python": 1, "rust": 3, "go": 0}, "proportions") == {
+    "python": 0.25,
+    "rust": 0.75,
+    "go": 0.0,
+  }
   for bad in ({"python": -1}, {"python": float("nan")}, {"python": 0, "go": 0}, {"cobol": 1}):
     with pytest.raises(UserError):
       checks.proportions(bad, "proportions")
@@ -68,8 +77,14 @@ def test_workdir_that_is_a_file_is_one_line_error(tmp_path, job_config):
 def test_binary_runs_file_is_one_line_error(tmp_path):
   binary = tmp_path / "runs.csv"
   binary.write_bytes(bytes(range(256)) * 4)
-  result = _launch("--config", str(ROOT / "configs" / "fit.py"), "--workdir", str(tmp_path / "w"),
-                   f"--config.runs={binary}", cwd=tmp_path)
+  result = _launch(
+    "--config",
+    str(ROOT / "configs" / "fit.py"),
+    "--workdir",
+    str(tmp_path / "w"),
+    f"--config.runs={binary}",
+    cwd=tmp_path,
+  )
   lines = result.stderr.strip().splitlines()
   assert result.returncode == 2 and len(lines) == 1, result.stderr
   assert "runs.csv" in lines[0] and "not UTF-8 text" in lines[0]

@@ -111,12 +111,13 @@ def _loss_and_grads(cfg: ModelConfig, batch: int = 2, length: int = 64):
   def loss(state_):
     logits = nnx.merge(graphdef, state_)(inputs, positions, segments)
     return jnp.mean(jax.nn.logsumexp(logits, axis=-1) - logits[..., 0])
+
   compiled = jax.jit(jax.value_and_grad(loss)).lower(state).compile()
   return compiled(state), compiled.memory_analysis().temp_size_in_bytes
 
 
 def test_remat_policies_change_memory_not_gradients():
-  """"full" and "dots" give the same loss and gradients as "none" and need less memory."""
+  """ "full" and "dots" give the same loss and gradients as "none" and need less memory."""
   base = dict(CFG.__dict__, d_model=64, n_layers=2, n_heads=4, n_kv_heads=4, d_ff=256)
   results = {remat: _loss_and_grads(ModelConfig(**{**base, "remat": remat})) for remat in ("none", "dots", "full")}
   (loss_none, grads_none), temp_none = results["none"]

@@ -20,11 +20,15 @@ GAMMA = np.array([0.1, 0.25, 0.05])
 T = np.array([[-1.5, 0.5, 0.0], [0.3, -2.0, -0.5], [0.0, 0.4, -1.0]])
 
 TRUTH = {
-    "effective_data": lambda N, D, p: forms.effective_data_law(N, D, p, E, A, B, ALPHA, BETA, TAU),
-    "he": lambda N, D, p: forms.he_multilingual_law(N, D, p, E, A, B, ALPHA, BETA, GAMMA),
-    "data_mixing": lambda N, D, p: forms.data_mixing_law(p, E, np.array([0.8, 1.0, 0.9]), T),
-    "paper_aggregate": lambda N, D, p: np.full(K, forms.paper_aggregate_law(
-        N / 1e6, D / 1e8, p, 1.0, 0.8, np.array([0.3, 0.5, 0.4]), np.array([0.6, 0.9, 0.7]), E, 0.5, TAU)),
+  "effective_data": lambda N, D, p: forms.effective_data_law(N, D, p, E, A, B, ALPHA, BETA, TAU),
+  "he": lambda N, D, p: forms.he_multilingual_law(N, D, p, E, A, B, ALPHA, BETA, GAMMA),
+  "data_mixing": lambda N, D, p: forms.data_mixing_law(p, E, np.array([0.8, 1.0, 0.9]), T),
+  "paper_aggregate": lambda N, D, p: np.full(
+    K,
+    forms.paper_aggregate_law(
+      N / 1e6, D / 1e8, p, 1.0, 0.8, np.array([0.3, 0.5, 0.4]), np.array([0.6, 0.9, 0.7]), E, 0.5, TAU
+    ),
+  ),
 }
 FAST = dict(starts=48, num_steps=200)
 

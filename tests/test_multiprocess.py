@@ -31,11 +31,22 @@ def _free_port() -> int:
 
 def test_two_processes_match_single_process(tmp_path):
   port = _free_port()
-  env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=2",
-             PYTHONPATH=os.pathsep.join([str(WORKER.parent), os.environ.get("PYTHONPATH", "")]))
-  procs = [subprocess.Popen([sys.executable, str(WORKER), str(i), "2", str(port), str(tmp_path / f"{i}.json")],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-           for i in range(2)]
+  env = dict(
+    os.environ,
+    JAX_PLATFORMS="cpu",
+    XLA_FLAGS="--xla_force_host_platform_device_count=2",
+    PYTHONPATH=os.pathsep.join([str(WORKER.parent), os.environ.get("PYTHONPATH", "")]),
+  )
+  procs = [
+    subprocess.Popen(
+      [sys.executable, str(WORKER), str(i), "2", str(port), str(tmp_path / f"{i}.json")],
+      env=env,
+      stdout=subprocess.PIPE,
+      stderr=subprocess.STDOUT,
+      text=True,
+    )
+    for i in range(2)
+  ]
   try:
     logs = [p.communicate(timeout=300)[0] for p in procs]
   finally:
@@ -60,11 +71,17 @@ def _task_env(node: int, local: int, tasks_per_node: int, gpus: int = 8, nodes: 
   """The SLURM variables of one task of an `srun` step over `nodes` x `gpus` GPUs (SLURM's own names)."""
   share = gpus // tasks_per_node
   mine = range(local * share, (local + 1) * share) if bound else range(gpus)
-  return {"SLURM_JOB_ID": "77", "SLURM_STEP_NUM_TASKS": str(nodes * tasks_per_node),
-          "SLURM_NTASKS": str(nodes * tasks_per_node), "SLURM_PROCID": str(node * tasks_per_node + local),
-          "SLURM_LOCALID": str(local), "SLURM_NODEID": str(node), "SLURM_GPUS_ON_NODE": str(gpus),
-          "SLURM_STEP_TASKS_PER_NODE": f"{tasks_per_node}(x{nodes})",
-          "CUDA_VISIBLE_DEVICES": ",".join(map(str, mine))}
+  return {
+    "SLURM_JOB_ID": "77",
+    "SLURM_STEP_NUM_TASKS": str(nodes * tasks_per_node),
+    "SLURM_NTASKS": str(nodes * tasks_per_node),
+    "SLURM_PROCID": str(node * tasks_per_node + local),
+    "SLURM_LOCALID": str(local),
+    "SLURM_NODEID": str(node),
+    "SLURM_GPUS_ON_NODE": str(gpus),
+    "SLURM_STEP_TASKS_PER_NODE": f"{tasks_per_node}(x{nodes})",
+    "CUDA_VISIBLE_DEVICES": ",".join(map(str, mine)),
+  }
 
 
 @pytest.mark.parametrize("tasks_per_node,bound", [(8, True), (8, False), (1, False), (4, True)])
@@ -120,8 +137,9 @@ def test_initialize_arguments_per_launch():
   assert distributed.initialize_kwargs(None, {"TPU_WORKER_HOSTNAMES": "w0,w1"}) == {}
   assert distributed.initialize_kwargs(None, {}) is None
   explicit = dict(coordinator="h:1234", num_processes=2, process_id=1)
-  assert distributed.initialize_kwargs(explicit, task) == dict(coordinator_address="h:1234", num_processes=2,
-                                                               process_id=1)
+  assert distributed.initialize_kwargs(explicit, task) == dict(
+    coordinator_address="h:1234", num_processes=2, process_id=1
+  )
   with pytest.raises(UserError, match="together"):
     distributed.initialize_kwargs(dict(coordinator="h:1"), {})
 

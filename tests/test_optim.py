@@ -43,9 +43,18 @@ def test_cosine_shape():
   assert np.all(np.diff(lr[10:]) <= 1e-7)
 
 
-@pytest.mark.parametrize("bad", [dict(peak_lr=0), dict(schedule="linear"), dict(warmup_steps=-1),
-                                 dict(min_lr_ratio=2.0), dict(decay_fraction=1.5), dict(b2=1.5),
-                                 dict(peak_lr="fast")])
+@pytest.mark.parametrize(
+  "bad",
+  [
+    dict(peak_lr=0),
+    dict(schedule="linear"),
+    dict(warmup_steps=-1),
+    dict(min_lr_ratio=2.0),
+    dict(decay_fraction=1.5),
+    dict(b2=1.5),
+    dict(peak_lr="fast"),
+  ],
+)
 def test_bad_values_raise_user_error(bad):
   with pytest.raises(UserError):
     optim.make_optimizer({**BASE, **bad}, 100)

@@ -91,8 +91,13 @@ def test_first_fit_keeps_documents_whole():
   items = []
   for i, d in enumerate(docs):
     tokens = packing.with_eos(d, EOS)
-    items.append({"tokens": tokens, "languages": np.full(len(tokens), i % 7, np.int32),
-                  "target_mask": (np.arange(len(tokens)) >= len(tokens) // 2).astype(np.int32)})
+    items.append(
+      {
+        "tokens": tokens,
+        "languages": np.full(len(tokens), i % 7, np.int32),
+        "target_mask": (np.arange(len(tokens)) >= len(tokens) // 2).astype(np.int32),
+      }
+    )
   rows = list(packing.first_fit(grain.MapDataset.source(items).to_iter_dataset(), seq_len, keep_target_mask=True))
   whole = sorted(tuple(t) for r in rows for _, t, _ in _segments(r))
   assert whole == sorted(tuple(packing.with_eos(d, EOS)) for d in docs)
@@ -108,11 +113,15 @@ def test_training_stream_reproduces_the_shuffled_documents(tmp_path):
   rng = np.random.default_rng(3)
   docs = [rng.integers(2, 250, size=n).astype(np.int32) for n in rng.integers(1, 90, size=30)]
   stats = corpus_format.write_token_shards(tmp_path, "go", "train", ((d, len(d)) for d in docs), num_shards=3)
-  corpus_format.write_manifest(tmp_path, vocab_size=256, pad_id=PAD, eos_id=EOS,
-                               splits={"go": {"train": stats, "val": stats}})
+  corpus_format.write_manifest(
+    tmp_path, vocab_size=256, pad_id=PAD, eos_id=EOS, splits={"go": {"train": stats, "val": stats}}
+  )
   seq_len, seed = 32, 5
-  it = iter(pipeline.mixture_dataset(tmp_path, {"go": 1.0}, seq_len=seq_len, global_batch_size=1, seed=seed,
-                                     process_index=0, process_count=1))
+  it = iter(
+    pipeline.mixture_dataset(
+      tmp_path, {"go": 1.0}, seq_len=seq_len, global_batch_size=1, seed=seed, process_index=0, process_count=1
+    )
+  )
   n_tokens = stats.tokens + stats.documents
   got = []
   while sum(map(len, got)) < 2 * n_tokens:

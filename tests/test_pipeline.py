@@ -23,7 +23,7 @@ def _byte_docs(files, chunk_lines):
     lines = f.read_bytes().splitlines(keepends=True)
     n = chunk_lines or len(lines)
     for s in range(0, len(lines), n):
-      b = b"".join(lines[s:s + n])
+      b = b"".join(lines[s : s + n])
       yield np.frombuffer(b, np.uint8).astype(np.int32) + 2, len(b)
 
 
@@ -35,12 +35,14 @@ def build_corpus(out: pathlib.Path, langs=languages.NAMES, docs_per_lang=40) -> 
   splits = {}
   for li, lang in enumerate(langs):
     docs = []
-    for doc in _byte_docs(files[li * 25:], chunking[lang]):
+    for doc in _byte_docs(files[li * 25 :], chunking[lang]):
       docs.append(doc)
       if len(docs) == docs_per_lang + 8:
         break
-    splits[lang] = {"train": corpus_format.write_token_shards(out, lang, "train", docs[8:], 2),
-                    "val": corpus_format.write_token_shards(out, lang, "val", docs[:8], 1)}
+    splits[lang] = {
+      "train": corpus_format.write_token_shards(out, lang, "train", docs[8:], 2),
+      "val": corpus_format.write_token_shards(out, lang, "val", docs[:8], 1),
+    }
   corpus_format.write_manifest(out, vocab_size=258, pad_id=0, eos_id=1, splits=splits)
   return out
 
@@ -88,6 +90,7 @@ def test_batch_fields_and_masking(corpus):
 
 def _sample_or_skip():
   from codelaw.data import sample
+
   try:
     return sample.sample_corpus_dir()
   except UserError as e:
@@ -98,8 +101,7 @@ def _sample_or_skip():
 def test_realized_token_proportions_over_1m_tokens(corpus, which):
   if which == "sample":
     corpus = _sample_or_skip()
-  props = {"python": 0.4, "java": 0.2, "javascript": 0.15, "typescript": 0.1, "csharp": 0.1, "go": 0.05,
-           "rust": 0.0}
+  props = {"python": 0.4, "java": 0.2, "javascript": 0.15, "typescript": 0.1, "csharp": 0.1, "go": 0.05, "rust": 0.0}
   it = iter(_mixture(corpus, props, seq_len=256, global_batch_size=8))
   meter = accounting.ProportionMeter()
   while meter.tokens < 1_000_000:
@@ -196,8 +198,9 @@ def test_changing_proportions_on_resume(corpus):
 def test_process_slices_are_disjoint_halves_of_the_global_batch(corpus):
   props = {"python": 1.0, "typescript": 1.0, "csharp": 1.0}
   whole = _take(iter(_mixture(corpus, props, global_batch_size=4)), 3)
-  halves = [_take(iter(_mixture(corpus, props, global_batch_size=4, process_index=i, process_count=2)), 3)
-            for i in range(2)]
+  halves = [
+    _take(iter(_mixture(corpus, props, global_batch_size=4, process_index=i, process_count=2)), 3) for i in range(2)
+  ]
   for step, b in enumerate(whole):
     for k in b:
       np.testing.assert_array_equal(np.concatenate([halves[0][step][k], halves[1][step][k]]), b[k])
@@ -208,12 +211,15 @@ def test_process_slices_are_disjoint_halves_of_the_global_batch(corpus):
   assert not rows0 & rows1
 
 
-@pytest.mark.parametrize("props, match", [
+@pytest.mark.parametrize(
+  "props, match",
+  [
     ({"python": -0.1, "go": 1.0}, "python"),
     ({"python": math.nan, "go": 1.0}, "python"),
     ({"python": 0.0, "go": 0.0}, "all weights are zero"),
     ({"cobol": 1.0}, "cobol"),
-])
+  ],
+)
 def test_bad_proportions(corpus, props, match):
   with pytest.raises(UserError, match=match):
     _mixture(corpus, props)
@@ -226,12 +232,15 @@ def test_language_absent_from_corpus(tmp_path):
   _mixture(small, {"python": 1.0, "rust": 0.0})  # zero weight for an absent language is fine
 
 
-@pytest.mark.parametrize("kw, match", [
+@pytest.mark.parametrize(
+  "kw, match",
+  [
     ({"global_batch_size": 3, "process_count": 2}, "divisible"),
     ({"process_index": 2, "process_count": 2}, "process_index"),
     ({"seq_len": 1}, "seq_len"),
     ({"split": "test"}, "split"),
-])
+  ],
+)
 def test_bad_arguments(corpus, kw, match):
   with pytest.raises(UserError, match=match):
     _mixture(corpus, {"python": 1.0}, **kw)
@@ -250,8 +259,9 @@ def test_small_language_repeats_and_epochs_are_counted(tmp_path):
   tokens = 20 * (js.tokens + js.documents)
   epochs = accounting.epochs_per_language(small, props, tokens, seq_len=SEQ)
   assert 8 < epochs["javascript"] < 12 and epochs["go"] < epochs["javascript"]
-  with_translation = accounting.epochs_per_language(small, props, tokens, seq_len=SEQ,
-                                                  translation={"strategy": "paired", "weight": 0.5})
+  with_translation = accounting.epochs_per_language(
+    small, props, tokens, seq_len=SEQ, translation={"strategy": "paired", "weight": 0.5}
+  )
   assert with_translation["javascript"] == pytest.approx(epochs["javascript"] / 2)
   # The pipeline keeps going past the end of javascript's documents, with a fresh order each epoch.
   it = iter(_mixture(small, props, global_batch_size=1))
@@ -269,14 +279,17 @@ def test_eval_batches_cover_val_in_order(corpus):
   batches = pipeline.eval_batches(corpus, "java", seq_len=SEQ, batch_size=3, max_tokens=None)
   again = pipeline.eval_batches(corpus, "java", seq_len=SEQ, batch_size=3, max_tokens=None)
   _assert_batches_equal(batches, again)
-  docs = [corpus_format.decode_document(r) for r in
-          grain.sources.ArrayRecordDataSource(corpus_format.shard_paths(corpus, "java", "val"))]
+  docs = [
+    corpus_format.decode_document(r)
+    for r in grain.sources.ArrayRecordDataSource(corpus_format.shard_paths(corpus, "java", "val"))
+  ]
   stream = np.concatenate([np.append(d, 1) for d in docs])
   got = np.concatenate([b["inputs"][b["segment_ids"] > 0] for b in batches])
   np.testing.assert_array_equal(got, stream)  # every val token once, in order, nothing else
   assert all(b["inputs"].shape == (3, SEQ) for b in batches)
-  assert np.all(np.concatenate([b["language_ids"][b["segment_ids"] > 0] for b in batches])
-                == languages.NAMES.index("java"))
+  assert np.all(
+    np.concatenate([b["language_ids"][b["segment_ids"] > 0] for b in batches]) == languages.NAMES.index("java")
+  )
   limited = pipeline.eval_batches(corpus, "java", seq_len=SEQ, batch_size=3, max_tokens=2 * 3 * SEQ)
   assert len(limited) == 2
   _assert_batches_equal(limited, batches[:2])

@@ -67,10 +67,16 @@ def test_paper_law_and_solution():
 # What the paper's own numbers support (docs/paper.md §7): every claim they bear on holds, except that its
 # Figure 2 contradicts the text's "Python steeper than Rust"; it publishes no seen-direction translation losses.
 PAPER_VERDICTS = {
-    "python_steeper_than_rust": "contradicted", "irreducible_order": "supported", "data_exponent_larger": "supported",
-    "synergy_mostly_positive": "supported", "java_gains_most": "supported", "python_donor": "supported",
-    "js_ts_mutual": "supported", "pairing_unseen": "supported", "pairing_seen": "not enough data",
-    "guided_beats_uniform": "supported",
+  "python_steeper_than_rust": "contradicted",
+  "irreducible_order": "supported",
+  "data_exponent_larger": "supported",
+  "synergy_mostly_positive": "supported",
+  "java_gains_most": "supported",
+  "python_donor": "supported",
+  "js_ts_mutual": "supported",
+  "pairing_unseen": "supported",
+  "pairing_seen": "not enough data",
+  "guided_beats_uniform": "supported",
 }
 
 

@@ -21,9 +21,22 @@ ROOT = Path(__file__).resolve().parent.parent
 def launch(workdir: Path) -> subprocess.CompletedProcess:
   # As a user runs it: one CPU device per process, not the 8 fake devices of the test session.
   env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-  return subprocess.run([sys.executable, "-m", "codelaw.launch", "--config", "configs/quickstart.py:scale=smoke",
-                         "--workdir", str(workdir)], cwd=ROOT, env=env, capture_output=True, text=True,
-                        timeout=1200)
+  return subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "codelaw.launch",
+      "--config",
+      "configs/quickstart.py:scale=smoke",
+      "--workdir",
+      str(workdir),
+    ],
+    cwd=ROOT,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=1200,
+  )
 
 
 def quickstart_config(arg: str = "scale=smoke"):
@@ -50,7 +63,11 @@ def test_smoke_quickstart_end_to_end(tmp_path):
   assert all(0 < float(r["loss"]) < 20 for r in per_language)
   synergy = rows(tmp_path / "synergy" / "results.csv")
   assert sorted((r["language"], r["aux"]) for r in synergy) == [
-      ("java", "java"), ("java", "python"), ("python", "java"), ("python", "python")]
+    ("java", "java"),
+    ("java", "python"),
+    ("python", "java"),
+    ("python", "python"),
+  ]
   assert (tmp_path / "translation" / "results.csv").exists()
   assert len({r["run_id"] for r in rows(tmp_path / "mixtures" / "results.csv")}) == 2
   fit = json.loads((tmp_path / "fit" / "fit.json").read_text())

@@ -26,17 +26,40 @@ ROOT = Path(__file__).resolve().parents[1]
 LANGS = ("python", "java", "rust")
 SIZES = {"cpu-50k": 5e4, "cpu-100k": 1e5, "cpu-200k": 2e5}
 BUDGETS = (1e5, 2e5, 4e5)
-TRUTH = {"python": dict(E=1.2, A=60.0, B=900.0, alpha=0.45, beta=0.55),
-         "java": dict(E=0.9, A=40.0, B=400.0, alpha=0.40, beta=0.50),
-         "rust": dict(E=1.0, A=90.0, B=2500.0, alpha=0.50, beta=0.62)}
+TRUTH = {
+  "python": dict(E=1.2, A=60.0, B=900.0, alpha=0.45, beta=0.55),
+  "java": dict(E=0.9, A=40.0, B=400.0, alpha=0.40, beta=0.50),
+  "rust": dict(E=1.0, A=90.0, B=2500.0, alpha=0.50, beta=0.62),
+}
 # Synergy deltas to construct (target -> aux -> Delta): Java gains most, Python is hurt (a donor).
-DELTA = {"python": {"java": 0.004, "rust": -0.010}, "java": {"python": 0.05, "rust": 0.08},
-         "rust": {"python": 0.02, "java": 0.01}}
-EXPECTED_FIGURES = {"scaling_per_language", "synergy_heatmap", "translation_seen_unseen", "translation_directions",
-                    "allocation_shares", "multilingual_loss"}
-EXPECTED_TABLES = {"regime", "regime_runs", "per_language_parameters", "synergy_ours", "synergy_split",
-                   "synergy_paper", "translation_ours", "translation_paper", "allocation", "validation",
-                   "validation_gain", "claims", "paper_inconsistencies"}
+DELTA = {
+  "python": {"java": 0.004, "rust": -0.010},
+  "java": {"python": 0.05, "rust": 0.08},
+  "rust": {"python": 0.02, "java": 0.01},
+}
+EXPECTED_FIGURES = {
+  "scaling_per_language",
+  "synergy_heatmap",
+  "translation_seen_unseen",
+  "translation_directions",
+  "allocation_shares",
+  "multilingual_loss",
+}
+EXPECTED_TABLES = {
+  "regime",
+  "regime_runs",
+  "per_language_parameters",
+  "synergy_ours",
+  "synergy_split",
+  "synergy_paper",
+  "translation_ours",
+  "translation_paper",
+  "allocation",
+  "validation",
+  "validation_gain",
+  "claims",
+  "paper_inconsistencies",
+}
 
 
 def _law(lang, N, D):
@@ -52,18 +75,31 @@ def _load_config(name):
 
 
 def _cfg(study, size, proportions, tokens, translation=None):
-  return {"job": "train", "seed": 0, "model": {"size": size, "seq_len": 64, "dtype": "float32"},
-          "data": {"corpus": "sample", "proportions": proportions, "translation": translation},
-          "train": {"tokens": int(tokens)}}
+  return {
+    "job": "train",
+    "seed": 0,
+    "model": {"size": size, "seq_len": 64, "dtype": "float32"},
+    "data": {"corpus": "sample", "proportions": proportions, "translation": translation},
+    "train": {"tokens": int(tokens)},
+  }
 
 
 def _result(run, N, tokens, evals, translation=None, budgets=()):
-  out = {"run_id": run.run_id, "config": run.config, "n_params": N, "n_params_total": 2 * N, "tokens": int(tokens),
-         "flops": 6 * N * tokens, "proportions": run.config["data"]["proportions"],
-         "eval": {l: {"loss": v, "bits_per_byte": v / 2, "tokens": 1024} for l, v in evals.items()},
-         "budgets": [{"tokens": int(d), "eval": {l: {"loss": v, "bits_per_byte": v / 2, "tokens": 1024}
-                                                 for l, v in e.items()}} for d, e in budgets],
-         "status": "complete"}
+  out = {
+    "run_id": run.run_id,
+    "config": run.config,
+    "n_params": N,
+    "n_params_total": 2 * N,
+    "tokens": int(tokens),
+    "flops": 6 * N * tokens,
+    "proportions": run.config["data"]["proportions"],
+    "eval": {l: {"loss": v, "bits_per_byte": v / 2, "tokens": 1024} for l, v in evals.items()},
+    "budgets": [
+      {"tokens": int(d), "eval": {l: {"loss": v, "bits_per_byte": v / 2, "tokens": 1024} for l, v in e.items()}}
+      for d, e in budgets
+    ],
+    "status": "complete",
+  }
   if translation:
     out["translation"] = translation
   return out
@@ -77,11 +113,21 @@ def per_language_runs(root, rng):
   runs = []
   for lang in LANGS:
     for size, N in SIZES.items():
-      run = make_run("per_language", f"{lang}-{size}", _cfg("per_language", size, {lang: 1.0}, BUDGETS[-1]),
-                     eval_languages=(lang,), kind="monolingual", size=size, seed=0)
+      run = make_run(
+        "per_language",
+        f"{lang}-{size}",
+        _cfg("per_language", size, {lang: 1.0}, BUDGETS[-1]),
+        eval_languages=(lang,),
+        kind="monolingual",
+        size=size,
+        seed=0,
+      )
       loss = {D: _law(lang, N, D) * float(np.exp(rng.normal(0, 0.003))) for D in BUDGETS}
-      _save(root, run, _result(run, N, BUDGETS[-1], {lang: loss[BUDGETS[-1]]},
-                               budgets=[(D, {lang: loss[D]}) for D in BUDGETS[:-1]]))
+      _save(
+        root,
+        run,
+        _result(run, N, BUDGETS[-1], {lang: loss[BUDGETS[-1]]}, budgets=[(D, {lang: loss[D]}) for D in BUDGETS[:-1]]),
+      )
       runs.append(run)
   return runs
 
@@ -90,7 +136,7 @@ SEEDS = (0, 1, 2)
 # Per-seed offsets that average to zero, different per arm: the paired differences vary across seeds while
 # the seed means stay exactly the constructed values.
 BASE_OFFSET, MIX_OFFSET = (-0.002, 0.0, 0.002), (0.001, -0.002, 0.001)
-PENALTY = {"python": 0.03, "java": 0.06, "rust": 0.02}   # capped (seen twice) minus fresh
+PENALTY = {"python": 0.03, "java": 0.06, "rust": 0.02}  # capped (seen twice) minus fresh
 
 
 def synergy_runs(root):
@@ -99,17 +145,36 @@ def synergy_runs(root):
   for k, seed in enumerate(SEEDS):
     for lang in LANGS:
       for kind, loss in (("self_capped", fresh[lang] + PENALTY[lang]), ("self_fresh", fresh[lang])):
-        run = make_run("synergy", f"{kind}-{lang}-s{seed}", _cfg("synergy", "cpu-100k", {lang: 1.0}, D),
-                       eval_languages=(lang,), kind=kind, size="cpu-100k", seed=seed, pair=f"{lang}+{lang}")
+        run = make_run(
+          "synergy",
+          f"{kind}-{lang}-s{seed}",
+          _cfg("synergy", "cpu-100k", {lang: 1.0}, D),
+          eval_languages=(lang,),
+          kind=kind,
+          size="cpu-100k",
+          seed=seed,
+          pair=f"{lang}+{lang}",
+        )
         _save(root, run, _result(run, N, D, {lang: loss + BASE_OFFSET[k]}))
         runs.append(run)
     for i, a in enumerate(LANGS):
-      for b in LANGS[i + 1:]:
-        run = make_run("synergy", f"pair-{a}-{b}-s{seed}", _cfg("synergy", "cpu-100k", {a: 0.5, b: 0.5}, D),
-                       eval_languages=(a, b), kind="pair", size="cpu-100k", seed=seed, pair=f"{a}+{b}")
+      for b in LANGS[i + 1 :]:
+        run = make_run(
+          "synergy",
+          f"pair-{a}-{b}-s{seed}",
+          _cfg("synergy", "cpu-100k", {a: 0.5, b: 0.5}, D),
+          eval_languages=(a, b),
+          kind="pair",
+          size="cpu-100k",
+          seed=seed,
+          pair=f"{a}+{b}",
+        )
         # DELTA is the paper's Delta: against the capped (seen twice) arm.
-        _save(root, run, _result(run, N, D, {t: fresh[t] + PENALTY[t] - DELTA[t][o] + MIX_OFFSET[k]
-                                             for t, o in ((a, b), (b, a))}))
+        _save(
+          root,
+          run,
+          _result(run, N, D, {t: fresh[t] + PENALTY[t] - DELTA[t][o] + MIX_OFFSET[k] for t, o in ((a, b), (b, a))}),
+        )
         runs.append(run)
   return runs
 
@@ -118,15 +183,21 @@ def translation_runs(root):
   runs, D = [], 2e5
   seen = [f"python->{x}" for x in LANGS[1:]] + [f"{x}->python" for x in LANGS[1:]]
   directions = [f"{a}->{b}" for a in LANGS for b in LANGS if a != b]
-  level = {"shuffle": 1.0, "concat": 0.9, "paired": 0.8}   # paired lowest on every direction
+  level = {"shuffle": 1.0, "concat": 0.9, "paired": 0.8}  # paired lowest on every direction
   for seed, offset in ((0, 0.001), (1, -0.001)):
     for strategy, scale in level.items():
       for size in ("cpu-50k", "cpu-200k"):
         N = SIZES[size]
         spec = {"strategy": strategy, "directions": seen, "weight": 0.2}
-        run = make_run("translation", f"{strategy}-{size}-s{seed}",
-                       _cfg("translation", size, {l: 1 / 3 for l in LANGS}, D, translation=spec),
-                       kind="translation", strategy=strategy, size=size, seed=seed)
+        run = make_run(
+          "translation",
+          f"{strategy}-{size}-s{seed}",
+          _cfg("translation", size, {l: 1 / 3 for l in LANGS}, D, translation=spec),
+          kind="translation",
+          strategy=strategy,
+          size=size,
+          seed=seed,
+        )
         shift = offset if strategy == "shuffle" else -offset
         tl = {d: scale * (2.0 if d not in seen else 1.5) * (N / 5e4) ** -0.1 + shift for d in directions}
         _save(root, run, _result(run, N, D, {l: _law(l, N, D) for l in LANGS}, translation=tl))
@@ -137,9 +208,19 @@ def translation_runs(root):
 def validation_runs(root, alloc):
   runs, N, D = [], alloc["N"], alloc["D"]
   for k, seed in enumerate(SEEDS):
-    for arm, key, shift, offset in (("guided", "p_star", -0.01, MIX_OFFSET), ("uniform", "p_uniform", 0.0, BASE_OFFSET)):
-      run = make_run("validation", f"{arm}-s{seed}", _cfg("validation", "cpu-100k", alloc[key], D),
-                     kind="validation", arm=arm, size="cpu-100k", seed=seed)
+    for arm, key, shift, offset in (
+      ("guided", "p_star", -0.01, MIX_OFFSET),
+      ("uniform", "p_uniform", 0.0, BASE_OFFSET),
+    ):
+      run = make_run(
+        "validation",
+        f"{arm}-s{seed}",
+        _cfg("validation", "cpu-100k", alloc[key], D),
+        kind="validation",
+        arm=arm,
+        size="cpu-100k",
+        seed=seed,
+      )
       _save(root, run, _result(run, N, D, {l: _law(l, N, D * alloc[key][l]) + shift + offset[k] for l in LANGS}))
       runs.append(run)
   return runs
@@ -147,11 +228,15 @@ def validation_runs(root, alloc):
 
 def write_fit(results_runs: dict, path: Path):
   fits = fit_chinchilla(results_runs, grid=small_grid(), num_steps=40, bootstrap=8)
-  atomic_write_json(path, {
+  atomic_write_json(
+    path,
+    {
       "law": "chinchilla",
       "languages": {l: dict(f.params, ci=f.ci) for l, f in fits.items()},
       "diagnostics": {l: f.diagnostics for l, f in fits.items()},
-      "bootstrap": {l: f.bootstrap for l, f in fits.items()}})
+      "bootstrap": {l: f.bootstrap for l, f in fits.items()},
+    },
+  )
 
 
 def make_study(root: Path, *, fitter: bool = True) -> Path:
@@ -162,8 +247,15 @@ def make_study(root: Path, *, fitter: bool = True) -> Path:
   write_results(runs, root)
   atomic_write_json(root / "study.json", {"study": "quickstart", "scale": "smoke", "runs": []})
   if fitter:
-    grid = {l: LanguageRuns(*map(np.asarray, zip(*[(N, D, _law(l, N, D) * float(np.exp(rng.normal(0, 0.003))))
-                                                   for N in SIZES.values() for D in BUDGETS]))) for l in LANGS}
+    grid = {
+      l: LanguageRuns(
+        *map(
+          np.asarray,
+          zip(*[(N, D, _law(l, N, D) * float(np.exp(rng.normal(0, 0.003)))) for N in SIZES.values() for D in BUDGETS]),
+        )
+      )
+      for l in LANGS
+    }
     write_fit(grid, root / "fit" / "fit.json")
   else:
     atomic_write_json(root / "fit" / "fit.json", {"law": "chinchilla", "languages": TRUTH})
@@ -205,9 +297,22 @@ def _check_table(path: Path):
 def report(study, tmp_path_factory):
   """The report of the full study, built once through the real command line."""
   out = tmp_path_factory.mktemp("report")
-  proc = subprocess.run([sys.executable, "-m", "codelaw.launch", "--config", str(ROOT / "configs" / "report.py"),
-                         f"--config.study={study}", "--workdir", str(out)],
-                        capture_output=True, text=True, cwd=ROOT, timeout=300)
+  proc = subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "codelaw.launch",
+      "--config",
+      str(ROOT / "configs" / "report.py"),
+      f"--config.study={study}",
+      "--workdir",
+      str(out),
+    ],
+    capture_output=True,
+    text=True,
+    cwd=ROOT,
+    timeout=300,
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   return out
 
@@ -249,12 +354,15 @@ def test_tables_reflect_the_constructed_data(study, report):
   fit = json.loads((study / "fit" / "fit.json").read_text())
   assert f"{fit['languages']['rust']['beta']:.4g}" in params
   syn = (out / "tables" / "synergy_ours.md").read_text()
-  assert "Δ +0.0800" in syn and "Δ -0.0100" in syn          # java<-rust, python<-rust
+  assert "Δ +0.0800" in syn and "Δ -0.0100" in syn  # java<-rust, python<-rust
   split = (out / "tables" / "synergy_split.md").read_text()
-  assert "(+0.0300 nats/token)" in split                     # Python's repetition penalty, capped - fresh
-  assert "(+0.0200 nats/token)" in split                     # Java+Rust against fresh Java: 0.08 - 0.06
-  claims = {l.split(" | ")[0].strip("| "): l for l in (out / "tables" / "claims.md").read_text().splitlines()
-            if l.startswith("| ")}
+  assert "(+0.0300 nats/token)" in split  # Python's repetition penalty, capped - fresh
+  assert "(+0.0200 nats/token)" in split  # Java+Rust against fresh Java: 0.08 - 0.06
+  claims = {
+    l.split(" | ")[0].strip("| "): l
+    for l in (out / "tables" / "claims.md").read_text().splitlines()
+    if l.startswith("| ")
+  }
   verdict = lambda key: next(v for k, v in claims.items() if k.startswith(key)).split(" | ")[4]
   assert verdict("Java gains most") == "**supported**"
   assert verdict("Python is a donor") == "**supported**"
@@ -270,9 +378,9 @@ def test_tables_reflect_the_constructed_data(study, report):
   assert ours["java_gains_most/ours"]["interval"][0] > 0
   assert meta["claims_tested"] == sum(c["verdict"] != "not enough data" for c in ours.values())
   gain = (out / "tables" / "validation_gain.md").read_text()
-  assert "0.012 [0.004, 0.02]" in gain and "| 3 |" in gain     # predicted beside measured, 3 paired seeds
+  assert "0.012 [0.004, 0.02]" in gain and "| 3 |" in gain  # predicted beside measured, 3 paired seeds
   alloc = (out / "tables" / "allocation.md").read_text()
-  assert "+26.77" in alloc                                # the paper's Python delta beside ours
+  assert "+26.77" in alloc  # the paper's Python delta beside ours
   trans = (out / "tables" / "translation_ours.md").read_text()
   assert "parallel pairing" in trans and "random shuffling" in trans and "direct concatenation" in trans
 
@@ -294,7 +402,7 @@ def test_partial_study_names_what_is_missing(study, tmp_path):
   (partial / "results.csv").write_text("\n".join(keep) + "\n")
   out = tmp_path / "report"
   config = _report_config("")
-  config.inputs = str(partial)      # the key the quickstart sets
+  config.inputs = str(partial)  # the key the quickstart sets
   build.main(config, str(out))
   meta = json.loads((out / "report.json").read_text())
   missing = {s["key"]: " ".join(s["missing"]) for s in meta["sections"]}
@@ -311,7 +419,7 @@ def test_partial_study_names_what_is_missing(study, tmp_path):
     _check_table(t)
   page = (out / "index.html").read_text()
   assert page.count("Missing from this study") == 5
-  assert "not recorded" in page                          # no run result.json beside it: corpus unknown
+  assert "not recorded" in page  # no run result.json beside it: corpus unknown
   claims = (out / "tables" / "claims.md").read_text()
   # Without a fit no per-language claim can be checked either: every claim lacks data.
   assert claims.count("**not enough data**") == 10
@@ -352,9 +460,22 @@ def test_bad_inputs(tmp_path):
 
 
 def test_bad_input_exits_2_through_the_launcher(tmp_path):
-  proc = subprocess.run([sys.executable, "-m", "codelaw.launch", "--config", str(ROOT / "configs" / "report.py"),
-                         f"--config.study={tmp_path / 'missing'}", "--workdir", str(tmp_path / "out")],
-                        capture_output=True, text=True, cwd=ROOT, timeout=120)
+  proc = subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "codelaw.launch",
+      "--config",
+      str(ROOT / "configs" / "report.py"),
+      f"--config.study={tmp_path / 'missing'}",
+      "--workdir",
+      str(tmp_path / "out"),
+    ],
+    capture_output=True,
+    text=True,
+    cwd=ROOT,
+    timeout=120,
+  )
   assert proc.returncode == 2 and "config.study" in proc.stderr
 
 

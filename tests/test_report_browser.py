@@ -14,9 +14,18 @@ from PIL import Image
 
 from codelaw.report import build
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--virtual-time-budget=15000"]
+FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+  "--virtual-time-budget=15000",
+]
 
 
 def _chromium() -> str:
@@ -30,8 +39,7 @@ def _chromium() -> str:
 
 def _run(exe, tmp_path, *args):
   profile = tmp_path / "chromium-profile"
-  proc = subprocess.run([exe, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True,
-                        timeout=180)
+  proc = subprocess.run([exe, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=180)
   assert proc.returncode == 0, proc.stderr[-2000:]
   return proc.stdout
 

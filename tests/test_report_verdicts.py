@@ -11,12 +11,19 @@ from codelaw.contracts.report import Claim, LanguageRegime, Regime, Report, RunG
 from codelaw.report import verdicts
 
 
-@pytest.mark.parametrize("interval,alternative,expected", [
-    ((0.1, 0.3), "greater", "supported"), ((-0.3, -0.1), "greater", "contradicted"),
-    ((-0.1, 0.3), "greater", "inconclusive"), ((0.0, 0.3), "greater", "inconclusive"),
-    ((-0.3, -0.1), "less", "supported"), ((0.1, 0.3), "less", "contradicted"),
-    (None, "greater", "not enough data"), ((math.nan, 1.0), "greater", "not enough data"),
-])
+@pytest.mark.parametrize(
+  "interval,alternative,expected",
+  [
+    ((0.1, 0.3), "greater", "supported"),
+    ((-0.3, -0.1), "greater", "contradicted"),
+    ((-0.1, 0.3), "greater", "inconclusive"),
+    ((0.0, 0.3), "greater", "inconclusive"),
+    ((-0.3, -0.1), "less", "supported"),
+    ((0.1, 0.3), "less", "contradicted"),
+    (None, "greater", "not enough data"),
+    ((math.nan, 1.0), "greater", "not enough data"),
+  ],
+)
 def test_decide(interval, alternative, expected):
   assert verdicts.decide(interval, 0.0, alternative) == expected
 
@@ -31,7 +38,7 @@ def test_paired_is_students_t_on_the_differences():
   mean, (lo, hi) = verdicts.paired(d)
   half = stats.t.ppf(0.975, 3) * np.std(d, ddof=1) / 2
   assert mean == pytest.approx(np.mean(d)) and lo == pytest.approx(mean - half) and hi == pytest.approx(mean + half)
-  assert verdicts.paired([0.01]) == (0.01, None)          # one seed: no interval
+  assert verdicts.paired([0.01]) == (0.01, None)  # one seed: no interval
   assert verdicts.paired([])[1] is None
 
 
@@ -70,12 +77,22 @@ def test_contract_refuses_a_verdict_its_interval_does_not_support():
 def test_report_json_round_trip():
   gap = RunGap("r1", "go", 5e4, 1e6, 5.1, 6.5, -1.4, -0.8)
   lang = LanguageRegime("go", 2, 3, 2, (2.0, 20.0), False, ("2 distinct model size(s) N",), 0, (gap,))
-  claims = (verdicts.claim("a/ours", "A", "s", (0.2, (0.1, 0.3)), "r"),
-            verdicts.claim("b/ours", "B", "s", None, "no runs"),
-            verdicts.claim("c/paper", "C", "s", verdicts.exact(-0.4), "r", source="paper"))
-  report = Report("study", Regime((lang,), "one sentence"), claims, 1, ("w",),
-                  ({"key": "k", "title": "t", "figures": [], "tables": ["tables/x.md"], "missing": []},),
-                  {"scale": ["smoke"]}, {"results": ["results.csv"]}, ())
+  claims = (
+    verdicts.claim("a/ours", "A", "s", (0.2, (0.1, 0.3)), "r"),
+    verdicts.claim("b/ours", "B", "s", None, "no runs"),
+    verdicts.claim("c/paper", "C", "s", verdicts.exact(-0.4), "r", source="paper"),
+  )
+  report = Report(
+    "study",
+    Regime((lang,), "one sentence"),
+    claims,
+    1,
+    ("w",),
+    ({"key": "k", "title": "t", "figures": [], "tables": ["tables/x.md"], "missing": []},),
+    {"scale": ["smoke"]},
+    {"results": ["results.csv"]},
+    (),
+  )
   text = report.dumps()
   assert Report.from_json(json.loads(text)) == report
   loaded = json.loads(text)
@@ -86,12 +103,15 @@ def test_report_json_round_trip():
 
 def test_law_claims_need_enough_draws_and_a_trustworthy_interval():
   from codelaw.report import claims
+
   rng = np.random.default_rng(0)
   params = {"python": dict(E=1.0, alpha=0.3, beta=0.4), "rust": dict(E=1.2, alpha=0.5, beta=0.6)}
 
   def draws(n, shift=0.0):
-    return {l: {k: v + (shift if l == "python" and k != "E" else 0.0) + rng.normal(0, 0.01, n) for k, v in p.items()}
-            for l, p in params.items()}
+    return {
+      l: {k: v + (shift if l == "python" and k != "E" else 0.0) + rng.normal(0, 0.01, n) for k, v in p.items()}
+      for l, p in params.items()
+    }
 
   def verdict(laws):
     return next(c for c in claims.evaluate(laws, None, None, None) if c.id == "python_steeper_than_rust/ours")
@@ -106,8 +126,9 @@ def test_law_claims_need_enough_draws_and_a_trustworthy_interval():
 
 def test_irreducible_order_compares_bits_per_byte_whatever_unit_the_law_was_fitted_in():
   from codelaw.report import claims
+
   E = {"csharp": 1.0, "go": 1.1, "python": 1.3}
-  factor = {"csharp": 0.5, "go": 0.6, "python": 0.4}       # bits per byte per nat
+  factor = {"csharp": 0.5, "go": 0.6, "python": 0.4}  # bits per byte per nat
   nats = claims.Laws({n: {"E": e} for n, e in E.items()}, {}, {}, factor, published=True)
   bpb = claims.Laws({n: {"E": e * factor[n]} for n, e in E.items()}, {}, {}, factor, published=True, in_bpb=True)
   (a, _), _, ra = claims.irreducible_order(nats)

@@ -42,6 +42,7 @@ def test_materialised_sample(tmp_path, monkeypatch):
   meta = json.loads((SHIPPED / sample.META).read_text())
   tok = tokenizer.load_tokenizer(d)
   from array_record.python.array_record_module import ArrayRecordReader
+
   for lang in languages.NAMES:
     tr, va = m.splits[lang]["train"], m.splits[lang]["val"]
     assert va.tokens == meta["val_tokens"] and tr.tokens > va.tokens
@@ -89,8 +90,9 @@ def test_concurrent_callers_get_one_copy(tmp_path, monkeypatch):
   m = corpus_format.read_manifest(paths[0])
   assert m.languages == ("go", "rust") and m.splits["go"]["val"].tokens == 500
   # a changed shipped file changes the cache key: no stale reuse
-  text_shards.write(text_shards.path(tmp_path / "shipped", "go", "val"),
-                    list(text_shards.read(tmp_path / "shipped", "go", "val"))[:3])
+  text_shards.write(
+    text_shards.path(tmp_path / "shipped", "go", "val"), list(text_shards.read(tmp_path / "shipped", "go", "val"))[:3]
+  )
   assert _call(0) != paths[0]
 
 

@@ -4,12 +4,12 @@ import jax
 import numpy as np
 import pytest
 from jax.sharding import PartitionSpec as P
+from multiprocess_worker import synthetic_batch
 
 from codelaw.errors import UserError
 from codelaw.model import sharding
 from codelaw.train import mesh as mesh_lib
 from codelaw.train import optim, step
-from multiprocess_worker import synthetic_batch
 
 # tensor=8 does not divide 4 kv heads: those dims fall back to replicated (and that is checked too).
 CFG = dict(d_model=64, n_layers=1, n_heads=8, n_kv_heads=4, d_ff=128, vocab_size=256, tie_embeddings=False)
@@ -19,6 +19,7 @@ STEPS = 3
 
 def _config():
   from codelaw.model.config import ModelConfig
+
   return ModelConfig(**CFG)
 
 
@@ -44,12 +45,23 @@ def reference():
 
 def _expected_specs(tensor: int) -> dict:
   kv = "tensor" if CFG["n_kv_heads"] % tensor == 0 else None
-  block = {"attn": {"wq": P("fsdp", "tensor", None), "wk": P("fsdp", kv, None), "wv": P("fsdp", kv, None),
-                    "wo": P("tensor", None, "fsdp")},
-           "mlp": {"w_gate": P("fsdp", "tensor"), "w_up": P("fsdp", "tensor"), "w_down": P("tensor", "fsdp")},
-           "attn_norm": {"scale": P(None)}, "mlp_norm": {"scale": P(None)}}
-  return {"embed": P("tensor", "fsdp"), "unembed": P("fsdp", "tensor"), "final_norm": {"scale": P(None)},
-          "blocks": {i: block for i in range(CFG["n_layers"])}}
+  block = {
+    "attn": {
+      "wq": P("fsdp", "tensor", None),
+      "wk": P("fsdp", kv, None),
+      "wv": P("fsdp", kv, None),
+      "wo": P("tensor", None, "fsdp"),
+    },
+    "mlp": {"w_gate": P("fsdp", "tensor"), "w_up": P("fsdp", "tensor"), "w_down": P("tensor", "fsdp")},
+    "attn_norm": {"scale": P(None)},
+    "mlp_norm": {"scale": P(None)},
+  }
+  return {
+    "embed": P("tensor", "fsdp"),
+    "unembed": P("fsdp", "tensor"),
+    "final_norm": {"scale": P(None)},
+    "blocks": {i: block for i in range(CFG["n_layers"])},
+  }
 
 
 def _same_spec(actual: P, expected: P) -> bool:
@@ -67,16 +79,19 @@ def test_sharded_training_matches_one_device(shape, reference):
   flat_ref = dict(jax.tree_util.tree_leaves_with_path(ref_params))
   for path, value in jax.tree_util.tree_leaves_with_path(state.params):
     # atol = 1% of one update (lr 1e-3): the few near-cancelling gradients above; everything else is at rtol.
-    np.testing.assert_allclose(np.asarray(value), flat_ref[path], rtol=1e-5, atol=1e-5,
-                               err_msg=jax.tree_util.keystr(path))
+    np.testing.assert_allclose(
+      np.asarray(value), flat_ref[path], rtol=1e-5, atol=1e-5, err_msg=jax.tree_util.keystr(path)
+    )
   # Sharding: parameters and both Adam moments follow the rule table; the step counter is replicated.
   expected = _expected_specs(mesh.shape["tensor"])
   adam = state.opt_state[1].inner_state[0]
   for tree in (state.params, adam.mu, adam.nu):
     specs = jax.tree.map(lambda x: x.sharding.spec, tree)
-    mismatched = [jax.tree_util.keystr(p) for (p, a), e in
-                  zip(jax.tree_util.tree_leaves_with_path(specs), jax.tree.leaves(expected))
-                  if not _same_spec(a, e)]
+    mismatched = [
+      jax.tree_util.keystr(p)
+      for (p, a), e in zip(jax.tree_util.tree_leaves_with_path(specs), jax.tree.leaves(expected))
+      if not _same_spec(a, e)
+    ]
     assert not mismatched, mismatched
     assert jax.tree.structure(specs) == jax.tree.structure(expected)
   assert state.step.sharding.spec == P() and int(state.step) == STEPS

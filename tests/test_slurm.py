@@ -91,8 +91,13 @@ def test_two_process_jax_distributed_under_srun(tmp_path):
   script = tmp_path / "dist.py"
   script.write_text(DIST)
   env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=2")
-  out = subprocess.run(["srun", "-n", "2", "--cpus-per-task=1", "--time=5", sys.executable, str(script)],
-                       capture_output=True, text=True, timeout=240, env=env)
+  out = subprocess.run(
+    ["srun", "-n", "2", "--cpus-per-task=1", "--time=5", sys.executable, str(script)],
+    capture_output=True,
+    text=True,
+    timeout=240,
+    env=env,
+  )
   assert out.returncode == 0, out.stderr[-3000:]
   lines = sorted(line for line in out.stdout.splitlines() if line.startswith("RESULT"))
   assert lines == ["RESULT 0 2 4 [0, 1]", "RESULT 1 2 4 [0, 1]"], out.stdout + out.stderr[-2000:]

@@ -67,13 +67,18 @@ def test_per_language_grid_uses_cooldown_branches_for_budgets():
       assert run.config["optim"]["peak_lr"] == base.preset(scale)["peak_lr"][run.config["model"]["size"]]
       assert list(run.config["data"]["proportions"]) == list(run.eval_languages)
   paper = studies.expand(load("per_language", "scale=paper"))
-  assert len({r.config["model"]["size"] for r in paper}) == 10 and len(base.preset("paper")["per_language"]["budgets"]) == 6
+  assert (
+    len({r.config["model"]["size"] for r in paper}) == 10 and len(base.preset("paper")["per_language"]["budgets"]) == 6
+  )
 
 
-@pytest.mark.parametrize("scale, min_sizes, n_span, min_budgets, d_span", [
+@pytest.mark.parametrize(
+  "scale, min_sizes, n_span, min_budgets, d_span",
+  [
     ("cpu-tiny", 3, 4.0, 3, 4.0),
     ("cpu-study", 5, 10.0, 4, 7.0),
-])
+  ],
+)
 def test_cpu_grids_span_n_and_d_and_identify_the_law(scale, min_sizes, n_span, min_budgets, d_span):
   p = base.preset(scale)["per_language"]
   assert set(p["languages"]) == set(languages.NAMES)
@@ -85,8 +90,11 @@ def test_cpu_grids_span_n_and_d_and_identify_the_law(scale, min_sizes, n_span, m
   # Every (N, D) cell of every language is measured: more points than the law has parameters, and at
   # least 3 distinct values on each axis so the exponents are not confounded.
   runs = [r for r in studies.expand(load("per_language", f"scale={scale}")) if r.meta["target"] == "python"]
-  points = {(r.config["model"]["size"], d) for r in runs
-            for d in r.config["train"]["cooldown_budgets"] + [r.config["train"]["tokens"]]}
+  points = {
+    (r.config["model"]["size"], d)
+    for r in runs
+    for d in r.config["train"]["cooldown_budgets"] + [r.config["train"]["tokens"]]
+  }
   assert len(points) == len(ns) * len(p["budgets"]) > CHINCHILLA_PARAMS + 2
   assert len({d for _, d in points}) >= 3
 
@@ -132,7 +140,9 @@ def test_cpu_scales_evaluate_every_run_on_the_same_fixed_tokens(scale, min_eval)
   eval_tokens = set()
   for study in ("per_language", "synergy", "translation", "mixtures"):
     for run in studies.expand(load(study, f"scale={scale}")):
-      eval_tokens.add((run.config["train"]["eval_tokens"], run.config["data"]["corpus"], run.config["model"]["seq_len"]))
+      eval_tokens.add(
+        (run.config["train"]["eval_tokens"], run.config["data"]["corpus"], run.config["model"]["seq_len"])
+      )
   assert len(eval_tokens) == 1  # one evaluation set (same corpus, length and token count) for every run
 
 
@@ -195,8 +205,10 @@ def test_validation_reads_p_star_from_allocation(tmp_path):
 
 def test_ids_are_stable_across_processes_and_change_with_the_config():
   ids = [r.run_id for r in studies.expand(load("per_language"))]
-  code = ("from tests.test_study_expand import load; from codelaw.study import studies; "
-          "print(' '.join(r.run_id for r in studies.expand(load('per_language'))))")
+  code = (
+    "from tests.test_study_expand import load; from codelaw.study import studies; "
+    "print(' '.join(r.run_id for r in studies.expand(load('per_language'))))"
+  )
   other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
   assert other.stdout.split() == ids and len(set(ids)) == len(ids)
   config = load("per_language")
@@ -236,27 +248,38 @@ def test_parse_arg_converts_to_the_defaults_types():
   a = base.parse_arg("size=cpu-1m,tokens=2e6,lr=0.01,cool", size="cpu-50k", tokens=1, lr=1e-3, cool=False)
   assert (a.size, a.tokens, a.lr, a.cool) == ("cpu-1m", 2_000_000, 0.01, True)
   assert isinstance(a.tokens, int)
-  for arg, message in (("tokens=abc", "tokens='abc': expected int"), ("tokens=1.5", "tokens='1.5': expected int"),
-                       ("cool=maybe", "cool='maybe': expected bool"), ("bogus=1", "unknown key 'bogus'"),
-                       ("tokens", "expected tokens=<int>")):
+  for arg, message in (
+    ("tokens=abc", "tokens='abc': expected int"),
+    ("tokens=1.5", "tokens='1.5': expected int"),
+    ("cool=maybe", "cool='maybe': expected bool"),
+    ("bogus=1", "unknown key 'bogus'"),
+    ("tokens", "expected tokens=<int>"),
+  ):
     with pytest.raises(base.ConfigArgError, match=message):
       base.parse_arg(arg, tokens=1, cool=False)
 
 
-@pytest.mark.parametrize("config, override, message", [
+@pytest.mark.parametrize(
+  "config, override, message",
+  [
     ("configs/studies/per_language.py:scale=smoke", "--config.bogus=1", "bogus"),
     ("configs/studies/per_language.py:scale=smoke", "--config.budgets=(64,)", "config.budgets = 64"),
     ("configs/studies/per_language.py:scale=smoke", "--config.languages=('python','cobol')", "cobol"),
     ("configs/studies/per_language.py:scale=smoke", "--config.sizes=('cpu-huge',)", "cpu-huge"),
     ("configs/studies/per_language.py:scale=smoke", "--config.executor.kind=pbs", "executor.kind"),
-    ("configs/studies/per_language.py:scale=smoke", "--config.base.data.proportions.python=2",
-     "base.data.proportions"),
+    ("configs/studies/per_language.py:scale=smoke", "--config.base.data.proportions.python=2", "base.data.proportions"),
     ("configs/studies/per_language.py:scale=huge", "--config.seeds=(0,)", "scale=huge"),
     ("configs/train/tiny.py:tokens=many", "--config.seed=0", "tokens='many'"),
-])
+  ],
+)
 def test_bad_config_is_a_one_line_error(tmp_path, config, override, message):
-  out = subprocess.run([sys.executable, "-m", "codelaw.launch", "--config", config, "--workdir", str(tmp_path),
-                        override], capture_output=True, text=True, timeout=120, cwd=ROOT)
+  out = subprocess.run(
+    [sys.executable, "-m", "codelaw.launch", "--config", config, "--workdir", str(tmp_path), override],
+    capture_output=True,
+    text=True,
+    timeout=120,
+    cwd=ROOT,
+  )
   assert out.returncode == 2
   assert len(out.stderr.strip().splitlines()) == 1 and message in out.stderr, out.stderr
   assert not (tmp_path / "runs").exists()

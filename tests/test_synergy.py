@@ -66,9 +66,10 @@ def test_expansion_gives_three_arms_for_every_seed(corpus):
   for r in runs:
     kinds.setdefault(r.meta["kind"], set()).add((r.meta["pair"], r.meta["seed"]))
   assert kinds == {
-      "self_capped": {(f"{lang}+{lang}", s) for lang in ("python", "java") for s in (0, 1, 2)},
-      "self_fresh": {(f"{lang}+{lang}", s) for lang in ("python", "java") for s in (0, 1, 2)},
-      "pair": {("python+java", s) for s in (0, 1, 2)}}
+    "self_capped": {(f"{lang}+{lang}", s) for lang in ("python", "java") for s in (0, 1, 2)},
+    "self_fresh": {(f"{lang}+{lang}", s) for lang in ("python", "java") for s in (0, 1, 2)},
+    "pair": {("python+java", s) for s in (0, 1, 2)},
+  }
   tokens = config.tokens
   for r in runs:
     caps = r.config["data"].get("unique_tokens")
@@ -86,8 +87,11 @@ def test_cap_values_are_checked(corpus):
   config = study_config(corpus)
   run = next(r for r in studies.expand(config) if r.meta["kind"] == "self_capped")
   assert settings.resolve(run.config).unique_tokens == run.config["data"]["unique_tokens"]
-  for caps, match in (({"cobol": 10}, r"data.unique_tokens.*cobol"),
-                      ({"python": 0}, r"data.unique_tokens.python = 0"), ([3], r"data.unique_tokens")):
+  for caps, match in (
+    ({"cobol": 10}, r"data.unique_tokens.*cobol"),
+    ({"python": 0}, r"data.unique_tokens.python = 0"),
+    ([3], r"data.unique_tokens"),
+  ):
     bad = copy.deepcopy(run.config)
     bad["data"]["unique_tokens"] = caps
     with pytest.raises(UserError, match=match):
@@ -96,8 +100,16 @@ def test_cap_values_are_checked(corpus):
 
 # ------------------------------------------------------------------------------------- the cap in the data
 def _stream(corpus, cap, seed=0):
-  return pipeline.mixture_dataset(corpus, {"python": 1.0}, seq_len=64, global_batch_size=8, seed=seed,
-                                  process_index=0, process_count=1, unique_tokens={"python": cap})
+  return pipeline.mixture_dataset(
+    corpus,
+    {"python": 1.0},
+    seq_len=64,
+    global_batch_size=8,
+    seed=seed,
+    process_index=0,
+    process_count=1,
+    unique_tokens={"python": cap},
+  )
 
 
 def test_capped_stream_draws_from_a_fixed_subset_and_resumes_exactly(corpus):
@@ -136,8 +148,11 @@ def test_capped_stream_draws_from_a_fixed_subset_and_resumes_exactly(corpus):
 
 
 def test_capped_arm_repeats_its_data_in_a_real_run(corpus, tmp_path):
-  run = next(r for r in studies.expand(study_config(corpus, seeds=(0,)))
-             if r.meta["kind"] == "self_capped" and r.meta["pair"] == "python+python")
+  run = next(
+    r
+    for r in studies.expand(study_config(corpus, seeds=(0,)))
+    if r.meta["kind"] == "self_capped" and r.meta["pair"] == "python+python"
+  )
   result = trainer.main(ml_collections.ConfigDict(run.config), str(tmp_path))
   on_disk = json.loads((tmp_path / "result.json").read_text())
   assert on_disk["epochs"]["python"] == pytest.approx(result["epochs"]["python"])
@@ -179,15 +194,32 @@ def _rows(losses: dict, seeds, rng, noise):
     shift = rng.normal(0, noise)
     for (kind, t, a), loss in losses.items():
       value = loss + shift + rng.normal(0, noise / 20)
-      rows.append({"run_id": f"{kind}-{t}-{a}-{s}", "language": t, "aux": a, "kind": kind, "seed": str(s),
-                   "N": "1000", "D": "6144", "loss": str(value), "bpb": str(value / 2), "final": "1",
-                   "status": "complete"})
+      rows.append(
+        {
+          "run_id": f"{kind}-{t}-{a}-{s}",
+          "language": t,
+          "aux": a,
+          "kind": kind,
+          "seed": str(s),
+          "N": "1000",
+          "D": "6144",
+          "loss": str(value),
+          "bpb": str(value / 2),
+          "final": "1",
+          "status": "complete",
+        }
+      )
   return rows
 
 
-LOSSES = {("self_capped", "java", "java"): 0.9034, ("self_fresh", "java", "java"): 0.88,
-          ("pair", "java", "csharp"): 0.7175, ("self_capped", "csharp", "csharp"): 0.60,
-          ("self_fresh", "csharp", "csharp"): 0.59, ("pair", "csharp", "java"): 0.595}
+LOSSES = {
+  ("self_capped", "java", "java"): 0.9034,
+  ("self_fresh", "java", "java"): 0.88,
+  ("pair", "java", "csharp"): 0.7175,
+  ("self_capped", "csharp", "csharp"): 0.60,
+  ("self_fresh", "csharp", "csharp"): 0.59,
+  ("pair", "csharp", "java"): 0.595,
+}
 
 
 def test_delta_decomposes_into_repetition_penalty_and_auxiliary_value():

@@ -62,9 +62,11 @@ def full_batch():
   return _step()
 
 
-@pytest.mark.parametrize("options", [dict(microbatch_per_device=1), dict(loss_vocab_chunk=64),
-                                     dict(microbatch_per_device=1, loss_vocab_chunk=100)],
-                         ids=["accumulate", "chunked", "both"])
+@pytest.mark.parametrize(
+  "options",
+  [dict(microbatch_per_device=1), dict(loss_vocab_chunk=64), dict(microbatch_per_device=1, loss_vocab_chunk=100)],
+  ids=["accumulate", "chunked", "both"],
+)
 def test_train_step_options_equal_the_full_batch_step(full_batch, options):
   want, want_params = full_batch
   got, got_params = _step(**options)

@@ -63,7 +63,9 @@ def tiny_config(corpus: Path, **train):
 
 
 # ------------------------------------------------------------------------------------------------ validation
-@pytest.mark.parametrize("override, match", [
+@pytest.mark.parametrize(
+  "override, match",
+  [
     (lambda c: c.train.update(global_batch_size=12), r"train.global_batch_size = 12 is not divisible .* 8"),
     (lambda c: c.mesh.update(data=16), r"mesh .* needs 16 devices but 8"),
     (lambda c: c.data.update(corpus="/nonexistent/corpus"), r"data.corpus"),
@@ -73,11 +75,12 @@ def tiny_config(corpus: Path, **train):
     (lambda c: c.train.update(tokens=-5), r"train.tokens = -5"),
     (lambda c: c.train.update(checkpoint_every=0), r"train.checkpoint_every"),
     (lambda c: c.train.update(eval_tokens=-1), r"train.eval_tokens"),
-    (lambda c: c.train.update(cooldown_budgets=(10 ** 9,)), r"train.cooldown_budgets: .* exceeds train.tokens"),
+    (lambda c: c.train.update(cooldown_budgets=(10**9,)), r"train.cooldown_budgets: .* exceeds train.tokens"),
     (lambda c: c.model.update(size="cpu-huge"), r"model.size = 'cpu-huge'"),
     (lambda c: c.model.update(seq_len=0), r"model.seq_len"),
     (lambda c: c.optim.update(schedule="cosine") or c.train.update(cooldown_budgets=(1024,)), r"optim.schedule"),
-])
+  ],
+)
 def test_bad_values_raise_user_error_naming_the_key(corpus, override, match):
   config = tiny_config(corpus)
   with config.unlocked():
@@ -106,6 +109,7 @@ def test_run_id_ignores_layout_but_not_content(corpus):
 # ---------------------------------------------------------------------------------------------- end to end
 def _tb_tags(logdir: Path) -> set[str]:
   from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
   tags = set()
   for events in logdir.glob("events.out.tfevents.*"):
     acc = EventAccumulator(str(events))
@@ -153,8 +157,15 @@ def test_run_with_cooldown_branch_writes_result_logs_and_tensorboard(corpus, tmp
   assert main_log[-1]["loss"] < main_log[0]["loss"]
 
   tags = _tb_tags(tmp_path / "tensorboard")
-  assert {"train/loss", "train/lr", "train/grad_norm", "train/tokens_per_s", "train/mfu",
-          "eval/loss/python", "eval/bits_per_byte/rust"} <= tags
+  assert {
+    "train/loss",
+    "train/lr",
+    "train/grad_norm",
+    "train/tokens_per_s",
+    "train/mfu",
+    "eval/loss/python",
+    "eval/bits_per_byte/rust",
+  } <= tags
   assert sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit())[-1] == 16
 
   # A rerun of a complete run returns at once with the stored result and trains nothing.
@@ -191,10 +202,22 @@ def _env() -> dict:
 
 
 def _cli(corpus: Path, workdir: Path) -> list[str]:
-  return [sys.executable, "-m", "codelaw.launch", "--config", f"{TINY}:size=cpu-50k,tokens=12288,seq_len=32,batch=8",
-          "--workdir", str(workdir), f"--config.data.corpus={corpus}", "--config.optim.warmup_steps=2",
-          "--config.train.checkpoint_every=5", "--config.train.eval_every=0", "--config.train.log_every=5",
-          "--config.train.eval_tokens=256", "--config.train.cooldown_budgets=(6144,)"]
+  return [
+    sys.executable,
+    "-m",
+    "codelaw.launch",
+    "--config",
+    f"{TINY}:size=cpu-50k,tokens=12288,seq_len=32,batch=8",
+    "--workdir",
+    str(workdir),
+    f"--config.data.corpus={corpus}",
+    "--config.optim.warmup_steps=2",
+    "--config.train.checkpoint_every=5",
+    "--config.train.eval_every=0",
+    "--config.train.log_every=5",
+    "--config.train.eval_tokens=256",
+    "--config.train.cooldown_budgets=(6144,)",
+  ]
 
 
 def _losses(path: Path) -> list[tuple]:

@@ -20,26 +20,36 @@ SEQ = 256
 def _tokenized_corpus(out: pathlib.Path) -> pathlib.Path:
   """The bundled sample corpus when it is there; otherwise a small real one with a freshly trained BPE."""
   from codelaw.data import sample
+
   try:
     return sample.sample_corpus_dir()
   except UserError:
     pass
   from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
   files = sorted(pathlib.Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))[:40]
   texts = [f.read_text(errors="replace") for f in files]
   tok = Tokenizer(models.BPE())
   tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
   tok.decoder = decoders.ByteLevel()
-  tok.train_from_iterator(texts, trainers.BpeTrainer(
-      vocab_size=600, special_tokens=["<pad>", "<eos>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-      show_progress=False))
+  tok.train_from_iterator(
+    texts,
+    trainers.BpeTrainer(
+      vocab_size=600,
+      special_tokens=["<pad>", "<eos>"],
+      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+      show_progress=False,
+    ),
+  )
   out.mkdir(parents=True, exist_ok=True)
   tok.save(str(out / corpus_format.TOKENIZER))
   splits = {}
   for i, lang in enumerate(languages.NAMES):
-    docs = [(tok.encode(t).ids, len(t.encode())) for t in texts[i * 5:(i + 1) * 5]]
-    splits[lang] = {"train": corpus_format.write_token_shards(out, lang, "train", docs[1:]),
-                    "val": corpus_format.write_token_shards(out, lang, "val", docs[:1])}
+    docs = [(tok.encode(t).ids, len(t.encode())) for t in texts[i * 5 : (i + 1) * 5]]
+    splits[lang] = {
+      "train": corpus_format.write_token_shards(out, lang, "train", docs[1:]),
+      "val": corpus_format.write_token_shards(out, lang, "val", docs[:1]),
+    }
   corpus_format.write_manifest(out, vocab_size=tok.get_vocab_size(), pad_id=0, eos_id=1, splits=splits)
   return out
 
@@ -64,6 +74,7 @@ def parallel(tmp_path_factory) -> str:
 
 def _tokenizer(corpus):
   from tokenizers import Tokenizer
+
   return Tokenizer.from_file(str(corpus / corpus_format.TOKENIZER))
 
 
@@ -88,14 +99,17 @@ def test_shipped_sample_has_heldout_data_for_most_directions():
   assert not train_ids & {g["id"] for g in translation.load_groups("sample", "heldout")}
 
 
-@pytest.mark.parametrize("kw, match", [
+@pytest.mark.parametrize(
+  "kw, match",
+  [
     ({"strategy": "interleave"}, "strategy"),
     ({"weight": 1.0}, "weight"),
     ({"weight": -0.1}, "weight"),
     ({"weight": float("nan")}, "weight"),
     ({"directions": ["python->klingon"]}, "klingon"),
     ({"directions": []}, "empty"),
-])
+  ],
+)
 def test_bad_spec(kw, match):
   with pytest.raises(UserError, match=match):
     translation.TranslationSpec(**kw).validate()
@@ -138,15 +152,20 @@ def test_three_strategies_document_structure(corpus):
 @pytest.mark.parametrize("strategy", translation.STRATEGIES)
 def test_eval_batches_weight_only_y(corpus, parallel, strategy):
   tok = _tokenizer(corpus)
-  batches = translation.translation_eval_batches("python->java", seq_len=SEQ, batch_size=2, strategy=strategy,
-                                                 corpus_dir=corpus, data=parallel)
+  batches = translation.translation_eval_batches(
+    "python->java", seq_len=SEQ, batch_size=2, strategy=strategy, corpus_dir=corpus, data=parallel
+  )
   assert batches, "the slice has held-out python->java pairs"
-  again = translation.translation_eval_batches("python->java", seq_len=SEQ, batch_size=2, strategy=strategy,
-                                               corpus_dir=corpus, data=parallel)
+  again = translation.translation_eval_batches(
+    "python->java", seq_len=SEQ, batch_size=2, strategy=strategy, corpus_dir=corpus, data=parallel
+  )
   for a, b in zip(batches, again):
     np.testing.assert_array_equal(a["weights"], b["weights"])
-  heldout = {g["programs"]["java"] for g in translation.load_groups(parallel, "heldout") if
-             {"python", "java"} <= set(g["programs"])}
+  heldout = {
+    g["programs"]["java"]
+    for g in translation.load_groups(parallel, "heldout")
+    if {"python", "java"} <= set(g["programs"])
+  }
   java = languages.NAMES.index("java")
   n_pairs = 0
   for b in batches:
@@ -161,8 +180,12 @@ def test_eval_batches_weight_only_y(corpus, parallel, strategy):
         assert (b["language_ids"][r][np.flatnonzero(w) + 1] == java).all()
         n_pairs += 1
   assert n_pairs >= 3
-  assert translation.translation_eval_batches("typescript->rust", seq_len=SEQ, batch_size=2, strategy=strategy,
-                                              corpus_dir=corpus, data=parallel) == []
+  assert (
+    translation.translation_eval_batches(
+      "typescript->rust", seq_len=SEQ, batch_size=2, strategy=strategy, corpus_dir=corpus, data=parallel
+    )
+    == []
+  )
 
 
 def _translation_rows(batch):
@@ -179,8 +202,9 @@ def _translation_rows(batch):
 def test_translation_stream_in_the_mixture(corpus, parallel, strategy):
   spec = translation.TranslationSpec(strategy=strategy, weight=0.25, data=parallel)
   props = {"python": 1.0, "go": 1.0}
-  ds = pipeline.mixture_dataset(corpus, props, seq_len=SEQ, global_batch_size=4, seed=0, process_index=0,
-                                process_count=1, translation=spec)
+  ds = pipeline.mixture_dataset(
+    corpus, props, seq_len=SEQ, global_batch_size=4, seed=0, process_index=0, process_count=1, translation=spec
+  )
   it = iter(ds)
   batches = [next(it) for _ in range(30)]
   share = np.mean([_translation_rows(b) for b in batches])
@@ -195,8 +219,11 @@ def test_translation_stream_in_the_mixture(corpus, parallel, strategy):
   # Exact resume through the translation stream too.
   state = it.get_state()
   expected = [next(it) for _ in range(5)]
-  fresh = iter(pipeline.mixture_dataset(corpus, props, seq_len=SEQ, global_batch_size=4, seed=0,
-                                        process_index=0, process_count=1, translation=spec))
+  fresh = iter(
+    pipeline.mixture_dataset(
+      corpus, props, seq_len=SEQ, global_batch_size=4, seed=0, process_index=0, process_count=1, translation=spec
+    )
+  )
   fresh.set_state(json.loads(json.dumps(state)))
   for e in expected:
     np.testing.assert_array_equal(next(fresh)["inputs"], e["inputs"])
@@ -204,8 +231,11 @@ def test_translation_stream_in_the_mixture(corpus, parallel, strategy):
 
 def test_shuffle_strategy_separates_the_sides(corpus, parallel):
   spec = translation.TranslationSpec(strategy="shuffle", weight=0.5, data=parallel)
-  it = iter(pipeline.mixture_dataset(corpus, {"go": 1.0}, seq_len=SEQ, global_batch_size=2, seed=0,
-                                     process_index=0, process_count=1, translation=spec))
+  it = iter(
+    pipeline.mixture_dataset(
+      corpus, {"go": 1.0}, seq_len=SEQ, global_batch_size=2, seed=0, process_index=0, process_count=1, translation=spec
+    )
+  )
   langs_seen = set()
   for _ in range(10):
     b = next(it)
@@ -216,23 +246,29 @@ def test_shuffle_strategy_separates_the_sides(corpus, parallel):
 
 def test_spec_from_a_configdict_in_the_mixture(corpus, parallel):
   import ml_collections
-  cfg = ml_collections.ConfigDict({"strategy": "concat", "directions": ["python->java"], "weight": 0.5,
-                                   "data": parallel})
-  it = iter(pipeline.mixture_dataset(corpus, {"go": 1.0}, seq_len=SEQ, global_batch_size=2, seed=0,
-                                     process_index=0, process_count=1, translation=cfg))
+
+  cfg = ml_collections.ConfigDict(
+    {"strategy": "concat", "directions": ["python->java"], "weight": 0.5, "data": parallel}
+  )
+  it = iter(
+    pipeline.mixture_dataset(
+      corpus, {"go": 1.0}, seq_len=SEQ, global_batch_size=2, seed=0, process_index=0, process_count=1, translation=cfg
+    )
+  )
   rows = np.concatenate([_translation_rows(next(it)) for _ in range(8)])
   assert 0.3 < rows.mean() < 0.7
 
 
 def test_snowball_routines_are_split_per_language():
   from codelaw.data import parallel_corpus
+
   code = {
-      "python": "class S:\n    def __r_step(self):\n        if x:\n            return False\n\n        return True\n"
-                "\n    def __r_other(self):\n        return True\n",
-      "rust": "fn r_step(env: &mut SnowballEnv) -> bool {\n    if s == \"}\" {\n        return false;\n    }\n"
-              "    true\n}\n\nfn r_other(env: &mut SnowballEnv) -> bool {\n    true\n}\n",
-      "csharp": "    private bool r_step()\n    {\n        return true;\n    }\n\n    private bool r_other()\n"
-                "    {\n        return true;\n    }\n",
+    "python": "class S:\n    def __r_step(self):\n        if x:\n            return False\n\n        return True\n"
+    "\n    def __r_other(self):\n        return True\n",
+    "rust": "fn r_step(env: &mut SnowballEnv) -> bool {\n    if s == \"}\" {\n        return false;\n    }\n"
+    "    true\n}\n\nfn r_other(env: &mut SnowballEnv) -> bool {\n    true\n}\n",
+    "csharp": "    private bool r_step()\n    {\n        return true;\n    }\n\n    private bool r_other()\n"
+    "    {\n        return true;\n    }\n",
   }
   for lang, text in code.items():
     routines = parallel_corpus.split_routines(text, lang)

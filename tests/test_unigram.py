@@ -30,7 +30,9 @@ def _docs(lang: str, split: str) -> list[np.ndarray]:
   return np.split(ids, np.cumsum(lengths)[:-1])
 
 
-def _direct(lang: str, vocab: int, eos: int, *, seq_len: int, batch_size: int, max_tokens: int | None) -> tuple[float, int]:
+def _direct(
+  lang: str, vocab: int, eos: int, *, seq_len: int, batch_size: int, max_tokens: int | None
+) -> tuple[float, int]:
   """Add-0.5 unigram from train counts (+1 EOS per document), scored on the validation stream cut into rows of
   seq_len: a position is a target unless it starts a row or starts a document."""
   train = _docs(lang, "train")

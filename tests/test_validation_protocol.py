@@ -40,26 +40,46 @@ def recording_run(config: dict, workdir: str) -> None:
   seed = config["seed"]
   guided = config["data"]["proportions"].get("python", 0.0) > 0.6
   loss = 3.0 + SEED_EFFECT[seed] - (ADVANTAGE[seed] if guided else 0.0)
-  result = {"run_id": path.name, "config": config, "n_params": 1000, "n_params_total": 5000,
-            "tokens": config["train"]["tokens"], "flops": 1.0, "proportions": config["data"]["proportions"],
-            "eval": {lang: {"loss": loss + 0.1 * i, "bits_per_byte": 1.0, "tokens": 64}
-                     for i, lang in enumerate(LANGS)},
-            "budgets": [], "status": "complete"}
+  result = {
+    "run_id": path.name,
+    "config": config,
+    "n_params": 1000,
+    "n_params_total": 5000,
+    "tokens": config["train"]["tokens"],
+    "flops": 1.0,
+    "proportions": config["data"]["proportions"],
+    "eval": {lang: {"loss": loss + 0.1 * i, "bits_per_byte": 1.0, "tokens": 64} for i, lang in enumerate(LANGS)},
+    "budgets": [],
+    "status": "complete",
+  }
   (path / "result.json").write_text(json.dumps(result))
 
 
 def write_allocation(path: Path, p_star=None, gain=None) -> Path:
-  path.write_text(json.dumps({
-      "law": "effective_data", "languages": list(LANGS), "N": 1.0e5, "D": 6144.0,
-      "weights": {"python": 0.5, "java": 0.5}, "p_star": p_star or {"python": 0.7, "java": 0.3},
-      "p_uniform": {"python": 0.5, "java": 0.5}, "converged": True, "reason": "",
-      "gain": gain or {"estimate": 0.012, "interval": [-0.004, 0.03]}, "warnings": []}))
+  path.write_text(
+    json.dumps(
+      {
+        "law": "effective_data",
+        "languages": list(LANGS),
+        "N": 1.0e5,
+        "D": 6144.0,
+        "weights": {"python": 0.5, "java": 0.5},
+        "p_star": p_star or {"python": 0.7, "java": 0.3},
+        "p_uniform": {"python": 0.5, "java": 0.5},
+        "converged": True,
+        "reason": "",
+        "gain": gain or {"estimate": 0.012, "interval": [-0.004, 0.03]},
+        "warnings": [],
+      }
+    )
+  )
   return path
 
 
 def configs(allocation: Path, seeds=(0, 1, 2)):
-  spec = importlib.util.spec_from_file_location("validation_study_config",
-                                                ROOT / "configs" / "studies" / "validation.py")
+  spec = importlib.util.spec_from_file_location(
+    "validation_study_config", ROOT / "configs" / "studies" / "validation.py"
+  )
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   val = module.get_config("scale=smoke")
@@ -113,8 +133,7 @@ def test_changed_allocation_is_refused_and_the_prediction_kept(tmp_path):
   # The same allocation again: kept, not rewritten (its time is the first one).
   assert validation.write_prediction(str(allocation), runs, tmp_path / "validation", tmp_path / "runs") == first
 
-  for changed in (dict(p_star={"python": 0.8, "java": 0.2}),
-                  dict(gain={"estimate": 0.02, "interval": [-0.004, 0.03]})):
+  for changed in (dict(p_star={"python": 0.8, "java": 0.2}), dict(gain={"estimate": 0.02, "interval": [-0.004, 0.03]})):
     write_allocation(allocation, **changed)
     refused = r"prediction.json was made from another allocation \((p_star|gain) differ"
     with pytest.raises(UserError, match=refused):

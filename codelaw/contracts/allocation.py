@@ -15,20 +15,39 @@ from typing import Any, Mapping
 
 from codelaw.errors import UserError
 
-_CORE = ("law", "fit", "languages", "N", "D", "p_star", "p_uniform", "objective_star", "objective_uniform",
-         "gain", "converged", "reason", "kkt_residual", "kkt_tolerance", "warnings")
+_CORE = (
+  "law",
+  "fit",
+  "languages",
+  "N",
+  "D",
+  "p_star",
+  "p_uniform",
+  "objective_star",
+  "objective_uniform",
+  "gain",
+  "converged",
+  "reason",
+  "kkt_residual",
+  "kkt_tolerance",
+  "warnings",
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class Gain:
   estimate: float
-  interval: tuple[float, float] | None = None   # at `level`, over `resamples` bootstrap laws; None without them
+  interval: tuple[float, float] | None = None  # at `level`, over `resamples` bootstrap laws; None without them
   level: float | None = None
   resamples: int = 0
 
   def to_json(self) -> dict:
-    return {"estimate": self.estimate, "interval": None if self.interval is None else list(self.interval),
-            "level": self.level, "resamples": self.resamples}
+    return {
+      "estimate": self.estimate,
+      "interval": None if self.interval is None else list(self.interval),
+      "level": self.level,
+      "resamples": self.resamples,
+    }
 
   @classmethod
   def from_json(cls, obj: Any, where: str) -> "Gain":
@@ -37,8 +56,12 @@ class Gain:
     iv = obj.get("interval")
     if iv is not None and not (isinstance(iv, list) and len(iv) == 2 and iv[0] <= iv[1]):
       raise UserError(f"{where}.interval = {iv!r}: expected [lo, hi] with lo <= hi")
-    return cls(float(obj["estimate"]), None if iv is None else (float(iv[0]), float(iv[1])), obj.get("level"),
-               int(obj.get("resamples", 0)))
+    return cls(
+      float(obj["estimate"]),
+      None if iv is None else (float(iv[0]), float(iv[1])),
+      obj.get("level"),
+      int(obj.get("resamples", 0)),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,11 +90,23 @@ class Allocation:
       raise ValueError(f"p_star {dict(self.p_star)} is not a mixture over {self.languages}")
 
   def to_json(self) -> dict:
-    out = {"law": self.law, "fit": self.fit, "languages": list(self.languages), "N": self.N, "D": self.D,
-           "p_star": dict(self.p_star), "p_uniform": dict(self.p_uniform), "objective_star": self.objective_star,
-           "objective_uniform": self.objective_uniform, "gain": self.gain.to_json(), "converged": self.converged,
-           "reason": self.reason, "kkt_residual": self.kkt_residual, "kkt_tolerance": self.kkt_tolerance,
-           "warnings": list(self.warnings)}
+    out = {
+      "law": self.law,
+      "fit": self.fit,
+      "languages": list(self.languages),
+      "N": self.N,
+      "D": self.D,
+      "p_star": dict(self.p_star),
+      "p_uniform": dict(self.p_uniform),
+      "objective_star": self.objective_star,
+      "objective_uniform": self.objective_uniform,
+      "gain": self.gain.to_json(),
+      "converged": self.converged,
+      "reason": self.reason,
+      "kkt_residual": self.kkt_residual,
+      "kkt_tolerance": self.kkt_tolerance,
+      "warnings": list(self.warnings),
+    }
     clash = set(self.extra) & set(_CORE)
     if clash:
       raise ValueError(f"allocation.json extra keys {sorted(clash)} collide with the contract's own")
@@ -88,10 +123,23 @@ class Allocation:
     if obj["converged"] is not True:
       raise UserError(f"{where}: converged = {obj['converged']!r}: the solver's p* is not a recommendation")
     try:
-      return cls(obj["law"], obj["fit"], tuple(obj["languages"]), float(obj["N"]), float(obj["D"]),
-                 dict(obj["p_star"]), dict(obj["p_uniform"]), float(obj["objective_star"]),
-                 float(obj["objective_uniform"]), Gain.from_json(obj["gain"], f"{where}.gain"), True,
-                 str(obj["reason"]), float(obj["kkt_residual"]), float(obj["kkt_tolerance"]),
-                 tuple(obj["warnings"]), {k: v for k, v in obj.items() if k not in _CORE})
+      return cls(
+        obj["law"],
+        obj["fit"],
+        tuple(obj["languages"]),
+        float(obj["N"]),
+        float(obj["D"]),
+        dict(obj["p_star"]),
+        dict(obj["p_uniform"]),
+        float(obj["objective_star"]),
+        float(obj["objective_uniform"]),
+        Gain.from_json(obj["gain"], f"{where}.gain"),
+        True,
+        str(obj["reason"]),
+        float(obj["kkt_residual"]),
+        float(obj["kkt_tolerance"]),
+        tuple(obj["warnings"]),
+        {k: v for k, v in obj.items() if k not in _CORE},
+      )
     except (TypeError, ValueError) as e:
       raise UserError(f"{where}: {e}") from None

@@ -33,14 +33,19 @@ class Design:
 @dataclasses.dataclass(frozen=True)
 class Identifiability:
   """Whether one language's law is determined by its design, why not, and which parameters stay loose."""
+
   identifiable: bool
   problems: tuple[str, ...]
   design: Design
   weak: tuple[str, ...] = ()
 
   def to_json(self) -> dict:
-    return {"identifiable": self.identifiable, "problems": list(self.problems),
-            "design": dataclasses.asdict(self.design), "weak": list(self.weak)}
+    return {
+      "identifiable": self.identifiable,
+      "problems": list(self.problems),
+      "design": dataclasses.asdict(self.design),
+      "weak": list(self.weak),
+    }
 
   @classmethod
   def from_json(cls, obj: Mapping, where: str) -> "Identifiability":
@@ -63,6 +68,7 @@ class Identifiability:
 @dataclasses.dataclass(frozen=True)
 class FitResult:
   """The body of fit.json. `languages`, `diagnostics`, `bootstrap`, `profile` and `extra` hold JSON values."""
+
   law: str
   languages: Mapping[str, Any]
   diagnostics: Mapping[str, Any]
@@ -114,7 +120,8 @@ class FitResult:
       for k, v in (block or {}).items():
         if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)):
           raise UserError(f"{where}.profile.{lang}.{k}: expected [lo, hi]")
-    result = cls(obj["law"], langs, diag, obj.get("bootstrap"), profile,
-                 {k: v for k, v in obj.items() if k not in _CORE})
+    result = cls(
+      obj["law"], langs, diag, obj.get("bootstrap"), profile, {k: v for k, v in obj.items() if k not in _CORE}
+    )
     result.identifiability(where)  # validates every recorded block
     return result

@@ -17,8 +17,8 @@ from typing import Any, Mapping
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE, NO_DATA = "supported", "contradicted", "inconclusive", "not enough data"
 VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE, NO_DATA)
-ALTERNATIVES = ("greater", "less")   # the claim says the statistic is above / below the null
-SOURCES = ("ours", "paper")          # our runs, or the paper's published numbers
+ALTERNATIVES = ("greater", "less")  # the claim says the statistic is above / below the null
+SOURCES = ("ours", "paper")  # our runs, or the paper's published numbers
 
 
 def _pair(x: Any) -> tuple[float, float] | None:
@@ -37,17 +37,18 @@ def _finite(x: float | None) -> float | None:
 @dataclasses.dataclass(frozen=True)
 class Claim:
   """One claim checked on one source of numbers."""
-  id: str                      # stable key, e.g. "irreducible_order/ours"
-  claim: str                   # the claim in words, as the paper makes it
-  statistic: str               # what was computed, with its unit
+
+  id: str  # stable key, e.g. "irreducible_order/ours"
+  claim: str  # the claim in words, as the paper makes it
+  statistic: str  # what was computed, with its unit
   estimate: float | None
-  interval: tuple[float, float] | None   # 95%; [x, x] where the source publishes no interval (said in reason)
+  interval: tuple[float, float] | None  # 95%; [x, x] where the source publishes no interval (said in reason)
   null: float
   verdict: str
-  reason: str                  # one line: why this verdict, from which numbers
+  reason: str  # one line: why this verdict, from which numbers
   alternative: str = "greater"
   source: str = "ours"
-  section: str = ""            # where the paper makes the claim
+  section: str = ""  # where the paper makes the claim
 
   def __post_init__(self):
     if self.verdict not in VERDICTS:
@@ -63,8 +64,10 @@ class Claim:
       holds = above if self.alternative == "greater" else below
       fails = below if self.alternative == "greater" else above
       if not (holds if self.verdict == SUPPORTED else fails):
-        raise ValueError(f"claim {self.id}: {self.verdict} but the interval {self.interval} does not exclude "
-                         f"the null {self.null} on that side")
+        raise ValueError(
+          f"claim {self.id}: {self.verdict} but the interval {self.interval} does not exclude "
+          f"the null {self.null} on that side"
+        )
 
   def to_json(self) -> dict[str, Any]:
     d = dataclasses.asdict(self)
@@ -76,21 +79,23 @@ class Claim:
 
   @classmethod
   def from_json(cls, d: Mapping[str, Any]) -> "Claim":
-    return cls(**{**d, "estimate": _num(d.get("estimate")), "interval": _pair(d.get("interval")),
-                  "null": float(d["null"])})
+    return cls(
+      **{**d, "estimate": _num(d.get("estimate")), "interval": _pair(d.get("interval")), "null": float(d["null"])}
+    )
 
 
 @dataclasses.dataclass(frozen=True)
 class RunGap:
   """One run's final validation loss against the unigram model of its language on the same tokens."""
+
   run_id: str
   language: str
   N: float
   D: float
-  loss: float                  # nats/token
-  unigram: float | None        # nats/token; None where the corpus could not be read
-  gap: float | None            # loss - unigram, nats/token (negative = the model learned more than frequencies)
-  gap_bpb: float | None        # the same in bits per byte
+  loss: float  # nats/token
+  unigram: float | None  # nats/token; None where the corpus could not be read
+  gap: float | None  # loss - unigram, nats/token (negative = the model learned more than frequencies)
+  gap_bpb: float | None  # the same in bits per byte
 
   def to_json(self) -> dict[str, Any]:
     return {k: (_finite(v) if isinstance(v, float) else v) for k, v in dataclasses.asdict(self).items()}
@@ -103,34 +108,49 @@ class RunGap:
 @dataclasses.dataclass(frozen=True)
 class LanguageRegime:
   """Whether one language's runs are in the regime a scaling law describes, and whether its law is identified."""
+
   language: str
   distinct_N: int
   distinct_D: int
   runs: int
-  tokens_per_param: tuple[float, float]   # D / N over the language's rows
-  identifiable: bool | None                # from fit.json, or the design itself; None without any rows
+  tokens_per_param: tuple[float, float]  # D / N over the language's rows
+  identifiable: bool | None  # from fit.json, or the design itself; None without any rows
   problems: tuple[str, ...]
-  runs_near_unigram: int                   # runs not clearly below the unigram loss
+  runs_near_unigram: int  # runs not clearly below the unigram loss
   gaps: tuple[RunGap, ...]
 
   def to_json(self) -> dict[str, Any]:
-    return {"language": self.language, "distinct_N": self.distinct_N, "distinct_D": self.distinct_D,
-            "runs": self.runs, "tokens_per_param": list(self.tokens_per_param), "identifiable": self.identifiable,
-            "problems": list(self.problems), "runs_near_unigram": self.runs_near_unigram,
-            "gaps": [g.to_json() for g in self.gaps]}
+    return {
+      "language": self.language,
+      "distinct_N": self.distinct_N,
+      "distinct_D": self.distinct_D,
+      "runs": self.runs,
+      "tokens_per_param": list(self.tokens_per_param),
+      "identifiable": self.identifiable,
+      "problems": list(self.problems),
+      "runs_near_unigram": self.runs_near_unigram,
+      "gaps": [g.to_json() for g in self.gaps],
+    }
 
   @classmethod
   def from_json(cls, d: Mapping[str, Any]) -> "LanguageRegime":
-    return cls(language=d["language"], distinct_N=int(d["distinct_N"]), distinct_D=int(d["distinct_D"]),
-               runs=int(d["runs"]), tokens_per_param=_pair(d["tokens_per_param"]), identifiable=d["identifiable"],
-               problems=tuple(d["problems"]), runs_near_unigram=int(d["runs_near_unigram"]),
-               gaps=tuple(RunGap.from_json(g) for g in d["gaps"]))
+    return cls(
+      language=d["language"],
+      distinct_N=int(d["distinct_N"]),
+      distinct_D=int(d["distinct_D"]),
+      runs=int(d["runs"]),
+      tokens_per_param=_pair(d["tokens_per_param"]),
+      identifiable=d["identifiable"],
+      problems=tuple(d["problems"]),
+      runs_near_unigram=int(d["runs_near_unigram"]),
+      gaps=tuple(RunGap.from_json(g) for g in d["gaps"]),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
 class Regime:
   languages: tuple[LanguageRegime, ...]
-  summary: str                 # one sentence: what this scale can and cannot show
+  summary: str  # one sentence: what this scale can and cannot show
 
   def to_json(self) -> dict[str, Any]:
     return {"languages": [l.to_json() for l in self.languages], "summary": self.summary}
@@ -143,28 +163,43 @@ class Regime:
 @dataclasses.dataclass(frozen=True)
 class Report:
   """The whole of report.json."""
+
   study: str
   regime: Regime
   claims: tuple[Claim, ...]
-  claims_tested: int           # claims on our data with an interval (tested at once: discount one lucky interval)
+  claims_tested: int  # claims on our data with an interval (tested at once: discount one lucky interval)
   warnings: tuple[str, ...]
-  sections: tuple[Mapping[str, Any], ...]   # what each report section drew and what it lacked
+  sections: tuple[Mapping[str, Any], ...]  # what each report section drew and what it lacked
   provenance: Mapping[str, Any]
   files: Mapping[str, Any]
   problems: tuple[str, ...]
 
   def to_json(self) -> dict[str, Any]:
-    return {"study": self.study, "regime": self.regime.to_json(), "claims": [c.to_json() for c in self.claims],
-            "claims_tested": self.claims_tested, "warnings": list(self.warnings),
-            "sections": [dict(s) for s in self.sections], "provenance": dict(self.provenance),
-            "files": dict(self.files), "problems": list(self.problems)}
+    return {
+      "study": self.study,
+      "regime": self.regime.to_json(),
+      "claims": [c.to_json() for c in self.claims],
+      "claims_tested": self.claims_tested,
+      "warnings": list(self.warnings),
+      "sections": [dict(s) for s in self.sections],
+      "provenance": dict(self.provenance),
+      "files": dict(self.files),
+      "problems": list(self.problems),
+    }
 
   @classmethod
   def from_json(cls, d: Mapping[str, Any]) -> "Report":
-    return cls(study=d["study"], regime=Regime.from_json(d["regime"]),
-               claims=tuple(Claim.from_json(c) for c in d["claims"]), claims_tested=int(d["claims_tested"]),
-               warnings=tuple(d["warnings"]), sections=tuple(d["sections"]), provenance=d["provenance"],
-               files=d["files"], problems=tuple(d["problems"]))
+    return cls(
+      study=d["study"],
+      regime=Regime.from_json(d["regime"]),
+      claims=tuple(Claim.from_json(c) for c in d["claims"]),
+      claims_tested=int(d["claims_tested"]),
+      warnings=tuple(d["warnings"]),
+      sections=tuple(d["sections"]),
+      provenance=d["provenance"],
+      files=d["files"],
+      problems=tuple(d["problems"]),
+    )
 
   def dumps(self) -> str:
     return json.dumps(self.to_json(), indent=2, sort_keys=True, allow_nan=False)

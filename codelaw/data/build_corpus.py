@@ -46,7 +46,7 @@ _SKIP_DIRS = {".git", "__pycache__", "site-packages", "dist-packages", ".hg", ".
 # the bundled parallel corpus, whose held-out programs the contamination guard keeps out by default
 PARALLEL_SAMPLE_DIR = Path(__file__).resolve().parents[2] / "third_party" / "parallel_sample"
 _BATCH_BYTES = 4 << 20  # text per encode_batch call: big enough for the Rust thread pool, small in memory
-_QUEUE_DEPTH = 2        # batches in flight between reader, encoder and writer threads
+_QUEUE_DEPTH = 2  # batches in flight between reader, encoder and writer threads
 
 
 def _log(msg: str) -> None:
@@ -85,8 +85,10 @@ def check_disk(config, lists, where: Path) -> None:
   free_gb = shutil.disk_usage(where).free / 1e9
   _log(f"disk: this build needs about {need_gb:.1f} GB of scratch under {where}; {free_gb:.1f} GB free")
   if free_gb < need_gb:
-    raise UserError(f"not enough disk under {where}: the corpus build needs about {need_gb:.1f} GB, "
-                    f"{free_gb:.1f} GB free (set config.scratch_dir to a bigger disk)")
+    raise UserError(
+      f"not enough disk under {where}: the corpus build needs about {need_gb:.1f} GB, "
+      f"{free_gb:.1f} GB free (set config.scratch_dir to a bigger disk)"
+    )
 
 
 class Stages:
@@ -112,8 +114,18 @@ class Stages:
 
 def _bar(desc: str, total: float, unit: str = "B") -> tqdm:
   """One progress bar per stage on stderr: amount done, rate, ETA; byte bars count in MB."""
-  return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit == "B", unit_divisor=1000, file=sys.stderr,
-              mininterval=5.0, dynamic_ncols=False, ncols=100, leave=True)
+  return tqdm(
+    total=total,
+    desc=desc,
+    unit=unit,
+    unit_scale=unit == "B",
+    unit_divisor=1000,
+    file=sys.stderr,
+    mininterval=5.0,
+    dynamic_ncols=False,
+    ncols=100,
+    leave=True,
+  )
 
 
 def _prefetch(items: Iterable, depth: int = _QUEUE_DEPTH) -> Iterator:
@@ -166,14 +178,16 @@ def _batches(docs: Iterable[dict], batch_bytes: int) -> Iterator[list[dict]]:
 
 def peak_rss_mb() -> dict[str, float]:
   """Peak resident memory of this process and of its finished children (unpackers), in MB."""
-  return {"self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-          "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+  return {
+    "self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+  }
 
 
 def _walk(root_spec: str):
   """(rel_path, abs_path) of every file under a package root, sorted; a `#top` root lists only top files."""
   top_only = root_spec.endswith("#top")
-  root = Path(root_spec[:-len("#top")].rstrip("/")) if top_only else Path(root_spec)
+  root = Path(root_spec[: -len("#top")].rstrip("/")) if top_only else Path(root_spec)
   if top_only:
     for p in sorted(root.iterdir()):
       if p.is_file():
@@ -212,9 +226,16 @@ def stage_filter(config, trees, scratch: Path) -> dict:
         if reason is None:
           data = abs_path.read_bytes()
           n_bytes += len(data)
-          reason, text = filters.content_reason(rel, lang, data, package_files=names, min_bytes=f.min_bytes,
-                                                max_bytes=f.max_bytes, max_line=f.max_line,
-                                                max_mean_line=f.max_mean_line)
+          reason, text = filters.content_reason(
+            rel,
+            lang,
+            data,
+            package_files=names,
+            min_bytes=f.min_bytes,
+            max_bytes=f.max_bytes,
+            max_line=f.max_line,
+            max_mean_line=f.max_mean_line,
+          )
         bucket = counts[lang if lang in counts else want[0]]
         if reason is not None:
           bucket[reason] += 1
@@ -225,9 +246,20 @@ def stage_filter(config, trees, scratch: Path) -> dict:
             bucket["size"] += 1
             continue
         bucket["kept"] += 1
-        writers[lang].write(json.dumps({"text": text, "package": tree.name, "version": tree.version,
-                                        "source": tree.source, "path": rel, "license": tree.license},
-                                       ensure_ascii=False) + "\n")
+        writers[lang].write(
+          json.dumps(
+            {
+              "text": text,
+              "package": tree.name,
+              "version": tree.version,
+              "source": tree.source,
+              "path": rel,
+              "license": tree.license,
+            },
+            ensure_ascii=False,
+          )
+          + "\n"
+        )
   finally:
     bar.close()
     for w in writers.values():
@@ -256,8 +288,10 @@ def _parallel_file(spec: str) -> Path:
   path = PARALLEL_SAMPLE_DIR if spec == "sample" else Path(spec)
   path = path / "parallel.jsonl.gz" if path.is_dir() else path
   if not path.is_file():
-    raise UserError(f"config.contamination.parallel = {spec!r}: {path} does not exist (\"sample\", \"\" or a "
-                    f"parallel corpus from python -m codelaw.data.parallel_corpus)")
+    raise UserError(
+      f"config.contamination.parallel = {spec!r}: {path} does not exist (\"sample\", \"\" or a "
+      f"parallel corpus from python -m codelaw.data.parallel_corpus)"
+    )
   return path
 
 
@@ -295,8 +329,10 @@ def stage_dedup(config, scratch: Path) -> dict:
     near = dedup.NearDedup(threshold=config.dedup.threshold, seed=config.seed) if config.dedup.near else None
     bar = _bar(f"dedup {lang}", sum(n for (_, n), k in zip(items, keep) if k))
     del items
-    with open(out_dir / f"{lang}.jsonl", "w", encoding="utf-8") as out, \
-         open(out_dir / f"{lang}.index.jsonl", "w", encoding="utf-8") as index:
+    with (
+      open(out_dir / f"{lang}.jsonl", "w", encoding="utf-8") as out,
+      open(out_dir / f"{lang}.index.jsonl", "w", encoding="utf-8") as index,
+    ):
       for doc, k in zip(_read_jsonl(src), keep):
         if not k:
           continue
@@ -334,8 +370,10 @@ def stage_split(config, scratch: Path, out_dir: Path) -> dict:
     val_pkgs = split.split_packages(pkg_bytes, val_bytes=val_bytes, seed=config.seed)
     docs = _read_jsonl(scratch / "dedup" / f"{lang}.jsonl")
     bar = _bar(f"split {lang}", sum(pkg_bytes.values()))
-    with text_shards.Writer(text_shards.path(out_dir, lang, "train")) as train, \
-         text_shards.Writer(text_shards.path(out_dir, lang, "val")) as val:
+    with (
+      text_shards.Writer(text_shards.path(out_dir, lang, "train")) as train,
+      text_shards.Writer(text_shards.path(out_dir, lang, "val")) as val,
+    ):
       for d, k in zip(docs, keep):
         if k:
           key = f"{d['source']}:{d['package']}"
@@ -344,10 +382,13 @@ def stage_split(config, scratch: Path, out_dir: Path) -> dict:
           bar.update(len(d["text"].encode("utf-8")))
     bar.close()
     info[lang] = {
-        "language_cap": keep.count(False),
-        "train_packages": sorted(set(pkg_bytes) - val_pkgs), "val_packages": sorted(val_pkgs),
-        "train_bytes": train.bytes, "val_bytes": val.bytes,
-        "licenses": dict(Counter(licenses.get(pkg, "unknown") for pkg in pkg_bytes))}
+      "language_cap": keep.count(False),
+      "train_packages": sorted(set(pkg_bytes) - val_pkgs),
+      "val_packages": sorted(val_pkgs),
+      "train_bytes": train.bytes,
+      "val_bytes": val.bytes,
+      "licenses": dict(Counter(licenses.get(pkg, "unknown") for pkg in pkg_bytes)),
+    }
     _log(f"split {lang}: {train.documents} train / {val.documents} val files, {len(val_pkgs)} val packages")
   return info
 
@@ -358,15 +399,15 @@ def stage_tokenizer(config, out_dir: Path, split_info: dict) -> dict:
     shutil.copyfile(config.tokenizer.path, target)
     return {"trained": False, "from": config.tokenizer.path}
   budget = config.tokenizer.bytes_per_language
-  texts = {lang: tokenizer.sample_texts(out_dir, lang, budget, config.seed)
-           for lang in config.languages}
+  texts = {lang: tokenizer.sample_texts(out_dir, lang, budget, config.seed) for lang in config.languages}
   tok = tokenizer.train_tokenizer(tokenizer.balanced_texts(texts, budget, config.seed), config.tokenizer.vocab_size)
   tokenizer.save_tokenizer(tok, target)
   return {"trained": True, "vocab_size": tok.get_vocab_size(), "bytes_per_language": budget}
 
 
-def _encoded(tok, docs: Iterable[dict], max_tokens: int, per_source: dict,
-             licenses: dict) -> Iterator[list[tuple[np.ndarray, int]]]:
+def _encoded(
+  tok, docs: Iterable[dict], max_tokens: int, per_source: dict, licenses: dict
+) -> Iterator[list[tuple[np.ndarray, int]]]:
   """Batches of (token ids, UTF-8 bytes) per document; stops at exactly `max_tokens` (if > 0), cutting the
   last document at a token boundary. Tallies files/bytes/tokens per source and files per license."""
   used = 0
@@ -377,7 +418,7 @@ def _encoded(tok, docs: Iterable[dict], max_tokens: int, per_source: dict,
       ids, text = enc.ids, d["text"]
       if max_tokens and used + len(ids) > max_tokens:
         cut = max_tokens - used
-        text, ids = text[:enc.offsets[cut - 1][1]], ids[:cut]
+        text, ids = text[: enc.offsets[cut - 1][1]], ids[:cut]
       n_bytes = len(text.encode("utf-8"))
       src = per_source.setdefault(d["source"], {"files": 0, "bytes": 0, "tokens": 0})
       src["files"] += 1
@@ -394,9 +435,18 @@ def _encoded(tok, docs: Iterable[dict], max_tokens: int, per_source: dict,
       return
 
 
-def tokenize_split(tok, corpus_dir: Path, text_dir: Path, lang: str, split_name: str, num_shards: int,
-                   max_tokens: int, per_source: dict, licenses: dict | None = None,
-                   total_bytes: int = 0) -> corpus_format.SplitStats:
+def tokenize_split(
+  tok,
+  corpus_dir: Path,
+  text_dir: Path,
+  lang: str,
+  split_name: str,
+  num_shards: int,
+  max_tokens: int,
+  per_source: dict,
+  licenses: dict | None = None,
+  total_bytes: int = 0,
+) -> corpus_format.SplitStats:
   """Encodes one text shard into `num_shards` token shards, filling `per_source` (and `licenses`). Three
   threads overlap: the reader parses gzip JSON, the encoder runs encode_batch (Rust, on every core,
   without the GIL), this one writes the shards."""
@@ -404,8 +454,9 @@ def tokenize_split(tok, corpus_dir: Path, text_dir: Path, lang: str, split_name:
   bar = _bar(f"tokenize {lang}/{split_name}", total_bytes or None)
 
   def documents():
-    for batch in _prefetch(_encoded(tok, text_shards.read(text_dir, lang, split_name), max_tokens, per_source,
-                                        licenses)):
+    for batch in _prefetch(
+      _encoded(tok, text_shards.read(text_dir, lang, split_name), max_tokens, per_source, licenses)
+    ):
       bar.update(sum(n for _, n in batch))
       yield from batch
 
@@ -425,10 +476,18 @@ def stage_tokenize(config, out_dir: Path, stages: Stages, split_info: dict, extr
       if not stages.done(part):
         t0 = time.time()
         ps, lic = {}, {}
-        stats = tokenize_split(tok, out_dir, out_dir, lang, split_name,
-                               config.num_shards if split_name == "train" else 1,
-                               config.val_tokens if split_name == "val" else 0, ps, lic,
-                               split_info[lang].get(f"{split_name}_bytes", 0))
+        stats = tokenize_split(
+          tok,
+          out_dir,
+          out_dir,
+          lang,
+          split_name,
+          config.num_shards if split_name == "train" else 1,
+          config.val_tokens if split_name == "val" else 0,
+          ps,
+          lic,
+          split_info[lang].get(f"{split_name}_bytes", 0),
+        )
         stages.mark(part, {"stats": dataclasses.asdict(stats), "per_source": ps, "licenses": lic}, time.time() - t0)
       done = stages.done(part)
       splits[lang][split_name] = corpus_format.SplitStats(**{**done["stats"], "shards": tuple(done["stats"]["shards"])})
@@ -436,8 +495,14 @@ def stage_tokenize(config, out_dir: Path, stages: Stages, split_info: dict, extr
       licenses[lang].update(done["licenses"])
   extra["per_source"] = per_source
   extra["licenses"] = {lang: dict(c) for lang, c in licenses.items()}  # files per license, train + val
-  corpus_format.write_manifest(out_dir, vocab_size=tok.get_vocab_size(), pad_id=tokenizer.PAD_ID,
-                               eos_id=tokenizer.EOS_ID, splits=splits, extra=extra)
+  corpus_format.write_manifest(
+    out_dir,
+    vocab_size=tok.get_vocab_size(),
+    pad_id=tokenizer.PAD_ID,
+    eos_id=tokenizer.EOS_ID,
+    splits=splits,
+    extra=extra,
+  )
   return {"languages": list(config.languages)}
 
 
@@ -458,9 +523,11 @@ def _check_same_config(config, scratch: Path) -> None:
   before, after = _flat(json.loads(saved_path.read_text())), _flat(now)
   changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
   if changed:
-    raise UserError(f"{scratch} holds a build made with other values of config.{', config.'.join(changed)}; "
-                    f"use a new workdir (or config.scratch_dir), or delete {saved_path} and the stage markers "
-                    f"in {scratch / 'stages'} from the first stage those keys affect")
+    raise UserError(
+      f"{scratch} holds a build made with other values of config.{', config.'.join(changed)}; "
+      f"use a new workdir (or config.scratch_dir), or delete {saved_path} and the stage markers "
+      f"in {scratch / 'stages'} from the first stage those keys affect"
+    )
 
 
 def main(config, workdir: str) -> None:
@@ -506,13 +573,18 @@ def main(config, workdir: str) -> None:
       c.update(stages.done("dedup").get(lang, {}))
       c["language_cap"] += split_info[lang]["language_cap"]
       counts[lang] = dict(c)
-    extra = {"filter_counts": counts,
-             "license_packages": {lang: split_info[lang].get("licenses", {}) for lang in config.languages},
-             "packages": {lang: {"train": split_info[lang]["train_packages"], "val": split_info[lang]["val_packages"]}
-                          for lang in config.languages},
-             "missing_packages": fetch_misses + extract_misses,
-             "provenance": "text/<lang>/<split>.jsonl.gz: package, version, source, path, license of every document",
-             "tokenizer": stages.done("tokenizer"), "build_config": config.to_dict()}
+    extra = {
+      "filter_counts": counts,
+      "license_packages": {lang: split_info[lang].get("licenses", {}) for lang in config.languages},
+      "packages": {
+        lang: {"train": split_info[lang]["train_packages"], "val": split_info[lang]["val_packages"]}
+        for lang in config.languages
+      },
+      "missing_packages": fetch_misses + extract_misses,
+      "provenance": "text/<lang>/<split>.jsonl.gz: package, version, source, path, license of every document",
+      "tokenizer": stages.done("tokenizer"),
+      "build_config": config.to_dict(),
+    }
     run("tokenize", lambda: stage_tokenize(config, out_dir, stages, split_info, extra))
   manifest = corpus_format.read_manifest(out_dir)
   table = format_stats(manifest)

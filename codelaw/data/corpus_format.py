@@ -1,10 +1,10 @@
 """The on-disk layout of a tokenized corpus, shared by the corpus builder, the pipeline and the trainer.
 
-    CORPUS/manifest.json                         what is in the corpus (see `Manifest`)
-    CORPUS/tokenizer.json                        Hugging Face `tokenizers` file
-    CORPUS/tokens/<lang>/<split>-<i>-of-<n>.arrayrecord
-        one record per document: its token ids as little-endian int32 bytes, no end-of-document token
-        (the pipeline appends `eos_id` when it packs documents)
+CORPUS/manifest.json                         what is in the corpus (see `Manifest`)
+CORPUS/tokenizer.json                        Hugging Face `tokenizers` file
+CORPUS/tokens/<lang>/<split>-<i>-of-<n>.arrayrecord
+    one record per document: its token ids as little-endian int32 bytes, no end-of-document token
+    (the pipeline appends `eos_id` when it packs documents)
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ TOKEN_DTYPE = np.dtype("<i4")
 class SplitStats:
   documents: int
   tokens: int
-  bytes: int          # UTF-8 bytes of the documents' text
+  bytes: int  # UTF-8 bytes of the documents' text
   shards: tuple[str, ...]  # paths relative to the corpus dir
 
 
@@ -58,11 +58,12 @@ def read_manifest(corpus_dir: str | os.PathLike) -> Manifest:
     raise UserError(f"corpus not found: {path} does not exist (build one with the corpus job)")
   raw = json.loads(path.read_text())
   splits = {
-      lang: {split: SplitStats(**{**s, "shards": tuple(s["shards"])}) for split, s in per_split.items()}
-      for lang, per_split in raw["splits"].items()
+    lang: {split: SplitStats(**{**s, "shards": tuple(s["shards"])}) for split, s in per_split.items()}
+    for lang, per_split in raw["splits"].items()
   }
-  return Manifest(vocab_size=raw["vocab_size"], pad_id=raw["pad_id"], eos_id=raw["eos_id"], splits=splits,
-                  extra=raw.get("extra", {}))
+  return Manifest(
+    vocab_size=raw["vocab_size"], pad_id=raw["pad_id"], eos_id=raw["eos_id"], splits=splits, extra=raw.get("extra", {})
+  )
 
 
 def shard_paths(corpus_dir: str | os.PathLike, language: str, split: str) -> list[str]:
@@ -80,8 +81,13 @@ def decode_document(record: bytes) -> np.ndarray:
   return np.frombuffer(record, dtype=TOKEN_DTYPE)
 
 
-def write_token_shards(corpus_dir: str | os.PathLike, language: str, split: str,
-                       documents: Iterable[tuple[Sequence[int], int]], num_shards: int = 1) -> SplitStats:
+def write_token_shards(
+  corpus_dir: str | os.PathLike,
+  language: str,
+  split: str,
+  documents: Iterable[tuple[Sequence[int], int]],
+  num_shards: int = 1,
+) -> SplitStats:
   """Writes `(token_ids, n_bytes)` documents round-robin into `num_shards` ArrayRecord files."""
   from array_record.python.array_record_module import ArrayRecordWriter
 
@@ -103,10 +109,22 @@ def write_token_shards(corpus_dir: str | os.PathLike, language: str, split: str,
   return SplitStats(documents=n_docs, tokens=n_tokens, bytes=n_bytes, shards=tuple(rel_paths))
 
 
-def write_manifest(corpus_dir: str | os.PathLike, *, vocab_size: int, pad_id: int, eos_id: int,
-                   splits: dict[str, dict[str, SplitStats]], extra: dict | None = None) -> None:
-  atomic_write_json(Path(corpus_dir) / MANIFEST, {
-      "vocab_size": vocab_size, "pad_id": pad_id, "eos_id": eos_id,
+def write_manifest(
+  corpus_dir: str | os.PathLike,
+  *,
+  vocab_size: int,
+  pad_id: int,
+  eos_id: int,
+  splits: dict[str, dict[str, SplitStats]],
+  extra: dict | None = None,
+) -> None:
+  atomic_write_json(
+    Path(corpus_dir) / MANIFEST,
+    {
+      "vocab_size": vocab_size,
+      "pad_id": pad_id,
+      "eos_id": eos_id,
       "splits": {lang: {split: dataclasses.asdict(s) for split, s in per.items()} for lang, per in splits.items()},
       "extra": extra or {},
-  })
+    },
+  )

@@ -30,23 +30,35 @@ def format_stats(manifest: Manifest) -> str:
         for src, s in split.items():
           a = agg.setdefault(src, [0, 0, 0])
           a[:] = [a[0] + s["files"], a[1] + s["bytes"], a[2] + s["tokens"]]
-      lines.append(f"{lang:<11} " + "; ".join(f"{src} {a[0]} / {a[1] / 1e6:.2f} / {a[2]:,}"
-                                             for src, a in sorted(agg.items())))
+      lines.append(
+        f"{lang:<11} " + "; ".join(f"{src} {a[0]} / {a[1] / 1e6:.2f} / {a[2]:,}" for src, a in sorted(agg.items()))
+      )
   counts = manifest.extra.get("filter_counts", {})
   if counts:
     reasons = ["kept"] + [r for r in REASONS if any(counts.get(l, {}).get(r) for l in langs)]
-    short = {"vendored_path": "vendored", "near_duplicate": "near_dup", "package_cap": "pkg_cap",
-             "language_cap": "lang_cap", "broken_test": "broken", "duplicate": "dup"}
+    short = {
+      "vendored_path": "vendored",
+      "near_duplicate": "near_dup",
+      "package_cap": "pkg_cap",
+      "language_cap": "lang_cap",
+      "broken_test": "broken",
+      "duplicate": "dup",
+    }
     cols = [short.get(r, r) for r in reasons]
-    lines += ["", "files per filter reason ('kept' = passed the per-file filters, before dedup and caps)",
-              f"{'language':<11} " + " ".join(f"{c:>9}" for c in cols)]
+    lines += [
+      "",
+      "files per filter reason ('kept' = passed the per-file filters, before dedup and caps)",
+      f"{'language':<11} " + " ".join(f"{c:>9}" for c in cols),
+    ]
     for lang in langs:
       lines.append(f"{lang:<11} " + " ".join(f"{counts.get(lang, {}).get(r, 0):>9}" for r in reasons))
   return "\n".join(lines)
 
 
 def _md_table(head: list[str], rows: list[list]) -> list[str]:
-  return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+  return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + [
+    "| " + " | ".join(map(str, r)) + " |" for r in rows
+  ]
 
 
 def _dropped_licenses(missing: list[dict]) -> dict[str, int]:
@@ -68,11 +80,31 @@ def format_report(manifest: Manifest, wall_s: dict[str, float], peak_rss_mb: dic
   for lang in langs:
     tr, va = manifest.splits[lang]["train"], manifest.splits[lang]["val"]
     pk = extra.get("packages", {}).get(lang, {})
-    rows.append([lang, f"{len(pk.get('train', []))} + {len(pk.get('val', []))}", f"{tr.documents + va.documents:,}",
-                 f"{(tr.bytes + va.bytes) / 1e6:,.1f}", f"{tr.tokens:,}", f"{va.tokens:,}",
-                 f"{manifest.bytes_per_token(lang, 'train'):.2f}", f"{manifest.bytes_per_token(lang, 'val'):.2f}"])
-  lines += _md_table(["language", "packages (train + val)", "files", "MB", "train tokens", "val tokens",
-                      "bytes/token train", "bytes/token val"], rows)
+    rows.append(
+      [
+        lang,
+        f"{len(pk.get('train', []))} + {len(pk.get('val', []))}",
+        f"{tr.documents + va.documents:,}",
+        f"{(tr.bytes + va.bytes) / 1e6:,.1f}",
+        f"{tr.tokens:,}",
+        f"{va.tokens:,}",
+        f"{manifest.bytes_per_token(lang, 'train'):.2f}",
+        f"{manifest.bytes_per_token(lang, 'val'):.2f}",
+      ]
+    )
+  lines += _md_table(
+    [
+      "language",
+      "packages (train + val)",
+      "files",
+      "MB",
+      "train tokens",
+      "val tokens",
+      "bytes/token train",
+      "bytes/token val",
+    ],
+    rows,
+  )
   rows = []
   for lang in langs:
     agg: dict = {}
@@ -87,26 +119,48 @@ def format_report(manifest: Manifest, wall_s: dict[str, float], peak_rss_mb: dic
   counts = extra.get("filter_counts", {})
   if counts:
     reasons = ["kept"] + [r for r in REASONS if any(counts.get(l, {}).get(r) for l in langs)]
-    lines += ["", "## Files dropped, per reason", "",
-              "'kept' = passed the per-file filters; duplicate, near_duplicate and contamination_* were removed "
-              "after them (contamination: HumanEval problems and held-out parallel programs, exact or contained)", ""]
-    lines += _md_table(["language"] + reasons, [[lang] + [f"{counts.get(lang, {}).get(r, 0):,}" for r in reasons]
-                                                for lang in langs])
+    lines += [
+      "",
+      "## Files dropped, per reason",
+      "",
+      "'kept' = passed the per-file filters; duplicate, near_duplicate and contamination_* were removed "
+      "after them (contamination: HumanEval problems and held-out parallel programs, exact or contained)",
+      "",
+    ]
+    lines += _md_table(
+      ["language"] + reasons, [[lang] + [f"{counts.get(lang, {}).get(r, 0):,}" for r in reasons] for lang in langs]
+    )
   kept = extra.get("license_packages", {})
   if kept:
     lines += ["", "## Licenses", "", "Kept (packages per license):", ""]
-    lines += _md_table(["language", "licenses"], [[lang, ", ".join(f"{lic} {n}" for lic, n in sorted(
-        kept.get(lang, {}).items(), key=lambda kv: -kv[1]))] for lang in langs])
+    lines += _md_table(
+      ["language", "licenses"],
+      [
+        [lang, ", ".join(f"{lic} {n}" for lic, n in sorted(kept.get(lang, {}).items(), key=lambda kv: -kv[1]))]
+        for lang in langs
+      ],
+    )
   dropped = _dropped_licenses(extra.get("missing_packages", []))
-  lines += ["", "Dropped as not permissive (packages): " + (", ".join(f"{k} {v}" for k, v in dropped.items()) or "none")]
+  lines += [
+    "",
+    "Dropped as not permissive (packages): " + (", ".join(f"{k} {v}" for k, v in dropped.items()) or "none"),
+  ]
   tok = extra.get("tokenizer", {})
-  lines += ["", f"Tokenizer: vocabulary {manifest.vocab_size}" + (" (trained on a language-balanced sample)"
-                                                                 if tok.get("trained") else f" (from {tok.get('from')})")]
+  lines += [
+    "",
+    f"Tokenizer: vocabulary {manifest.vocab_size}"
+    + (" (trained on a language-balanced sample)" if tok.get("trained") else f" (from {tok.get('from')})"),
+  ]
   stage_rows = [[k, f"{v:,.0f}"] for k, v in wall_s.items() if "." not in k]
   lines += ["", "## Wall time per stage (seconds, the run that finished it)", ""]
-  lines += _md_table(["stage", "wall s"], stage_rows + [["total", f"{sum(v for k, v in wall_s.items() if '.' not in k):,.0f}"]])
-  lines += ["", f"Peak RSS: {peak_rss_mb['self']:,.0f} MB (builder, last run), "
-                f"{peak_rss_mb['children']:,.0f} MB (largest child process)"]
+  lines += _md_table(
+    ["stage", "wall s"], stage_rows + [["total", f"{sum(v for k, v in wall_s.items() if '.' not in k):,.0f}"]]
+  )
+  lines += [
+    "",
+    f"Peak RSS: {peak_rss_mb['self']:,.0f} MB (builder, last run), "
+    f"{peak_rss_mb['children']:,.0f} MB (largest child process)",
+  ]
   return "\n".join(lines)
 
 
@@ -114,6 +168,7 @@ def format_progress(workdir: str) -> str:
   """What a build (finished or not) has done so far, from its stage markers: `python -m codelaw.data.corpus_stats DIR`."""
   import json
   from pathlib import Path
+
   work = Path(workdir)
   if (work / corpus_format.MANIFEST).exists():
     return format_stats(corpus_format.read_manifest(work))
@@ -134,4 +189,5 @@ def format_progress(workdir: str) -> str:
 
 if __name__ == "__main__":
   import sys
+
   print(format_progress(sys.argv[1]))

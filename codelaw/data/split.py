@@ -11,8 +11,14 @@ import random
 from typing import Mapping, Sequence
 
 
-def split_packages(package_bytes: Mapping[str, int], *, val_bytes: int, seed: int,
-                   max_val_fraction: float = 0.3, max_package_fraction: float = 0.25) -> set[str]:
+def split_packages(
+  package_bytes: Mapping[str, int],
+  *,
+  val_bytes: int,
+  seed: int,
+  max_val_fraction: float = 0.3,
+  max_package_fraction: float = 0.25,
+) -> set[str]:
   """Chooses the validation packages of one language.
 
   Packages are taken in a seeded random order until their bytes reach `val_bytes`, skipping any package

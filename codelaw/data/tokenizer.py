@@ -23,6 +23,7 @@ PAD_ID, EOS_ID = 0, 1
 
 def _build_empty():
   from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
   tok = Tokenizer(models.BPE())
   # use_regex splits words/punctuation/space runs the GPT-2 way; code keeps its indentation as space runs.
   tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
@@ -30,8 +31,7 @@ def _build_empty():
   return tok
 
 
-def balanced_texts(texts_by_lang: Mapping[str, Sequence[str]], bytes_per_language: int,
-                   seed: int = 0) -> Iterator[str]:
+def balanced_texts(texts_by_lang: Mapping[str, Sequence[str]], bytes_per_language: int, seed: int = 0) -> Iterator[str]:
   """Up to `bytes_per_language` of text from each language (random documents), interleaved."""
   rng = random.Random(seed)
   picked: list[list[str]] = []
@@ -77,11 +77,17 @@ def bytes_per_token(tok, texts: Sequence[str]) -> float:
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, min_frequency: int = 2):
   """Trains a byte-level BPE with <pad>=0, <eos>=1 on `texts`."""
   from tokenizers import pre_tokenizers, trainers
+
   if vocab_size < 256 + 2:
     raise UserError(f"tokenizer vocab_size = {vocab_size}: must be at least 258 (256 bytes + 2 special tokens)")
   tok = _build_empty()
-  trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=[PAD, EOS],
-                                initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+  trainer = trainers.BpeTrainer(
+    vocab_size=vocab_size,
+    min_frequency=min_frequency,
+    special_tokens=[PAD, EOS],
+    initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    show_progress=False,
+  )
   tok.train_from_iterator(texts, trainer=trainer)
   tok.encode_special_tokens = True
   assert tok.token_to_id(PAD) == PAD_ID and tok.token_to_id(EOS) == EOS_ID
@@ -95,6 +101,7 @@ def save_tokenizer(tok, path: str | os.PathLike) -> None:
 def load_tokenizer(path: str | os.PathLike):
   """Loads `path` (a tokenizer.json, or a corpus dir that holds one)."""
   from tokenizers import Tokenizer
+
   path = Path(path)
   if path.is_dir():
     path = path / "tokenizer.json"
@@ -110,7 +117,7 @@ def load_tokenizer(path: str | os.PathLike):
 def encode_texts(tok, texts: Sequence[str], batch_size: int = 256) -> Iterator[list[int]]:
   """Token ids of each text (no special tokens added), batched for the Rust thread pool."""
   for start in range(0, len(texts), batch_size):
-    for enc in tok.encode_batch(list(texts[start:start + batch_size]), add_special_tokens=False):
+    for enc in tok.encode_batch(list(texts[start : start + batch_size]), add_special_tokens=False):
       yield enc.ids
 
 
@@ -133,11 +140,17 @@ def main(config, workdir: str) -> None:
   print(f"tokenizer: vocab {tok.get_vocab_size()} trained on {', '.join(langs)} -> {out}")
   # compression beside the corpus's own tokenizer, on held-out text when the corpus has a val split
   base = load_tokenizer(corpus) if (corpus / "tokenizer.json").exists() else None
-  head = f"| language | bytes/token, {tok.get_vocab_size()} |" + (f" bytes/token, {base.get_vocab_size()} (corpus) |"
-                                                                   if base else "")
-  lines = [f"# Tokenizer: byte-level BPE, vocabulary {tok.get_vocab_size()}", "",
-           f"Trained on up to {config.bytes_per_language:,} bytes per language of {corpus} (train split).", "",
-           head, "|---|---|" + ("---|" if base else "")]
+  head = f"| language | bytes/token, {tok.get_vocab_size()} |" + (
+    f" bytes/token, {base.get_vocab_size()} (corpus) |" if base else ""
+  )
+  lines = [
+    f"# Tokenizer: byte-level BPE, vocabulary {tok.get_vocab_size()}",
+    "",
+    f"Trained on up to {config.bytes_per_language:,} bytes per language of {corpus} (train split).",
+    "",
+    head,
+    "|---|---|" + ("---|" if base else ""),
+  ]
   for lang in langs:
     split = "val" if text_shards.has_split(corpus, lang, "val") else "train"
     sample, used = [], 0

@@ -70,6 +70,7 @@ def parse_direction(direction: str) -> tuple[str, str]:
 @dataclasses.dataclass(frozen=True)
 class TranslationSpec:
   """Mixes a translation stream into training: `weight` of the packed rows come from it."""
+
   strategy: str = "paired"
   directions: tuple[str, ...] = tuple(seen_directions())
   weight: float = 0.1
@@ -190,8 +191,9 @@ def _doc(parts: Sequence[tuple[np.ndarray, int, bool]], eos_id: int) -> dict[str
   return {"tokens": ids, "languages": langs, "target_mask": mask}
 
 
-def pair_documents(x: np.ndarray, y: np.ndarray, src: str, tgt: str, strategy: str, encode, eos_id: int
-                   ) -> list[dict[str, np.ndarray]]:
+def pair_documents(
+  x: np.ndarray, y: np.ndarray, src: str, tgt: str, strategy: str, encode, eos_id: int
+) -> list[dict[str, np.ndarray]]:
   """The document(s) one pair becomes under `strategy` (see module docstring)."""
   a, b = languages.NAMES.index(src), languages.NAMES.index(tgt)
   if strategy == "shuffle":
@@ -214,8 +216,9 @@ def _encoder(corpus_dir: Path, data: str, split: str) -> _Encoder:
 
 
 @functools.lru_cache(maxsize=8)
-def _documents(corpus_dir: Path, data: str, split: str, directions: tuple[str, ...], strategy: str,
-               seq_len: int) -> tuple[dict[str, np.ndarray], ...]:
+def _documents(
+  corpus_dir: Path, data: str, split: str, directions: tuple[str, ...], strategy: str, seq_len: int
+) -> tuple[dict[str, np.ndarray], ...]:
   eos_id = corpus_format.read_manifest(corpus_dir).eos_id
   encode = _encoder(corpus_dir, data, split)
   pairs = [(g, *parse_direction(d)) for g in load_groups(data, split) for d in directions]
@@ -231,8 +234,9 @@ def _documents(corpus_dir: Path, data: str, split: str, directions: tuple[str, .
   return tuple(docs)
 
 
-def training_rows(corpus_dir: str | os.PathLike, spec: TranslationSpec, *, seq_len: int, seed: int,
-                  slot: int = 0, slots: int = 1) -> grain.IterDataset:
+def training_rows(
+  corpus_dir: str | os.PathLike, spec: TranslationSpec, *, seq_len: int, seed: int, slot: int = 0, slots: int = 1
+) -> grain.IterDataset:
   """Packed rows of the translation stream for one batch-row slot (shuffled, repeated, first-fit packed)."""
   spec.validate()
   docs = _documents(Path(corpus_dir).resolve(), str(spec.data), "train", spec.directions, spec.strategy, seq_len)
@@ -242,9 +246,16 @@ def training_rows(corpus_dir: str | os.PathLike, spec: TranslationSpec, *, seq_l
   return packing.first_fit(ds.to_iter_dataset(_READ), seq_len)
 
 
-def translation_eval_batches(direction: str, *, seq_len: int, batch_size: int, strategy: str,
-                             corpus_dir: str | os.PathLike = "sample", data: str = "sample",
-                             max_pairs: int | None = None) -> list[dict[str, np.ndarray]]:
+def translation_eval_batches(
+  direction: str,
+  *,
+  seq_len: int,
+  batch_size: int,
+  strategy: str,
+  corpus_dir: str | os.PathLike = "sample",
+  data: str = "sample",
+  max_pairs: int | None = None,
+) -> list[dict[str, np.ndarray]]:
   """Deterministic batches of the held-out pairs of `direction`, weights only on y (loss of y given x).
 
   Returns an empty list when the parallel corpus has no held-out pair for the direction
@@ -259,7 +270,6 @@ def translation_eval_batches(direction: str, *, seq_len: int, batch_size: int, s
   docs = docs[:max_pairs] if max_pairs is not None else docs
   if not docs:
     return []
-  rows = packing.first_fit(grain.MapDataset.source(list(docs)).to_iter_dataset(_READ), seq_len,
-                           keep_target_mask=True)
+  rows = packing.first_fit(grain.MapDataset.source(list(docs)).to_iter_dataset(_READ), seq_len, keep_target_mask=True)
   pad_id = corpus_format.read_manifest(corpus_dir).pad_id
   return packing.batches_from_rows(iter(rows), batch_size, seq_len, pad_id, only_target_mask=True)

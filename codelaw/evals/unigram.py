@@ -29,10 +29,11 @@ SMOOTHING = 0.5
 @dataclasses.dataclass(frozen=True)
 class UnigramLoss:
   """The unigram model's loss on one language's validation tokens."""
+
   language: str
   nats_per_token: float
   bits_per_byte: float
-  tokens: int           # target tokens scored (the trainer's `eval.<lang>.tokens` for the same settings)
+  tokens: int  # target tokens scored (the trainer's `eval.<lang>.tokens` for the same settings)
 
 
 @functools.lru_cache(maxsize=32)
@@ -44,7 +45,7 @@ def train_counts(corpus_dir: str, language: str) -> np.ndarray:
   counts = np.zeros(manifest.vocab_size, np.int64)
   docs = 0
   for ids in language_documents(corpus_dir, language, "train"):
-    counts += np.bincount(ids, minlength=manifest.vocab_size)[:manifest.vocab_size]
+    counts += np.bincount(ids, minlength=manifest.vocab_size)[: manifest.vocab_size]
     docs += 1
   counts[manifest.eos_id] += docs
   return counts
@@ -56,8 +57,9 @@ def log_probs(counts: np.ndarray) -> np.ndarray:
   return np.log(smoothed) - math.log(smoothed.sum())
 
 
-def unigram_loss(corpus_dir: str | os.PathLike, lang: str, val_tokens: int | None, *, seq_len: int,
-                 batch_size: int) -> UnigramLoss:
+def unigram_loss(
+  corpus_dir: str | os.PathLike, lang: str, val_tokens: int | None, *, seq_len: int, batch_size: int
+) -> UnigramLoss:
   """The unigram loss of `lang` on the validation tokens a run with these evaluation settings scores.
 
   `val_tokens` is the run's evaluation budget (config `train.eval_tokens`; None = the whole split),

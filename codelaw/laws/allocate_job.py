@@ -49,10 +49,12 @@ def _interval(x: np.ndarray, level: float) -> list[float]:
 
 def _chart(langs, shares: dict[str, np.ndarray], errors: np.ndarray | None, title: str) -> bytes:
   import matplotlib
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
   from codelaw.languages import BY_NAME
+
   fig, ax = plt.subplots(figsize=(1.3 * len(langs) + 2, 4.2))
   width = 0.8 / len(shares)
   x = np.arange(len(langs))
@@ -102,9 +104,17 @@ def run(config) -> dict:
   plan = None
   if C > 0:
     fpt = lambda n: k_flops * n
-    plan = compute_optimal.for_mix(law, C, weights=weights, min_share=min_share, max_share=max_share,
-                                   max_epochs=max_epochs, unique_tokens=unique, flops_per_token=fpt,
-                                   method=config.method)
+    plan = compute_optimal.for_mix(
+      law,
+      C,
+      weights=weights,
+      min_share=min_share,
+      max_share=max_share,
+      max_epochs=max_epochs,
+      unique_tokens=unique,
+      flops_per_token=fpt,
+      method=config.method,
+    )
   if N == 0 and D == 0:
     if plan is not None:
       N, D = plan.N, plan.D
@@ -115,72 +125,109 @@ def run(config) -> dict:
   if not (N > 0 and D > 0):
     raise UserError(f"config.N = {N}, config.D = {D}: both must be > 0 (or set config.flops to plan them)")
 
-  cons = allocation.build_constraints(law, D, min_share=min_share, max_share=max_share, max_epochs=max_epochs,
-                                      unique_tokens=unique)
+  cons = allocation.build_constraints(
+    law, D, min_share=min_share, max_share=max_share, max_epochs=max_epochs, unique_tokens=unique
+  )
   max_iter = int(config.get("max_iter", allocation.MAX_ITER))
   kkt_tol = _num(config, "kkt_tol") if "kkt_tol" in config else allocation.KKT_TOL
   if max_iter < 1:
     raise UserError(f"config.max_iter = {max_iter}: expected an integer >= 1")
-  sol = allocation.solve(law, N, D, weights=weights, constraints=cons, method=config.method, max_iter=max_iter,
-                         kkt_tol=kkt_tol)
+  sol = allocation.solve(
+    law, N, D, weights=weights, constraints=cons, method=config.method, max_iter=max_iter, kkt_tol=kkt_tol
+  )
   if not sol.converged:
-    raise UserError(f"allocation did not converge ({sol.reason}; {sol.method}, {sol.iterations} iterations, "
-                    f"KKT residual {sol.kkt_residual_relative:.3g} relative); no p* written")
+    raise UserError(
+      f"allocation did not converge ({sol.reason}; {sol.method}, {sol.iterations} iterations, "
+      f"KKT residual {sol.kkt_residual_relative:.3g} relative); no p* written"
+    )
   p_uni = allocation.uniform(cons)
   losses_uni = [float(allocation.objective(law, N, D, np.eye(len(langs))[i], p_uni)) for i in range(len(langs))]
   obj_uni = float(weights @ np.asarray(losses_uni))
   as_dict = lambda v: {n: float(x) for n, x in zip(langs, v)}
   out: dict[str, Any] = {
-      "weights": as_dict(weights),
-      "units": {"N": "non-embedding parameters (raw count)", "D": "training tokens (raw count)",
-                "law_evaluated_at": f"N / {law.n_unit:g}, D / {law.d_unit:g}"},
-      "tokens_star": as_dict(sol.p * D),
-      "losses_star": as_dict(sol.losses), "losses_uniform": as_dict(losses_uni),
-      "uniform_feasible": bool(np.all(p_uni >= cons.lower - 1e-12) and np.all(p_uni <= cons.upper + 1e-12)),
-      "kkt_residual_relative": sol.kkt_residual_relative,
-      "marginal_utility": sol.marginal_utility, "active_constraints": sol.active,
-      "method": sol.method, "iterations": sol.iterations,
-      "constraints": {"lower": as_dict(cons.lower), "upper": as_dict(cons.upper),
-                      "upper_kind": dict(zip(langs, cons.upper_kind)), "min_share": min_share,
-                      "max_share": max_share, "max_epochs": max_epochs, "unique_tokens": unique},
-      "uncertainty": None, "notes": notes,
+    "weights": as_dict(weights),
+    "units": {
+      "N": "non-embedding parameters (raw count)",
+      "D": "training tokens (raw count)",
+      "law_evaluated_at": f"N / {law.n_unit:g}, D / {law.d_unit:g}",
+    },
+    "tokens_star": as_dict(sol.p * D),
+    "losses_star": as_dict(sol.losses),
+    "losses_uniform": as_dict(losses_uni),
+    "uniform_feasible": bool(np.all(p_uni >= cons.lower - 1e-12) and np.all(p_uni <= cons.upper + 1e-12)),
+    "kkt_residual_relative": sol.kkt_residual_relative,
+    "marginal_utility": sol.marginal_utility,
+    "active_constraints": sol.active,
+    "method": sol.method,
+    "iterations": sol.iterations,
+    "constraints": {
+      "lower": as_dict(cons.lower),
+      "upper": as_dict(cons.upper),
+      "upper_kind": dict(zip(langs, cons.upper_kind)),
+      "min_share": min_share,
+      "max_share": max_share,
+      "max_epochs": max_epochs,
+      "unique_tokens": unique,
+    },
+    "uncertainty": None,
+    "notes": notes,
   }
   gain = Gain(obj_uni - sol.objective)
   if fit.bootstrap:
     boot = list(fit.bootstrap)
     # The gain of THIS recommendation: the fixed p* against uniform under each resampled law. (Re-solving
     # per resample would measure each resample's own optimum, which is >= uniform by construction.)
-    gains = np.asarray([allocation.objective(b, N, D, weights, p_uni) - allocation.objective(b, N, D, weights, sol.p)
-                        for b in boot])
+    gains = np.asarray(
+      [allocation.objective(b, N, D, weights, p_uni) - allocation.objective(b, N, D, weights, sol.p) for b in boot]
+    )
     gain = Gain(gain.estimate, tuple(_interval(gains, level)), level, len(boot))
     # Where p* itself would move under each resampled law.
     P = allocation.solve_many(boot, N, D, weights, cons)
     ints = np.asarray([_interval(P[:, i], level) for i in range(len(langs))])  # [K, 2]
-    out["uncertainty"] = {"level": level, "resamples": len(boot),
-                          "p_star": {n: ints[i].tolist() for i, n in enumerate(langs)},
-                          "gain": list(gain.interval)}
+    out["uncertainty"] = {
+      "level": level,
+      "resamples": len(boot),
+      "p_star": {n: ints[i].tolist() for i, n in enumerate(langs)},
+      "gain": list(gain.interval),
+    }
   if plan is not None:
     out["compute_optimal"] = {
-        "flops": C, "flops_per_param_token": k_flops,
-        "per_language": compute_optimal.per_language(
-            law, C, None if k_flops == 6.0 else (lambda n: k_flops * n)),
-        "mix": {"N": plan.N, "D": plan.D, "p": as_dict(plan.solution.p), "objective": plan.solution.objective},
+      "flops": C,
+      "flops_per_param_token": k_flops,
+      "per_language": compute_optimal.per_language(law, C, None if k_flops == 6.0 else (lambda n: k_flops * n)),
+      "mix": {"N": plan.N, "D": plan.D, "p": as_dict(plan.solution.p), "objective": plan.solution.objective},
     }
   if fit_arg == "paper":
     fig5 = presets.figure5()
     guided = np.asarray([presets.paper_guided_shares(config.paper_reading)[n] for n in langs])
     out["paper_guided"] = {
-        "reading": config.paper_reading, "description": fig5["readings"][config.paper_reading]["description"],
-        "p": as_dict(guided),
-        "objective": allocation.objective(law, N, D, weights, guided),
-        "deltas_billion_tokens": fig5["published_deltas"], "notes": fig5["notes"],
-        "preset_assumptions": "A_i = B_i = 1 with N, D in billions (not published); tau = Table 1 "
-                              f"({config.paper_tau}); alpha, beta, E from Figure 2",
+      "reading": config.paper_reading,
+      "description": fig5["readings"][config.paper_reading]["description"],
+      "p": as_dict(guided),
+      "objective": allocation.objective(law, N, D, weights, guided),
+      "deltas_billion_tokens": fig5["published_deltas"],
+      "notes": fig5["notes"],
+      "preset_assumptions": "A_i = B_i = 1 with N, D in billions (not published); tau = Table 1 "
+      f"({config.paper_tau}); alpha, beta, E from Figure 2",
     }
-  return Allocation(law=law.family, fit=fit.source, languages=langs, N=N, D=D, p_star=as_dict(sol.p),
-                    p_uniform=as_dict(p_uni), objective_star=sol.objective, objective_uniform=obj_uni, gain=gain,
-                    converged=True, reason="", kkt_residual=sol.kkt_residual, kkt_tolerance=sol.kkt_tolerance,
-                    warnings=tuple(warnings), extra=out).to_json()
+  return Allocation(
+    law=law.family,
+    fit=fit.source,
+    languages=langs,
+    N=N,
+    D=D,
+    p_star=as_dict(sol.p),
+    p_uniform=as_dict(p_uni),
+    objective_star=sol.objective,
+    objective_uniform=obj_uni,
+    gain=gain,
+    converged=True,
+    reason="",
+    kkt_residual=sol.kkt_residual,
+    kkt_tolerance=sol.kkt_tolerance,
+    warnings=tuple(warnings),
+    extra=out,
+  ).to_json()
 
 
 def _identifiability_warnings(fit: FitFile, allow: bool) -> list[str]:
@@ -191,9 +238,11 @@ def _identifiability_warnings(fit: FitFile, allow: bool) -> list[str]:
     return []
   lines = [f"{lang}: {'; '.join(p)}" for lang, p in fit.unidentifiable.items()]
   if not allow:
-    raise UserError(f"config.fit = {fit.source!r}: the data do not identify the law of "
-                    f"{', '.join(fit.unidentifiable)} ({lines[0]}); set config.allow_unidentifiable=True to "
-                    "allocate anyway")
+    raise UserError(
+      f"config.fit = {fit.source!r}: the data do not identify the law of "
+      f"{', '.join(fit.unidentifiable)} ({lines[0]}); set config.allow_unidentifiable=True to "
+      "allocate anyway"
+    )
   return [f"law not identifiable: {line}" for line in lines]
 
 
@@ -201,20 +250,27 @@ def main(config, workdir: str) -> None:
   result = run(config)
   out = Path(workdir)
   langs = result["languages"]
-  shares = {"uniform": np.asarray([result["p_uniform"][n] for n in langs]),
-            "p* (ours)": np.asarray([result["p_star"][n] for n in langs])}
+  shares = {
+    "uniform": np.asarray([result["p_uniform"][n] for n in langs]),
+    "p* (ours)": np.asarray([result["p_star"][n] for n in langs]),
+  }
   if "paper_guided" in result:
     shares[f"paper guided ({result['paper_guided']['reading']})"] = np.asarray(
-        [result["paper_guided"]["p"][n] for n in langs])
+      [result["paper_guided"]["p"][n] for n in langs]
+    )
   errors = None
   if result["uncertainty"]:
     errors = np.asarray([result["uncertainty"]["p_star"][n] for n in langs]).T
-  title = (f"{result['law']} law, N={result['N']:.3g}, D={result['D']:.3g}: "
-           f"objective {result['objective_uniform']:.4f} (uniform) -> {result['objective_star']:.4f} (p*)")
+  title = (
+    f"{result['law']} law, N={result['N']:.3g}, D={result['D']:.3g}: "
+    f"objective {result['objective_uniform']:.4f} (uniform) -> {result['objective_star']:.4f} (p*)"
+  )
   atomic_write_bytes(out / "allocation.png", _chart(langs, shares, errors, title))
   atomic_write_json(out / "allocation.json", result)
   mixtures.write(out, result)  # OUT/mixtures/: p* and uniform in the formats other trainers read
   gain = result["gain"]
   interval = "" if gain["interval"] is None else f" [{gain['interval'][0]:.6g}, {gain['interval'][1]:.6g}]"
-  print(f"wrote {out / 'allocation.json'}: gain {gain['estimate']:.6g}{interval}, "
-        f"kkt residual {result['kkt_residual']:.2e}" + "".join(f"\nwarning: {w}" for w in result["warnings"]))
+  print(
+    f"wrote {out / 'allocation.json'}: gain {gain['estimate']:.6g}{interval}, "
+    f"kkt residual {result['kkt_residual']:.2e}" + "".join(f"\nwarning: {w}" for w in result["warnings"])
+  )

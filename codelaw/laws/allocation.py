@@ -37,8 +37,8 @@ HE_MIN_SHARE = 1e-9
 class Constraints:
   lower: np.ndarray
   upper: np.ndarray
-  upper_kind: tuple[str, ...]   # "max_share" | "unique_tokens" | "none" per language
-  lower_kind: tuple[str, ...]   # "min_share" | "nonnegative" per language
+  upper_kind: tuple[str, ...]  # "max_share" | "unique_tokens" | "none" per language
+  lower_kind: tuple[str, ...]  # "min_share" | "nonnegative" per language
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,12 +48,12 @@ class Solution:
   losses: np.ndarray
   kkt_residual: float
   kkt_residual_relative: float
-  marginal_utility: float       # the common -dF/dp_i over free languages (lambda)
+  marginal_utility: float  # the common -dF/dp_i over free languages (lambda)
   active: list[dict]
   method: str
   iterations: int
   converged: bool = True
-  reason: str = ""              # why not converged ("" when converged)
+  reason: str = ""  # why not converged ("" when converged)
   kkt_tolerance: float = KKT_TOL
 
 
@@ -82,9 +82,15 @@ def normalise_weights(weights: Mapping[str, float] | None, langs: tuple[str, ...
   return w / w.sum()
 
 
-def build_constraints(law: LawParams, D: float, *, min_share: Mapping[str, float] | None = None,
-                      max_share: Mapping[str, float] | None = None, max_epochs: float | None = None,
-                      unique_tokens: Mapping[str, float] | None = None) -> Constraints:
+def build_constraints(
+  law: LawParams,
+  D: float,
+  *,
+  min_share: Mapping[str, float] | None = None,
+  max_share: Mapping[str, float] | None = None,
+  max_epochs: float | None = None,
+  unique_tokens: Mapping[str, float] | None = None,
+) -> Constraints:
   """Boxes from min/max shares and unique-token caps; raises UserError when no mixture satisfies them."""
   langs = law.langs
   lo = _per_lang(min_share, langs, 0.0, "min_share")
@@ -125,8 +131,9 @@ def law_losses(law: LawParams, N, D, p):
   if law.family == "he":
     return forms.he_multilingual_law(n, d, p, law.E, law.A, law.B, law.alpha, law.beta, law.gamma)
   unique = None if law.repetition_decay is None else law.unique_tokens / law.d_unit
-  return forms.effective_data_law(n, d, p, law.E, law.A, law.B, law.alpha, law.beta, law.tau,
-                                  unique, law.repetition_decay)
+  return forms.effective_data_law(
+    n, d, p, law.E, law.A, law.B, law.alpha, law.beta, law.tau, unique, law.repetition_decay
+  )
 
 
 def objective(law: LawParams, N: float, D: float, weights: np.ndarray, p) -> float:
@@ -135,7 +142,9 @@ def objective(law: LawParams, N: float, D: float, weights: np.ndarray, p) -> flo
     return float(np.dot(weights, np.asarray(law_losses(law, N, D, jnp.asarray(p, jnp.float64)), np.float64)))
 
 
-def separable_coefficients(law: LawParams, N: float, D: float, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def separable_coefficients(
+  law: LawParams, N: float, D: float, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
   """(k, e) such that the objective is const + sum_i k_i/e_i p_i^-e_i, or None when it is not of that form."""
   n, d = N / law.n_unit, D / law.d_unit
   if law.family == "he":
@@ -143,14 +152,14 @@ def separable_coefficients(law: LawParams, N: float, D: float, weights: np.ndarr
     return c * law.gamma, law.gamma
   if law.has_transfer or law.repetition_decay is not None:
     return None
-  c = weights * law.B * d ** -law.beta
+  c = weights * law.B * d**-law.beta
   return c * law.beta, law.beta
 
 
 def _project(y, h, lo, hi):
   """argmin_p sum h_i (p_i - y_i)^2 over {lo <= p <= hi, sum p = 1}: p = clip(y - nu/h), nu by bisection."""
-  a = jnp.min(h * (y - hi))   # sum at nu=a is sum(hi) >= 1
-  b = jnp.max(h * (y - lo))   # sum at nu=b is sum(lo) <= 1
+  a = jnp.min(h * (y - hi))  # sum at nu=a is sum(hi) >= 1
+  b = jnp.max(h * (y - lo))  # sum at nu=b is sum(lo) <= 1
 
   def body(_, ab):
     a, b = ab
@@ -180,7 +189,7 @@ def _gradient_projection(f, p0, lo, hi, max_iter: int, tol: float):
       return t * 0.5, q, ok
 
     _, q, ok = jax.lax.while_loop(lambda c: (~c[2]) & (c[0] > 1e-12), try_t, (1.0, p, False))
-    q = jnp.where(ok, q, p)   # no sufficient decrease at any step size: stay, and stop
+    q = jnp.where(ok, q, p)  # no sufficient decrease at any step size: stay, and stop
     delta = jnp.where(ok, jnp.max(jnp.abs(q - p)), 0.0)
     return q, it + 1, delta, ~ok
 
@@ -197,15 +206,22 @@ def _x64():
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled_solver(family: str, K: int, n_unit: float, d_unit: float, fields: tuple[str, ...],
-                     max_iter: int, tol: float):
+def _compiled_solver(
+  family: str, K: int, n_unit: float, d_unit: float, fields: tuple[str, ...], max_iter: int, tol: float
+):
   """One jitted, vmapped solver per law shape; N, D, weights and bounds are traced so re-solves don't recompile."""
 
   def one(params, N, D, w, lo, hi):
-    law = LawParams(family=family, langs=("",) * K, n_unit=n_unit, d_unit=d_unit,
-                    gamma=params.get("gamma"), unique_tokens=params.get("unique_tokens"),
-                    repetition_decay=params.get("repetition_decay"),
-                    **{k: params[k] for k in ("E", "A", "B", "alpha", "beta", "tau")})
+    law = LawParams(
+      family=family,
+      langs=("",) * K,
+      n_unit=n_unit,
+      d_unit=d_unit,
+      gamma=params.get("gamma"),
+      unique_tokens=params.get("unique_tokens"),
+      repetition_decay=params.get("repetition_decay"),
+      **{k: params[k] for k in ("E", "A", "B", "alpha", "beta", "tau")},
+    )
     f = lambda p: jnp.dot(w, law_losses(law, N, D, p))
     p0 = _project(jnp.full(lo.shape, 1.0 / lo.shape[0]), jnp.ones(lo.shape), lo, hi)
     return _gradient_projection(f, p0, lo, hi, max_iter, tol)
@@ -213,9 +229,17 @@ def _compiled_solver(family: str, K: int, n_unit: float, d_unit: float, fields: 
   return jax.jit(jax.vmap(one, in_axes=(0, None, None, None, None, None)))
 
 
-def numerical_solve_batch(laws: list[LawParams], N: float, D: float, weights: np.ndarray, lo: np.ndarray,
-                          hi: np.ndarray, *, max_iter: int = MAX_ITER,
-                          tol: float = 1e-13) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def numerical_solve_batch(
+  laws: list[LawParams],
+  N: float,
+  D: float,
+  weights: np.ndarray,
+  lo: np.ndarray,
+  hi: np.ndarray,
+  *,
+  max_iter: int = MAX_ITER,
+  tol: float = 1e-13,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """Solves several laws of one family at once (vmapped over their parameters).
   Returns (p [S, K], iterations [S], line search failed at the last iteration [S])."""
   first = laws[0]
@@ -224,17 +248,25 @@ def numerical_solve_batch(laws: list[LawParams], N: float, D: float, weights: np
     fields += ("gamma",)
   if first.repetition_decay is not None:
     fields += ("unique_tokens", "repetition_decay")
-  solver = _compiled_solver(first.family, len(first.langs), float(first.n_unit), float(first.d_unit), fields,
-                            max_iter, tol)
+  solver = _compiled_solver(
+    first.family, len(first.langs), float(first.n_unit), float(first.d_unit), fields, max_iter, tol
+  )
   with _x64():
     stacked = {k: jnp.asarray(np.stack([getattr(l, k) for l in laws]), jnp.float64) for k in fields}
-    p, it, failed = solver(stacked, jnp.float64(N), jnp.float64(D), jnp.asarray(weights, jnp.float64),
-                           jnp.asarray(lo, jnp.float64), jnp.asarray(hi, jnp.float64))
+    p, it, failed = solver(
+      stacked,
+      jnp.float64(N),
+      jnp.float64(D),
+      jnp.asarray(weights, jnp.float64),
+      jnp.asarray(lo, jnp.float64),
+      jnp.asarray(hi, jnp.float64),
+    )
     return np.asarray(p, dtype=np.float64), np.asarray(it), np.asarray(failed)
 
 
-def kkt(law: LawParams, N: float, D: float, weights: np.ndarray, p: np.ndarray,
-        cons: Constraints) -> tuple[float, float, float, list[dict]]:
+def kkt(
+  law: LawParams, N: float, D: float, weights: np.ndarray, p: np.ndarray, cons: Constraints
+) -> tuple[float, float, float, list[dict]]:
   """(residual, relative residual, lambda, active constraints) of the box-simplex KKT conditions at p.
 
   Stationarity: dF/dp_i = -lambda on free languages, >= -lambda at a lower bound, <= -lambda at an upper bound.
@@ -264,8 +296,9 @@ def kkt(law: LawParams, N: float, D: float, weights: np.ndarray, p: np.ndarray,
   return res, res / scale, -mu, active
 
 
-def convergence(kkt_relative: float, *, exhausted: bool = False, line_search_failed: bool = False,
-                kkt_tol: float = KKT_TOL) -> tuple[bool, str]:
+def convergence(
+  kkt_relative: float, *, exhausted: bool = False, line_search_failed: bool = False, kkt_tol: float = KKT_TOL
+) -> tuple[bool, str]:
   """(converged, reason): the relative KKT residual within kkt_tol and iterations left; reason "" if converged."""
   reasons = []
   if not kkt_relative <= kkt_tol:
@@ -277,9 +310,17 @@ def convergence(kkt_relative: float, *, exhausted: bool = False, line_search_fai
   return not reasons, "; ".join(reasons)
 
 
-def solve(law: LawParams, N: float, D: float, *, weights: np.ndarray | None = None,
-          constraints: Constraints | None = None, method: str = "auto", max_iter: int = MAX_ITER,
-          kkt_tol: float = KKT_TOL) -> Solution:
+def solve(
+  law: LawParams,
+  N: float,
+  D: float,
+  *,
+  weights: np.ndarray | None = None,
+  constraints: Constraints | None = None,
+  method: str = "auto",
+  max_iter: int = MAX_ITER,
+  kkt_tol: float = KKT_TOL,
+) -> Solution:
   """Minimises sum_i w_i L_i(N, D, p). method: "auto" (water-filling when separable), "water_filling", "numerical".
   The Solution says whether it converged (see `convergence`); callers must not recommend an unconverged p."""
   if not (N > 0 and D > 0 and math.isfinite(N) and math.isfinite(D)):
@@ -302,11 +343,23 @@ def solve(law: LawParams, N: float, D: float, *, weights: np.ndarray | None = No
   with _x64():
     losses = np.asarray(law_losses(law, N, D, jnp.asarray(p)), dtype=np.float64)
   res, rel, lam, active = kkt(law, N, D, w, p, cons)
-  ok, reason = convergence(rel, exhausted=used != "water_filling" and iters >= max_iter,
-                           line_search_failed=ls_failed, kkt_tol=kkt_tol)
-  return Solution(p=p, objective=float(w @ losses), losses=losses, kkt_residual=res, kkt_residual_relative=rel,
-                  marginal_utility=lam, active=active, method=used, iterations=iters, converged=ok, reason=reason,
-                  kkt_tolerance=kkt_tol)
+  ok, reason = convergence(
+    rel, exhausted=used != "water_filling" and iters >= max_iter, line_search_failed=ls_failed, kkt_tol=kkt_tol
+  )
+  return Solution(
+    p=p,
+    objective=float(w @ losses),
+    losses=losses,
+    kkt_residual=res,
+    kkt_residual_relative=rel,
+    marginal_utility=lam,
+    active=active,
+    method=used,
+    iterations=iters,
+    converged=ok,
+    reason=reason,
+    kkt_tolerance=kkt_tol,
+  )
 
 
 def solve_many(laws: list[LawParams], N: float, D: float, weights: np.ndarray, cons: Constraints) -> np.ndarray:

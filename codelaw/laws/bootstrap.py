@@ -14,8 +14,9 @@ def resample_weights(rng: np.random.Generator, mask_M: np.ndarray, resamples: in
   return out
 
 
-def cluster_resample_weights(rng: np.random.Generator, groups_M: np.ndarray, resamples: int,
-                             mask_M: np.ndarray | None = None) -> np.ndarray:
+def cluster_resample_weights(
+  rng: np.random.Generator, groups_M: np.ndarray, resamples: int, mask_M: np.ndarray | None = None
+) -> np.ndarray:
   """[resamples, M] weights resampling whole groups (e.g. runs: all eval rows of a run move together)."""
   mask_M = np.ones(len(groups_M)) if mask_M is None else mask_M
   uniq, inverse = np.unique(groups_M, return_inverse=True)

@@ -43,8 +43,9 @@ def _run_loss(rows_run, P_rows, lang_rows, values) -> dict:
   return out
 
 
-def _held_out_predictions(family: ml.Family, table: ResultsTable, folds, starts: int, num_steps: int,
-                          seed: int) -> tuple[np.ndarray | None, dict]:
+def _held_out_predictions(
+  family: ml.Family, table: ResultsTable, folds, starts: int, num_steps: int, seed: int
+) -> tuple[np.ndarray | None, dict]:
   """(per table row: held-out prediction or NaN [language-level families; None for mixture-level],
   {run: held-out predicted run loss or NaN})."""
   K = len(table.languages)
@@ -85,13 +86,22 @@ def _paired(sq: dict[str, np.ndarray], run_of: np.ndarray, order: list[str], see
     diff = _rmse(sq[name], np.ones(len(run_of))) - _rmse(sq[best], np.ones(len(run_of)))
     draws = _rmse(sq[name][None], w) - _rmse(sq[best][None], w)
     lo, hi = np.quantile(draws, [q, 1 - q])
-    out.append({"family": name, "against": best, "rmse_difference": float(diff), "interval": [float(lo), float(hi)],
-                "level": LEVEL, "better": best if lo > 0 else "inconclusive"})
+    out.append(
+      {
+        "family": name,
+        "against": best,
+        "rmse_difference": float(diff),
+        "interval": [float(lo), float(hi)],
+        "level": LEVEL,
+        "better": best if lo > 0 else "inconclusive",
+      }
+    )
   return out
 
 
-def compare_families(table: ResultsTable, families=ml.FAMILIES, *, starts: int = 256, num_steps: int = 300,
-                     seed: int = 0) -> dict:
+def compare_families(
+  table: ResultsTable, families=ml.FAMILIES, *, starts: int = 256, num_steps: int = 300, seed: int = 0
+) -> dict:
   """{"folds", "families": {name: {...}}, "ranking", "ranking_mixture", "paired", "scored"}; lower is better."""
   folds = mixtures(table)
   obs_run = _run_loss(table.run_id, table.P, table.lang_idx, table.loss)
@@ -109,40 +119,64 @@ def compare_families(table: ResultsTable, families=ml.FAMILIES, *, starts: int =
   results = {}
   for name in families:
     results[name] = {
-        "num_params": ml.num_params(ml.get_family(name), K),
-        "lomo_rmse_log_mixture": float(np.sqrt(np.mean(sq_mix[name]))) if common_runs else None,
-        "lomo_rmse_log_language": (float(np.sqrt(np.mean(sq_lang[name])))
-                                   if name in sq_lang and sq_lang[name].size else None),
-        "held_out_runs_scored": len(common_runs),
-        "held_out_runs_unpredictable": sum(1 for r in held_runs if not np.isfinite(runs[name].get(r, np.nan)))}
+      "num_params": ml.num_params(ml.get_family(name), K),
+      "lomo_rmse_log_mixture": float(np.sqrt(np.mean(sq_mix[name]))) if common_runs else None,
+      "lomo_rmse_log_language": (
+        float(np.sqrt(np.mean(sq_lang[name]))) if name in sq_lang and sq_lang[name].size else None
+      ),
+      "held_out_runs_scored": len(common_runs),
+      "held_out_runs_unpredictable": sum(1 for r in held_runs if not np.isfinite(runs[name].get(r, np.nan))),
+    }
   rank = lambda key: sorted((n for n in results if results[n][key] is not None), key=lambda n: results[n][key])
   ranking, ranking_mixture = rank("lomo_rmse_log_language"), rank("lomo_rmse_log_mixture")
-  paired = {"language": _paired(sq_lang, table.run_id[common_rows], ranking, seed) if language_level else [],
-            "mixture": _paired(sq_mix, np.asarray(common_runs), ranking_mixture, seed)}
-  return {"folds": [dict(zip(table.languages, k)) for k in folds], "families": results,
-          "ranking": ranking, "ranking_mixture": ranking_mixture, "paired": paired,
-          "scored": {"rows": int(common_rows.sum()) if language_level else 0, "runs": len(common_runs)},
-          "starts": starts, "num_steps": num_steps, "start": "cold"}
+  paired = {
+    "language": _paired(sq_lang, table.run_id[common_rows], ranking, seed) if language_level else [],
+    "mixture": _paired(sq_mix, np.asarray(common_runs), ranking_mixture, seed),
+  }
+  return {
+    "folds": [dict(zip(table.languages, k)) for k in folds],
+    "families": results,
+    "ranking": ranking,
+    "ranking_mixture": ranking_mixture,
+    "paired": paired,
+    "scored": {"rows": int(common_rows.sum()) if language_level else 0, "runs": len(common_runs)},
+    "starts": starts,
+    "num_steps": num_steps,
+    "start": "cold",
+  }
 
 
 def to_markdown(comparison: dict) -> str:
-  lines = ["| rank | law | params | LOMO RMSE log loss (mixture) | LOMO RMSE log loss (per language) | runs scored |",
-           "|---|---|---|---|---|---|"]
+  lines = [
+    "| rank | law | params | LOMO RMSE log loss (mixture) | LOMO RMSE log loss (per language) | runs scored |",
+    "|---|---|---|---|---|---|",
+  ]
   fmt = lambda x: "n/a" if x is None else f"{x:.4g}"
   order = comparison["ranking"] + [n for n in comparison["ranking_mixture"] if n not in comparison["ranking"]]
   for rank, name in enumerate(order, 1):
     r = comparison["families"][name]
-    lines.append(f"| {rank} | {name} | {r['num_params']} | {fmt(r['lomo_rmse_log_mixture'])} | "
-                 f"{fmt(r['lomo_rmse_log_language'])} | {r['held_out_runs_scored']} |")
+    lines.append(
+      f"| {rank} | {name} | {r['num_params']} | {fmt(r['lomo_rmse_log_mixture'])} | "
+      f"{fmt(r['lomo_rmse_log_language'])} | {r['held_out_runs_scored']} |"
+    )
   s = comparison["scored"]
-  lines.append(f"\nLeave-one-mixture-out over {len(comparison['folds'])} mixtures, folds fitted cold; every family "
-               f"scored on the same {s['rows']} held-out rows ({s['runs']} runs for the mixture score); ranked by the "
-               "per-language error, mixture-only laws after.")
+  lines.append(
+    f"\nLeave-one-mixture-out over {len(comparison['folds'])} mixtures, folds fitted cold; every family "
+    f"scored on the same {s['rows']} held-out rows ({s['runs']} runs for the mixture score); ranked by the "
+    "per-language error, mixture-only laws after."
+  )
   for level, pairs in comparison["paired"].items():
     if pairs:
-      lines += ["", f"Paired RMSE difference against the best ({level} score; 95% interval, runs resampled):", "",
-                "| law | minus | difference | interval | verdict |", "|---|---|---|---|---|"]
-      lines += [f"| {p['family']} | {p['against']} | {p['rmse_difference']:.3g} | [{p['interval'][0]:.3g}, "
-                f"{p['interval'][1]:.3g}] | {p['better'] + ' better' if p['better'] != 'inconclusive' else 'inconclusive'} |"
-                for p in pairs]
+      lines += [
+        "",
+        f"Paired RMSE difference against the best ({level} score; 95% interval, runs resampled):",
+        "",
+        "| law | minus | difference | interval | verdict |",
+        "|---|---|---|---|---|",
+      ]
+      lines += [
+        f"| {p['family']} | {p['against']} | {p['rmse_difference']:.3g} | [{p['interval'][0]:.3g}, "
+        f"{p['interval'][1]:.3g}] | {p['better'] + ' better' if p['better'] != 'inconclusive' else 'inconclusive'} |"
+        for p in pairs
+      ]
   return "\n".join(lines) + "\n"

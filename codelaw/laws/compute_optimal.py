@@ -35,8 +35,9 @@ def _fpt(flops_per_token: FlopsPerToken | None) -> FlopsPerToken:
 def _search_log_n(loss_at: Callable[[float], float], C: float) -> float:
   # N between ~1e-6 and ~1e6 times the C = 6 N D balance point covers every sensible plan.
   mid = 0.5 * math.log(C / 6.0)
-  res = optimize.minimize_scalar(loss_at, bounds=(mid - 14.0, mid + 14.0), method="bounded",
-                                 options={"xatol": 1e-10, "maxiter": 500})
+  res = optimize.minimize_scalar(
+    loss_at, bounds=(mid - 14.0, mid + 14.0), method="bounded", options={"xatol": 1e-10, "maxiter": 500}
+  )
   return float(res.x)
 
 
@@ -73,9 +74,18 @@ class MixPlan:
   solution: allocation.Solution
 
 
-def for_mix(law: LawParams, C: float, *, weights: np.ndarray | None = None, min_share=None, max_share=None,
-            max_epochs: float | None = None, unique_tokens=None,
-            flops_per_token: FlopsPerToken | None = None, method: str = "auto") -> MixPlan:
+def for_mix(
+  law: LawParams,
+  C: float,
+  *,
+  weights: np.ndarray | None = None,
+  min_share=None,
+  max_share=None,
+  max_epochs: float | None = None,
+  unique_tokens=None,
+  flops_per_token: FlopsPerToken | None = None,
+  method: str = "auto",
+) -> MixPlan:
   """The (N, D, p) minimising sum_i w_i L_i(N, D, p) subject to flops_per_token(N) * D = C."""
   _check_budget(C)
   fpt = _fpt(flops_per_token)
@@ -84,8 +94,9 @@ def for_mix(law: LawParams, C: float, *, weights: np.ndarray | None = None, min_
   def solve_at(logn: float) -> allocation.Solution:
     N = math.exp(logn)
     D = C / fpt(N)
-    cons = allocation.build_constraints(law, D, min_share=min_share, max_share=max_share, max_epochs=max_epochs,
-                                        unique_tokens=unique_tokens)
+    cons = allocation.build_constraints(
+      law, D, min_share=min_share, max_share=max_share, max_epochs=max_epochs, unique_tokens=unique_tokens
+    )
     return allocation.solve(law, N, D, weights=w, constraints=cons, method=method)
 
   def obj(logn: float) -> float:

@@ -31,6 +31,7 @@ class LawParams:
   The law is evaluated at N / n_unit and D / d_unit: fit.json uses raw counts (units 1); the paper's numbers
   were fitted in billions (units 1e9).
   """
+
   family: str
   langs: tuple[str, ...]
   E: np.ndarray
@@ -38,9 +39,9 @@ class LawParams:
   B: np.ndarray
   alpha: np.ndarray
   beta: np.ndarray
-  tau: np.ndarray                       # [K, K], tau[i, j] = transfer from j's data to i's loss; identity = none
-  gamma: np.ndarray | None = None       # "he" only
-  unique_tokens: np.ndarray | None = None   # raw token counts, NaN where unknown
+  tau: np.ndarray  # [K, K], tau[i, j] = transfer from j's data to i's loss; identity = none
+  gamma: np.ndarray | None = None  # "he" only
+  unique_tokens: np.ndarray | None = None  # raw token counts, NaN where unknown
   repetition_decay: np.ndarray | None = None
   n_unit: float = 1.0
   d_unit: float = 1.0
@@ -116,15 +117,18 @@ def _tau(block: Any, langs: tuple[str, ...], where: str) -> np.ndarray:
   return tau
 
 
-def parse_law(obj: Mapping, where: str = "fit.json", *, family: str | None = None,
-              langs: tuple[str, ...] | None = None) -> LawParams:
+def parse_law(
+  obj: Mapping, where: str = "fit.json", *, family: str | None = None, langs: tuple[str, ...] | None = None
+) -> LawParams:
   """Parses one law block ({"law", "languages", "tau", ...}) into LawParams."""
   if not isinstance(obj, Mapping):
     raise UserError(f"{where}: expected a JSON object")
   family = family or obj.get("law")
   if family not in FAMILIES:
-    raise UserError(f"{where}: law = {family!r}: allocation supports {', '.join(FAMILIES)}"
-                    + (" (the paper's aggregate law is vertex-seeking over p)" if family == "paper_aggregate" else ""))
+    raise UserError(
+      f"{where}: law = {family!r}: allocation supports {', '.join(FAMILIES)}"
+      + (" (the paper's aggregate law is vertex-seeking over p)" if family == "paper_aggregate" else "")
+    )
   if "languages" not in obj:
     raise UserError(f"{where}: missing key 'languages'")
   found = _langs(obj["languages"], f"{where}.languages")
@@ -154,8 +158,15 @@ def parse_law(obj: Mapping, where: str = "fit.json", *, family: str | None = Non
     if not isinstance(rd, Mapping):
       raise UserError(f"{where}.repetition_decay: expected an object {{language: R*}}")
     decay = np.asarray([_num(rd.get(l), f"{where}.repetition_decay.{l}", positive=True) for l in langs])
-  return LawParams(family=family, langs=langs, tau=tau, gamma=arr.get("gamma"), unique_tokens=unique,
-                   repetition_decay=decay, **{p: arr[p] for p in _PARAMS})
+  return LawParams(
+    family=family,
+    langs=langs,
+    tau=tau,
+    gamma=arr.get("gamma"),
+    unique_tokens=unique,
+    repetition_decay=decay,
+    **{p: arr[p] for p in _PARAMS},
+  )
 
 
 def _bootstrap(obj: Mapping, law: LawParams, where: str) -> tuple[LawParams, ...]:
@@ -190,8 +201,10 @@ def _bootstrap(obj: Mapping, law: LawParams, where: str) -> tuple[LawParams, ...
     for k in range(sizes.pop()):
       block = {lang: {p: boot[lang][p][k] for p in names} for lang in law.langs}
       out.append(parse_law({"languages": block}, f"{where}.bootstrap[{k}]", family=law.family, langs=law.langs))
-    return tuple(dataclasses.replace(b, tau=law.tau, unique_tokens=law.unique_tokens,
-                                     repetition_decay=law.repetition_decay) for b in out)
+    return tuple(
+      dataclasses.replace(b, tau=law.tau, unique_tokens=law.unique_tokens, repetition_decay=law.repetition_decay)
+      for b in out
+    )
   raise UserError(f"{where}.bootstrap: expected a list or an object")
 
 
@@ -210,8 +223,9 @@ def load_fit(source: str | Path | Mapping) -> FitFile:
       raise UserError(f"fit file {where} is not valid JSON: {e}") from None
   law = parse_law(obj, where)
   recorded = FitResult.from_json(obj, where).identifiability(where)
-  unidentifiable = ({lang: i.problems for lang, i in recorded.items() if not i.identifiable and lang in law.langs}
-                    if recorded else None)
+  unidentifiable = (
+    {lang: i.problems for lang, i in recorded.items() if not i.identifiable and lang in law.langs} if recorded else None
+  )
   return FitFile(law=law, bootstrap=_bootstrap(obj, law, where), source=where, unidentifiable=unidentifiable)
 
 
@@ -220,8 +234,10 @@ def law_to_json(law: LawParams) -> dict:
   if law.n_unit != 1.0 or law.d_unit != 1.0:
     raise ValueError("fit.json holds laws in raw counts (units 1); this law is in other units")
   names = _PARAMS + (("gamma",) if law.family == "he" else ())
-  out: dict[str, Any] = {"law": law.family, "languages": {
-      lang: {p: float(getattr(law, p)[i]) for p in names} for i, lang in enumerate(law.langs)}}
+  out: dict[str, Any] = {
+    "law": law.family,
+    "languages": {lang: {p: float(getattr(law, p)[i]) for p in names} for i, lang in enumerate(law.langs)},
+  }
   if law.family == "effective_data":
     out["tau"] = {t: {s: float(law.tau[i, j]) for j, s in enumerate(law.langs)} for i, t in enumerate(law.langs)}
   if law.unique_tokens is not None:

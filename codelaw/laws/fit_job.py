@@ -45,9 +45,20 @@ def _is_results_table(path: str) -> bool:
   return all(c in header for c in runs_io.RESULTS_COLUMNS)
 
 
-def fit(runs: str, law: str, *, grid: str = "epoch", starts: int = 512, num_steps: int = 0, bootstrap: int = 200,
-        ci: float = 0.95, seed: int = 0, unique_tokens: str = "", with_synergy: bool = True,
-        loss_unit: str = "nats") -> dict:
+def fit(
+  runs: str,
+  law: str,
+  *,
+  grid: str = "epoch",
+  starts: int = 512,
+  num_steps: int = 0,
+  bootstrap: int = 200,
+  ci: float = 0.95,
+  seed: int = 0,
+  unique_tokens: str = "",
+  with_synergy: bool = True,
+  loss_unit: str = "nats",
+) -> dict:
   """Reads and validates `runs`, fits `law`; returns the fit.json (or comparison) dict. Raises UserError.
 
   loss_unit: "nats" (nats/token, the default) or "bpb" (the per-language law fitted on bits per byte, which
@@ -75,26 +86,44 @@ def fit(runs: str, law: str, *, grid: str = "epoch", starts: int = 512, num_step
     if loss_unit == "bpb":
       lacking = [n for n, r in data.items() if not r.has_bpb]
       if lacking:
-        raise UserError(f"config.loss_unit = 'bpb': runs file {runs!r} has no bpb value (column 'bpb') on every "
-                        f"row of {', '.join(lacking)}")
+        raise UserError(
+          f"config.loss_unit = 'bpb': runs file {runs!r} has no bpb value (column 'bpb') on every "
+          f"row of {', '.join(lacking)}"
+        )
       data = {n: r.in_bits_per_byte() for n, r in data.items()}
-    fits = per_language.fit_chinchilla(data, grid=per_language.epoch_grid() if grid == "epoch" else
-                                       per_language.small_grid(), num_steps=num_steps or 100,
-                                       bootstrap=bootstrap, ci=ci, seed=seed)
+    fits = per_language.fit_chinchilla(
+      data,
+      grid=per_language.epoch_grid() if grid == "epoch" else per_language.small_grid(),
+      num_steps=num_steps or 100,
+      bootstrap=bootstrap,
+      ci=ci,
+      seed=seed,
+    )
     extra = {"loss_unit": LOSS_UNITS[loss_unit]}
     bpb = {n: _e_in_bits_per_byte(f, data[n]) for n, f in fits.items() if loss_unit == "nats" and data[n].has_bpb}
     if bpb:
       extra["bits_per_byte"] = bpb
-    return FitResult(law="chinchilla", languages={n: {**f.params, "ci": f.ci} for n, f in fits.items()},
-                     diagnostics={n: f.diagnostics for n, f in fits.items()},
-                     bootstrap={n: f.bootstrap for n, f in fits.items()},
-                     profile={n: f.profile for n, f in fits.items() if f.profile is not None} or None,
-                     extra=extra).to_json()
+    return FitResult(
+      law="chinchilla",
+      languages={n: {**f.params, "ci": f.ci} for n, f in fits.items()},
+      diagnostics={n: f.diagnostics for n, f in fits.items()},
+      bootstrap={n: f.bootstrap for n, f in fits.items()},
+      profile={n: f.profile for n, f in fits.items() if f.profile is not None} or None,
+      extra=extra,
+    ).to_json()
   table = runs_io.load_results_table(runs)
   if law == "compare":
     return compare.compare_families(table, starts=starts, num_steps=num_steps or 300, seed=seed)
-  out = multilingual.fit_multilingual(table, law, starts=starts, num_steps=num_steps or 300, bootstrap=bootstrap,
-                                      ci=ci, seed=seed, unique_tokens=_unique_tokens(unique_tokens))
+  out = multilingual.fit_multilingual(
+    table,
+    law,
+    starts=starts,
+    num_steps=num_steps or 300,
+    bootstrap=bootstrap,
+    ci=ci,
+    seed=seed,
+    unique_tokens=_unique_tokens(unique_tokens),
+  )
   if with_synergy:
     try:
       out["synergy"] = synergy.load_synergy(runs, level=ci)
@@ -108,8 +137,11 @@ def _e_in_bits_per_byte(fit: per_language.LanguageFit, runs: runs_io.LanguageRun
   bytes per token, over ln 2), so E_bpb = E * bpb / loss."""
   ratio = np.asarray(runs.bpb) / np.asarray(runs.loss)
   r = float(np.median(ratio))
-  out = {"E": fit.params["E"] * r, "bytes_per_token": 1.0 / (r * math.log(2.0)),
-         "ratio_spread": float(np.max(ratio) / np.min(ratio) - 1.0)}
+  out = {
+    "E": fit.params["E"] * r,
+    "bytes_per_token": 1.0 / (r * math.log(2.0)),
+    "ratio_spread": float(np.max(ratio) / np.min(ratio) - 1.0),
+  }
   if "E" in fit.ci:
     out["ci"] = [fit.ci["E"][0] * r, fit.ci["E"][1] * r]
   return out
@@ -131,30 +163,55 @@ def summary_markdown(result: dict) -> str:
       lines.append(f"| {name} | " + " | ".join(cells) + " |")
   diag = result.get("diagnostics", {})
   if result["law"] == "chinchilla":
-    lines += ["", "| language | runs | objective | RMSE log | leave-largest-N-out mean abs rel. error |",
-              "|---|---|---|---|---|"]
+    lines += [
+      "",
+      "| language | runs | objective | RMSE log | leave-largest-N-out mean abs rel. error |",
+      "|---|---|---|---|---|",
+    ]
     for name, d in diag.items():
-      lines.append(f"| {name} | {d['n_runs']} | {d['objective']:.4g} | {d['rmse_log']:.4g} | "
-                   f"{d['leave_largest_out']['mean_abs_rel_error']:.4g} |")
+      lines.append(
+        f"| {name} | {d['n_runs']} | {d['objective']:.4g} | {d['rmse_log']:.4g} | "
+        f"{d['leave_largest_out']['mean_abs_rel_error']:.4g} |"
+      )
     if result.get("profile"):
-      lines += ["", f"Profile-likelihood intervals ({_level(diag)}), beside the run-level bootstrap above:", "",
-                "| language | alpha | beta |", "|---|---|---|"]
-      lines += [f"| {n} | [{p['alpha'][0]:.4g}, {p['alpha'][1]:.4g}] | [{p['beta'][0]:.4g}, {p['beta'][1]:.4g}] |"
-                for n, p in result["profile"].items()]
+      lines += [
+        "",
+        f"Profile-likelihood intervals ({_level(diag)}), beside the run-level bootstrap above:",
+        "",
+        "| language | alpha | beta |",
+        "|---|---|---|",
+      ]
+      lines += [
+        f"| {n} | [{p['alpha'][0]:.4g}, {p['alpha'][1]:.4g}] | [{p['beta'][0]:.4g}, {p['beta'][1]:.4g}] |"
+        for n, p in result["profile"].items()
+      ]
     if result.get("bits_per_byte"):
-      lines += ["", "Irreducible loss in bits per byte (comparable across languages):", "",
-                "| language | E (bits/byte) | bytes/token |", "|---|---|---|"]
+      lines += [
+        "",
+        "Irreducible loss in bits per byte (comparable across languages):",
+        "",
+        "| language | E (bits/byte) | bytes/token |",
+        "|---|---|---|",
+      ]
       for n, b in result["bits_per_byte"].items():
         ci = f" [{b['ci'][0]:.4g}, {b['ci'][1]:.4g}]" if "ci" in b else ""
         lines.append(f"| {n} | {b['E']:.4g}{ci} | {b['bytes_per_token']:.3g} |")
   else:
-    lines += ["", f"objective {diag['objective']:.4g}, RMSE log loss {diag['rmse_log']:.4g} over {diag['rows']} rows, "
-              f"{diag['num_params']} parameters."]
+    lines += [
+      "",
+      f"objective {diag['objective']:.4g}, RMSE log loss {diag['rmse_log']:.4g} over {diag['rows']} rows, "
+      f"{diag['num_params']} parameters.",
+    ]
   lines += _identifiability_markdown(result)
   if "tau" in result:
     names = list(next(iter(result["tau"].values())))
-    lines += ["", "tau (row = target, column = source)", "", "| | " + " | ".join(names) + " |",
-              "|---" * (len(names) + 1) + "|"]
+    lines += [
+      "",
+      "tau (row = target, column = source)",
+      "",
+      "| | " + " | ".join(names) + " |",
+      "|---" * (len(names) + 1) + "|",
+    ]
     lines += [f"| {t} | " + " | ".join(f"{row[s]:.3f}" for s in names) + " |" for t, row in result["tau"].items()]
   return "\n".join(lines) + "\n"
 
@@ -169,23 +226,38 @@ def _identifiability_markdown(result: dict) -> list[str]:
   blocks = {n: diag[n] for n in result.get("languages", {}) if isinstance(diag.get(n), dict) and "design" in diag[n]}
   if not blocks:
     return []
-  lines = ["", "## Can the data determine the law?", "",
-           "| language | distinct N | distinct D | runs | rows | residual dof | identifiable | weakly determined |",
-           "|---|---|---|---|---|---|---|---|"]
+  lines = [
+    "",
+    "## Can the data determine the law?",
+    "",
+    "| language | distinct N | distinct D | runs | rows | residual dof | identifiable | weakly determined |",
+    "|---|---|---|---|---|---|---|---|",
+  ]
   for n, d in blocks.items():
     g = d["design"]
-    lines.append(f"| {n} | {g['distinct_N']} | {g['distinct_D']} | {g['runs']} | {g['rows']} | {g['dof']} | "
-                 f"{'yes' if d['identifiable'] else '**no**'} | {', '.join(d['weak']) or '-'} |")
+    lines.append(
+      f"| {n} | {g['distinct_N']} | {g['distinct_D']} | {g['runs']} | {g['rows']} | {g['dof']} | "
+      f"{'yes' if d['identifiable'] else '**no**'} | {', '.join(d['weak']) or '-'} |"
+    )
   for n, d in blocks.items():
     lines += [f"- {n}: {p}" for p in d["problems"]]
   return lines
 
 
 def main(config, workdir: str) -> None:
-  result = fit(config.runs, config.law, grid=config.grid, starts=int(config.starts), num_steps=int(config.num_steps),
-               bootstrap=int(config.bootstrap), ci=float(config.ci), seed=int(config.seed),
-               unique_tokens=config.unique_tokens, with_synergy=bool(config.synergy),
-               loss_unit=str(config.get("loss_unit", "nats")))
+  result = fit(
+    config.runs,
+    config.law,
+    grid=config.grid,
+    starts=int(config.starts),
+    num_steps=int(config.num_steps),
+    bootstrap=int(config.bootstrap),
+    ci=float(config.ci),
+    seed=int(config.seed),
+    unique_tokens=config.unique_tokens,
+    with_synergy=bool(config.synergy),
+    loss_unit=str(config.get("loss_unit", "nats")),
+  )
   name = "comparison" if config.law == "compare" else "fit"
   atomic_write_json(Path(workdir) / f"{name}.json", result)
   atomic_write_text(Path(workdir) / f"{name}.md", summary_markdown(result))

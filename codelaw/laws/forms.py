@@ -33,9 +33,11 @@ def effective_data(p, D, tau, unique_tokens=None, repetition_decay=None):
   own = p * D
   if unique_tokens is not None:
     epochs_beyond = jnp.maximum(own / unique_tokens - 1.0, 0.0)
-    own = jnp.where(own > unique_tokens,
-                    unique_tokens + unique_tokens * repetition_decay * (1 - jnp.exp(-epochs_beyond / repetition_decay)),
-                    own)
+    own = jnp.where(
+      own > unique_tokens,
+      unique_tokens + unique_tokens * repetition_decay * (1 - jnp.exp(-epochs_beyond / repetition_decay)),
+      own,
+    )
   deff = own + D * (p @ off_diag.T)
   return jnp.maximum(deff, DEFF_FLOOR * D)
 
@@ -61,4 +63,4 @@ def data_mixing_law(p, c, k, t):
 
 def he_multilingual_law(N, D, p, E, A, B, alpha, beta, gamma):
   """He et al. (2024): L_i = (E_i + A_i / N^alpha_i + B_i / D^beta_i) p_i^-gamma_i."""
-  return chinchilla(N, D, E, A, B, alpha, beta) * p ** -gamma
+  return chinchilla(N, D, E, A, B, alpha, beta) * p**-gamma

@@ -22,8 +22,13 @@ DECADE = 10.0
 def design(N: np.ndarray, D: np.ndarray, run_id: np.ndarray, num_params: int) -> dict[str, int]:
   """{distinct_N, distinct_D, runs, rows, dof} of one language's rows (dof = rows - fitted parameters)."""
   rows = int(len(N))
-  return {"distinct_N": int(len(np.unique(N))), "distinct_D": int(len(np.unique(D))),
-          "runs": int(len(np.unique(run_id))), "rows": rows, "dof": rows - int(num_params)}
+  return {
+    "distinct_N": int(len(np.unique(N))),
+    "distinct_D": int(len(np.unique(D))),
+    "runs": int(len(np.unique(run_id))),
+    "rows": rows,
+    "dof": rows - int(num_params),
+  }
 
 
 def problems(d: Mapping[str, int], *, scaling: bool = True) -> list[str]:
@@ -31,14 +36,16 @@ def problems(d: Mapping[str, int], *, scaling: bool = True) -> list[str]:
   at one (N, D) by construction (Ye et al.'s data-mixing law): then only the degrees of freedom count."""
   out = []
   if scaling and d["distinct_N"] < MIN_DISTINCT:
-    out.append(f"{d['distinct_N']} distinct model size(s) N (need >= {MIN_DISTINCT}): alpha, A and E are "
-               "not separable")
+    out.append(f"{d['distinct_N']} distinct model size(s) N (need >= {MIN_DISTINCT}): alpha, A and E are not separable")
   if scaling and d["distinct_D"] < MIN_DISTINCT:
-    out.append(f"{d['distinct_D']} distinct token budget(s) D (need >= {MIN_DISTINCT}): beta, B and E are "
-               "not separable")
+    out.append(
+      f"{d['distinct_D']} distinct token budget(s) D (need >= {MIN_DISTINCT}): beta, B and E are not separable"
+    )
   if d["dof"] < MIN_DOF:
-    out.append(f"{d['dof']} residual degree(s) of freedom (need >= {MIN_DOF}): {d['rows']} rows for "
-               f"{d['rows'] - d['dof']} parameters")
+    out.append(
+      f"{d['dof']} residual degree(s) of freedom (need >= {MIN_DOF}): {d['rows']} rows for "
+      f"{d['rows'] - d['dof']} parameters"
+    )
   return out
 
 

@@ -42,9 +42,9 @@ BOOTSTRAP_STARTS = 32
 @dataclasses.dataclass(frozen=True)
 class Family:
   name: str
-  level: str                                   # "language" (one row per run x eval language) or "mixture"
-  box: Callable[[int], dict]                   # K -> {leaf: (shape, lo, hi)}
-  predict_log: Callable                        # (params, data) -> log loss per row
+  level: str  # "language" (one row per run x eval language) or "mixture"
+  box: Callable[[int], dict]  # K -> {leaf: (shape, lo, hi)}
+  predict_log: Callable  # (params, data) -> log loss per row
 
 
 def _lse3(e, a, b):
@@ -52,15 +52,25 @@ def _lse3(e, a, b):
 
 
 def _effective_box(K):
-  return {"e": ((K,), -2.0, 1.0), "a": ((K,), -3.0, 1.0), "b": ((K,), -3.0, 1.0),
-          "log_alpha": ((K,), np.log(0.1), np.log(1.5)), "log_beta": ((K,), np.log(0.1), np.log(1.5)),
-          "tau_raw": ((K, K), -0.5, 1.0)}
+  return {
+    "e": ((K,), -2.0, 1.0),
+    "a": ((K,), -3.0, 1.0),
+    "b": ((K,), -3.0, 1.0),
+    "log_alpha": ((K,), np.log(0.1), np.log(1.5)),
+    "log_beta": ((K,), np.log(0.1), np.log(1.5)),
+    "tau_raw": ((K, K), -0.5, 1.0),
+  }
 
 
 def _effective_predict(params, data):
   i = data["lang"]
-  deff = forms.effective_data(data["P"], data["D"][:, None], jnp.tanh(params["tau_raw"]), data.get("unique"),
-                              None if data.get("unique") is None else REPETITION_DECAY)
+  deff = forms.effective_data(
+    data["P"],
+    data["D"][:, None],
+    jnp.tanh(params["tau_raw"]),
+    data.get("unique"),
+    None if data.get("unique") is None else REPETITION_DECAY,
+  )
   log_deff = jnp.log(jnp.take_along_axis(deff, i[:, None], 1)[:, 0])
   alpha, beta = jnp.exp(params["log_alpha"])[i], jnp.exp(params["log_beta"])[i]
   return _lse3(params["e"][i], params["a"][i] - alpha * data["logN"], params["b"][i] - beta * log_deff)
@@ -91,24 +101,38 @@ def _dml_predict(params, data):
 
 
 def _paper_box(K):
-  return {"a": ((), -3.0, 1.0), "b": ((), -3.0, 1.0), "log_alpha_N": ((K,), np.log(0.1), np.log(1.5)),
-          "log_alpha_D": ((K,), np.log(0.1), np.log(1.5)), "log_L_inf": ((K,), -2.0, 1.0),
-          "log_gamma": ((), -3.0, 1.0), "tau_raw": ((K, K), -0.5, 1.0)}
+  return {
+    "a": ((), -3.0, 1.0),
+    "b": ((), -3.0, 1.0),
+    "log_alpha_N": ((K,), np.log(0.1), np.log(1.5)),
+    "log_alpha_D": ((K,), np.log(0.1), np.log(1.5)),
+    "log_L_inf": ((K,), -2.0, 1.0),
+    "log_gamma": ((), -3.0, 1.0),
+    "tau_raw": ((K, K), -0.5, 1.0),
+  }
 
 
 def _paper_predict(params, data):
-  loss = forms.paper_aggregate_law(jnp.exp(data["logN"]), data["D"], data["P"], jnp.exp(params["a"]),
-                                   jnp.exp(params["b"]), jnp.exp(params["log_alpha_N"]),
-                                   jnp.exp(params["log_alpha_D"]), jnp.exp(params["log_L_inf"]),
-                                   jnp.exp(params["log_gamma"]), jnp.tanh(params["tau_raw"]))
+  loss = forms.paper_aggregate_law(
+    jnp.exp(data["logN"]),
+    data["D"],
+    data["P"],
+    jnp.exp(params["a"]),
+    jnp.exp(params["b"]),
+    jnp.exp(params["log_alpha_N"]),
+    jnp.exp(params["log_alpha_D"]),
+    jnp.exp(params["log_L_inf"]),
+    jnp.exp(params["log_gamma"]),
+    jnp.tanh(params["tau_raw"]),
+  )
   return jnp.log(loss)
 
 
 FAMILY: dict[str, Family] = {
-    "effective_data": Family("effective_data", "language", _effective_box, _effective_predict),
-    "he": Family("he", "language", _he_box, _he_predict),
-    "data_mixing": Family("data_mixing", "language", _dml_box, _dml_predict),
-    "paper_aggregate": Family("paper_aggregate", "mixture", _paper_box, _paper_predict),
+  "effective_data": Family("effective_data", "language", _effective_box, _effective_predict),
+  "he": Family("he", "language", _he_box, _he_predict),
+  "data_mixing": Family("data_mixing", "language", _dml_box, _dml_predict),
+  "paper_aggregate": Family("paper_aggregate", "mixture", _paper_box, _paper_predict),
 }
 
 
@@ -119,13 +143,13 @@ def get_family(name: str) -> Family:
 
 
 def num_params(family: Family, K: int) -> int:
-  return sum(int(np.prod(shape)) - (K if leaf in ("tau_raw",) else 0)
-             for leaf, (shape, _, _) in family.box(K).items())
+  return sum(int(np.prod(shape)) - (K if leaf in ("tau_raw",) else 0) for leaf, (shape, _, _) in family.box(K).items())
 
 
 @dataclasses.dataclass
 class Dataset:
   """One family's rows (internal units), their validity mask and the run each row belongs to."""
+
   data: dict
   mask: np.ndarray
   run_id: np.ndarray
@@ -160,20 +184,31 @@ def build_dataset(family: Family, table: ResultsTable, unique_tokens: dict[str, 
     counts = {k: len({tuple(np.round(P[m], 6)) for m in range(len(keys)) if keys[m] == k}) for k in set(keys)}
     fixed = max(counts, key=lambda k: (counts[k], k))
     mask *= np.array([k == fixed for k in keys])
-  data = {"logN": np.log(N / scale_N), "logD": np.log(D / scale_D), "D": D / scale_D, "P": P,
-          "lang": lang.astype(np.int32), "logL": np.log(np.where(np.isfinite(loss), loss, 1.0))}
+  data = {
+    "logN": np.log(N / scale_N),
+    "logD": np.log(D / scale_D),
+    "D": D / scale_D,
+    "P": P,
+    "lang": lang.astype(np.int32),
+    "logL": np.log(np.where(np.isfinite(loss), loss, 1.0)),
+  }
   if unique_tokens and family.name == "effective_data":
     data["unique"] = np.array([unique_tokens.get(n, np.inf) for n in table.languages]) / scale_D
   n_rows, n_par = int(mask.sum()), num_params(family, K)
   if n_rows <= n_par:
-    raise UserError(f"law {family.name!r}: {n_rows} usable rows, fewer than needed to fit its {n_par} parameters "
-                    f"for {K} languages")
+    raise UserError(
+      f"law {family.name!r}: {n_rows} usable rows, fewer than needed to fit its {n_par} parameters for {K} languages"
+    )
   return Dataset(data, mask, run_id, P, scale_N, scale_D, fixed)
 
 
 def make_objective(family: Family):
-  return _OBJECTIVES.setdefault(family.name, lambda params, data, weights: lbfgs.huber_sum(
-      family.predict_log(params, data) - data["logL"], weights, HUBER_DELTA))
+  return _OBJECTIVES.setdefault(
+    family.name,
+    lambda params, data, weights: lbfgs.huber_sum(
+      family.predict_log(params, data) - data["logL"], weights, HUBER_DELTA
+    ),
+  )
 
 
 _OBJECTIVES: dict = {}
@@ -207,37 +242,65 @@ def to_public(family: Family, ds: Dataset, params, names: tuple[str, ...], evalu
     langs = {}
     for i, name in enumerate(names):
       if i in evaluated:
-        langs[name] = {"E": float(np.exp(p["e"][i])), "A": float(np.exp(p["a"][i]) * ds.scale_N ** alpha[i]),
-                       "B": float(np.exp(p["b"][i]) * ds.scale_D ** beta[i]), "alpha": float(alpha[i]),
-                       "beta": float(beta[i])}
+        langs[name] = {
+          "E": float(np.exp(p["e"][i])),
+          "A": float(np.exp(p["a"][i]) * ds.scale_N ** alpha[i]),
+          "B": float(np.exp(p["b"][i]) * ds.scale_D ** beta[i]),
+          "alpha": float(alpha[i]),
+          "beta": float(beta[i]),
+        }
         if family.name == "he":
           langs[name]["gamma"] = float(p["gamma"][i])
     out["languages"] = langs
     if family.name == "effective_data":
       out["tau"] = _matrix(np.tanh(p["tau_raw"]), names, evaluated, diagonal=1.0)
   elif family.name == "data_mixing":
-    out["languages"] = {name: {"c": float(np.exp(p["log_c"][i])), "k": float(np.exp(p["log_k"][i]))}
-                        for i, name in enumerate(names) if i in evaluated}
+    out["languages"] = {
+      name: {"c": float(np.exp(p["log_c"][i])), "k": float(np.exp(p["log_k"][i]))}
+      for i, name in enumerate(names)
+      if i in evaluated
+    }
     out["t"] = _matrix(p["t"], names, evaluated, diagonal=None)
     out["fitted_at"] = {"N": float(ds.fixed_ND[0]), "D": float(ds.fixed_ND[1])}
   else:
-    out.update({"A": float(np.exp(p["a"])), "B": float(np.exp(p["b"])), "gamma": float(np.exp(p["log_gamma"])),
-                "units": {"N": ds.scale_N, "D": ds.scale_D},
-                "languages": {name: {"alpha_N": float(np.exp(p["log_alpha_N"][i])),
-                                     "alpha_D": float(np.exp(p["log_alpha_D"][i])),
-                                     "L_inf": float(np.exp(p["log_L_inf"][i]))} for i, name in enumerate(names)},
-                "tau": _matrix(np.tanh(p["tau_raw"]), names, set(range(len(names))), diagonal=1.0)})
+    out.update(
+      {
+        "A": float(np.exp(p["a"])),
+        "B": float(np.exp(p["b"])),
+        "gamma": float(np.exp(p["log_gamma"])),
+        "units": {"N": ds.scale_N, "D": ds.scale_D},
+        "languages": {
+          name: {
+            "alpha_N": float(np.exp(p["log_alpha_N"][i])),
+            "alpha_D": float(np.exp(p["log_alpha_D"][i])),
+            "L_inf": float(np.exp(p["log_L_inf"][i])),
+          }
+          for i, name in enumerate(names)
+        },
+        "tau": _matrix(np.tanh(p["tau_raw"]), names, set(range(len(names))), diagonal=1.0),
+      }
+    )
   return out
 
 
 def _matrix(m: np.ndarray, names, rows: set[int], diagonal: float | None) -> dict:
-  return {names[i]: {names[j]: float(diagonal if (i == j and diagonal is not None) else m[i, j])
-                     for j in range(len(names))} for i in sorted(rows)}
+  return {
+    names[i]: {names[j]: float(diagonal if (i == j and diagonal is not None) else m[i, j]) for j in range(len(names))}
+    for i in sorted(rows)
+  }
 
 
-def fit_multilingual(table: ResultsTable, law: str, *, starts: int = 512, num_steps: int = 300,
-                     bootstrap: int = 200, ci: float = 0.95, seed: int = 0,
-                     unique_tokens: dict[str, float] | None = None) -> dict:
+def fit_multilingual(
+  table: ResultsTable,
+  law: str,
+  *,
+  starts: int = 512,
+  num_steps: int = 300,
+  bootstrap: int = 200,
+  ci: float = 0.95,
+  seed: int = 0,
+  unique_tokens: dict[str, float] | None = None,
+) -> dict:
   """Fits one family to a results table. Returns the fit.json body: {"law", parameters..., "bootstrap",
   "diagnostics"}. Bootstrap resamples whole runs (all eval rows of a run together), warm-started."""
   family = get_family(law)
@@ -248,32 +311,46 @@ def fit_multilingual(table: ResultsTable, law: str, *, starts: int = 512, num_st
   best1 = jax.tree.map(lambda x: x[0], best)
   out = {"law": law, **to_public(family, ds, best1, table.languages, evaluated)}
   resid = (predict_log(family, ds, best1) - ds.data["logL"])[ds.mask > 0]
-  diag = {"objective": float(value[0]), "rows": int(ds.mask.sum()), "num_params": num_params(family, K),
-          "rmse_log": float(np.sqrt(np.mean(resid**2))), "residuals_log": resid.tolist(),
-          "starts": starts, "num_steps": num_steps, "huber_delta": HUBER_DELTA,
-          "languages_in_table": list(table.languages)}
+  diag = {
+    "objective": float(value[0]),
+    "rows": int(ds.mask.sum()),
+    "num_params": num_params(family, K),
+    "rmse_log": float(np.sqrt(np.mean(resid**2))),
+    "residuals_log": resid.tolist(),
+    "starts": starts,
+    "num_steps": num_steps,
+    "huber_delta": HUBER_DELTA,
+    "languages_in_table": list(table.languages),
+  }
   if bootstrap:
     rng = np.random.default_rng(seed + 1)
     weights = cluster_resample_weights(rng, ds.run_id, bootstrap, ds.mask)
     # Cold: each resample from its own random starts in the family's box, never from the all-data optimum.
     cold = random_starts(family, K, bootstrap, min(starts, BOOTSTRAP_STARTS), seed + 2)
     boot, _ = minimize(family, ds, weights, cold, num_steps)
-    draws = [to_public(family, ds, jax.tree.map(lambda x: x[r], boot), table.languages, evaluated)
-             for r in range(bootstrap)]
+    draws = [
+      to_public(family, ds, jax.tree.map(lambda x: x[r], boot), table.languages, evaluated) for r in range(bootstrap)
+    ]
     out["bootstrap"] = [{k: d[k] for k in ("languages", "tau") if k in d} for d in draws]
     for name, entry in out.get("languages", {}).items():
       params = [k for k in entry if k != "ci"]
       entry["ci"] = percentile_intervals({k: np.array([d["languages"][name][k] for d in draws]) for k in params}, ci)
-    diag["bootstrap"] = {"resamples": bootstrap, "ci_level": ci, "unit": "run", "start": "cold",
-                         "starts": min(starts, BOOTSTRAP_STARTS)}
+    diag["bootstrap"] = {
+      "resamples": bootstrap,
+      "ci_level": ci,
+      "unit": "run",
+      "start": "cold",
+      "starts": min(starts, BOOTSTRAP_STARTS),
+    }
   if unique_tokens and law == "effective_data":
     out["unique_tokens"] = {k: float(v) for k, v in unique_tokens.items() if k in table.languages}
     out["repetition_decay"] = {k: REPETITION_DECAY for k in out["unique_tokens"]}
   for i in sorted(evaluated):
     name = table.languages[i]
     weak = identifiability.weak(out["languages"][name].get("ci", {}), {}) if name in out.get("languages", {}) else []
-    diag[name] = identifiability.summary(language_design(family, ds, i, K), weak,
-                                         scaling=family.name != "data_mixing")  # Ye et al.: one (N, D)
+    diag[name] = identifiability.summary(
+      language_design(family, ds, i, K), weak, scaling=family.name != "data_mixing"
+    )  # Ye et al.: one (N, D)
   out["diagnostics"] = diag
   return out
 

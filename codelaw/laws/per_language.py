@@ -41,8 +41,14 @@ def epoch_grid() -> dict[str, np.ndarray]:
 
 def small_grid() -> dict[str, np.ndarray]:
   """A 3*3*3*4*4 = 432-point subgrid of the same box, for tests and quick looks."""
-  pts = np.array(list(itertools.product([-1.0, 0.0, 1.0], [0.0, 10.0, 20.0], [0.0, 10.0, 20.0],
-                                        [0.0, 0.5, 1.0, 2.0], [0.0, 0.5, 1.0, 2.0])), np.float64)
+  pts = np.array(
+    list(
+      itertools.product(
+        [-1.0, 0.0, 1.0], [0.0, 10.0, 20.0], [0.0, 10.0, 20.0], [0.0, 0.5, 1.0, 2.0], [0.0, 0.5, 1.0, 2.0]
+      )
+    ),
+    np.float64,
+  )
   return {k: pts[:, i] for i, k in enumerate(("e", "a", "b", "alpha", "beta"))}
 
 
@@ -50,8 +56,7 @@ def bootstrap_grid() -> dict[str, np.ndarray]:
   """Cold starts for bootstrap refits: a 2^5 = 32-point grid inside Epoch's box (32 starts keep 200
   resamples near the cost of the 4,500-start point fit). tests/test_fit_bootstrap.py checks that on full
   data it reaches the optimum the whole grid reaches."""
-  pts = np.array(list(itertools.product([-0.5, 0.5], [5.0, 15.0], [5.0, 15.0], [0.3, 1.0], [0.3, 1.0])),
-                 np.float64)
+  pts = np.array(list(itertools.product([-0.5, 0.5], [5.0, 15.0], [5.0, 15.0], [0.3, 1.0], [0.3, 1.0])), np.float64)
   return {k: pts[:, i] for i, k in enumerate(("e", "a", "b", "alpha", "beta"))}
 
 
@@ -59,24 +64,31 @@ BOOTSTRAP_STARTS = 32
 
 # The box every grid above lies in, in public units: an interval reaching its edge means the data do not
 # pin the parameter inside the region searched.
-START_BOX = {"E": (float(np.exp(-1.0)), float(np.exp(1.0))), "A": (1.0, float(np.exp(25.0))),
-             "B": (1.0, float(np.exp(25.0))), "alpha": (0.0, 2.0), "beta": (0.0, 2.0)}
+START_BOX = {
+  "E": (float(np.exp(-1.0)), float(np.exp(1.0))),
+  "A": (1.0, float(np.exp(25.0))),
+  "B": (1.0, float(np.exp(25.0))),
+  "alpha": (0.0, 2.0),
+  "beta": (0.0, 2.0),
+}
 
 
 def objective(params, data, weights, delta: float = HUBER_DELTA):
-  pred = forms.chinchilla_log(data["logN"], data["logD"], params["e"], params["a"], params["b"],
-                              params["alpha"], params["beta"])
+  pred = forms.chinchilla_log(
+    data["logN"], data["logD"], params["e"], params["a"], params["b"], params["alpha"], params["beta"]
+  )
   return lbfgs.huber_sum(pred - data["logL"], weights, delta)
 
 
 @dataclasses.dataclass
 class LanguageFit:
   """One language's fit: best parameters, intervals, bootstrap draws and diagnostics."""
+
   params: dict[str, float]
   ci: dict[str, list[float]]
   bootstrap: dict[str, list[float]]
   diagnostics: dict
-  profile: dict[str, list[float]] | None = None   # {"alpha": [lo, hi], "beta": [lo, hi]}
+  profile: dict[str, list[float]] | None = None  # {"alpha": [lo, hi], "beta": [lo, hi]}
 
 
 def pad(runs: dict[str, LanguageRuns]):
@@ -98,13 +110,26 @@ def tile_starts(grid: dict[str, np.ndarray], G: int):
 
 
 def _to_public(p) -> dict[str, float]:
-  return {"E": float(np.exp(p["e"])), "A": float(np.exp(p["a"])), "B": float(np.exp(p["b"])),
-          "alpha": float(p["alpha"]), "beta": float(p["beta"])}
+  return {
+    "E": float(np.exp(p["e"])),
+    "A": float(np.exp(p["a"])),
+    "B": float(np.exp(p["b"])),
+    "alpha": float(p["alpha"]),
+    "beta": float(p["beta"]),
+  }
 
 
-def fit_chinchilla(runs: dict[str, LanguageRuns], *, grid: dict[str, np.ndarray] | None = None,
-                   num_steps: int = 100, bootstrap: int = 200, ci: float = 0.95, seed: int = 0,
-                   delta: float = HUBER_DELTA, profile: bool = True) -> dict[str, LanguageFit]:
+def fit_chinchilla(
+  runs: dict[str, LanguageRuns],
+  *,
+  grid: dict[str, np.ndarray] | None = None,
+  num_steps: int = 100,
+  bootstrap: int = 200,
+  ci: float = 0.95,
+  seed: int = 0,
+  delta: float = HUBER_DELTA,
+  profile: bool = True,
+) -> dict[str, LanguageFit]:
   """Fits every language's law (best of the grid), bootstraps runs (cold refits from `bootstrap_grid`),
   profiles alpha and beta, measures leave-largest-N-out error and records identifiability."""
   for name, r in runs.items():
@@ -127,32 +152,48 @@ def fit_chinchilla(runs: dict[str, LanguageRuns], *, grid: dict[str, np.ndarray]
     # 3) leave-largest-N-out: refit without each language's largest model, predict it (same compiled shapes).
     held = np.zeros_like(mask)
     for g, name in enumerate(names):
-      held[g, :len(runs[name].N)] = runs[name].N == runs[name].N.max()
+      held[g, : len(runs[name].N)] = runs[name].N == runs[name].N.max()
     train_mask = mask * (1 - held)
     pl, vl = lbfgs.multistart_minimize(obj, num_steps, tile_starts(grid, G), data, train_mask)
     llo, _ = jax.device_get(lbfgs.best_start(pl, vl))
-    profiles = profile_intervals(data, mask, best, run_groups=[runs[n].runs() for n in names], level=ci,
-                                 num_steps=num_steps) if profile else None
+    profiles = (
+      profile_intervals(data, mask, best, run_groups=[runs[n].runs() for n in names], level=ci, num_steps=num_steps)
+      if profile
+      else None
+    )
 
   out = {}
   for g, name in enumerate(names):
     p = {k: v[g] for k, v in best.items()}
     n = int(mask[g].sum())
-    pred = np.asarray(forms.chinchilla_log(data["logN"][g, :n], data["logD"][g, :n], p["e"], p["a"], p["b"],
-                                           p["alpha"], p["beta"]))
-    resid = (data["logL"][g, :n] - pred)
-    diag = {"objective": float(best_val[g]), "n_runs": n, "grad_norm": float(grad_norms[g]),
-            "residuals_log": resid.tolist(), "rmse_log": float(np.sqrt(np.mean(resid**2))),
-            "num_starts": int(len(next(iter(grid.values())))), "num_steps": num_steps, "huber_delta": delta,
-            "leave_largest_out": _extrapolation(runs[name], {k: v[g] for k, v in llo.items()}, train_mask[g, :n])}
+    pred = np.asarray(
+      forms.chinchilla_log(data["logN"][g, :n], data["logD"][g, :n], p["e"], p["a"], p["b"], p["alpha"], p["beta"])
+    )
+    resid = data["logL"][g, :n] - pred
+    diag = {
+      "objective": float(best_val[g]),
+      "n_runs": n,
+      "grad_norm": float(grad_norms[g]),
+      "residuals_log": resid.tolist(),
+      "rmse_log": float(np.sqrt(np.mean(resid**2))),
+      "num_starts": int(len(next(iter(grid.values())))),
+      "num_steps": num_steps,
+      "huber_delta": delta,
+      "leave_largest_out": _extrapolation(runs[name], {k: v[g] for k, v in llo.items()}, train_mask[g, :n]),
+    }
     draws, intervals = {}, {}
     if bootstrap:
-      b = {k: v[g * bootstrap:(g + 1) * bootstrap] for k, v in boot.items()}
+      b = {k: v[g * bootstrap : (g + 1) * bootstrap] for k, v in boot.items()}
       pub = {"E": np.exp(b["e"]), "A": np.exp(b["a"]), "B": np.exp(b["b"]), "alpha": b["alpha"], "beta": b["beta"]}
       draws = {k: np.asarray(v).tolist() for k, v in pub.items()}
       intervals = percentile_intervals(pub, ci)
-      diag["bootstrap"] = {"resamples": bootstrap, "ci_level": ci, "unit": "run", "starts": BOOTSTRAP_STARTS,
-                           "start": "cold"}
+      diag["bootstrap"] = {
+        "resamples": bootstrap,
+        "ci_level": ci,
+        "unit": "run",
+        "starts": BOOTSTRAP_STARTS,
+        "start": "cold",
+      }
     prof = None if profiles is None else {k: v[g] for k, v in profiles.items()}
     r = runs[name]
     d = identifiability.design(r.N, r.D, r.runs(), len(PARAMS))
@@ -161,13 +202,15 @@ def fit_chinchilla(runs: dict[str, LanguageRuns], *, grid: dict[str, np.ndarray]
     diag.update(identifiability.summary(d, weak))
     if prof is not None:
       diag["profile"] = {k: {"open": v["open"], "n_eff": v["n_eff"], "ci_level": ci} for k, v in prof.items()}
-    out[name] = LanguageFit(_to_public(p), intervals, draws, diag,
-                            None if prof is None else {k: v["interval"] for k, v in prof.items()})
+    out[name] = LanguageFit(
+      _to_public(p), intervals, draws, diag, None if prof is None else {k: v["interval"] for k, v in prof.items()}
+    )
   return out
 
 
-def run_bootstrap(runs: list[LanguageRuns], data: dict, resamples: int, rng: np.random.Generator,
-                  num_steps: int = 100, obj=objective) -> dict[str, np.ndarray]:
+def run_bootstrap(
+  runs: list[LanguageRuns], data: dict, resamples: int, rng: np.random.Generator, num_steps: int = 100, obj=objective
+) -> dict[str, np.ndarray]:
   """Run-level bootstrap of G padded groups (data leaves [G, M]): each resample draws the group's runs with
   replacement (a run's rows move together) and is refitted cold from `bootstrap_grid`, all G * resamples
   refits in one vmapped call. Returns internal parameters with leaves [G * resamples] (group-major)."""
@@ -181,7 +224,7 @@ def run_bootstrap(runs: list[LanguageRuns], data: dict, resamples: int, rng: np.
 def _run_weights(rng: np.random.Generator, runs: LanguageRuns, M: int, resamples: int) -> np.ndarray:
   """[resamples, M] row weights drawing the language's runs with replacement (padding rows weigh 0)."""
   w = np.zeros((resamples, M))
-  w[:, :len(runs.loss)] = cluster_resample_weights(rng, runs.runs(), resamples)
+  w[:, : len(runs.loss)] = cluster_resample_weights(rng, runs.runs(), resamples)
   return w
 
 
@@ -201,9 +244,17 @@ def _grad_norms(obj, best, data, mask):
 
 def _extrapolation(runs: LanguageRuns, p, train_mask: np.ndarray) -> dict:
   held = train_mask == 0
-  pred = np.exp(np.asarray(forms.chinchilla_log(np.log(runs.N[held]), np.log(runs.D[held]), p["e"], p["a"], p["b"],
-                                                p["alpha"], p["beta"])))
+  pred = np.exp(
+    np.asarray(
+      forms.chinchilla_log(np.log(runs.N[held]), np.log(runs.D[held]), p["e"], p["a"], p["b"], p["alpha"], p["beta"])
+    )
+  )
   rel = (pred - runs.loss[held]) / runs.loss[held]
-  return {"held_out_N": float(runs.N.max()), "held_out_runs": int(held.sum()),
-          "mean_abs_rel_error": float(np.mean(np.abs(rel))), "max_abs_rel_error": float(np.max(np.abs(rel))),
-          "rmse_log": float(np.sqrt(np.mean(np.log1p(rel) ** 2))), "params": _to_public(p)}
+  return {
+    "held_out_N": float(runs.N.max()),
+    "held_out_runs": int(held.sum()),
+    "mean_abs_rel_error": float(np.mean(np.abs(rel))),
+    "max_abs_rel_error": float(np.max(np.abs(rel))),
+    "rmse_log": float(np.sqrt(np.mean(np.log1p(rel) ** 2))),
+    "params": _to_public(p),
+  }

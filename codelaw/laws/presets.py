@@ -76,9 +76,18 @@ def paper_law(*, tau_mapping: str = "relative", A: float = 1.0, B: float = 1.0) 
   fig = figure2()["languages"]
   col = lambda k: np.asarray([fig[n][k] for n in languages.NAMES], dtype=np.float64)
   K = len(languages.NAMES)
-  return LawParams(family="effective_data", langs=languages.NAMES, E=col("L_inf"), A=np.full(K, float(A)),
-                   B=np.full(K, float(B)), alpha=col("alpha_N"), beta=col("alpha_D"), tau=tau_matrix(tau_mapping),
-                   n_unit=BILLION, d_unit=BILLION)
+  return LawParams(
+    family="effective_data",
+    langs=languages.NAMES,
+    E=col("L_inf"),
+    A=np.full(K, float(A)),
+    B=np.full(K, float(B)),
+    alpha=col("alpha_N"),
+    beta=col("alpha_D"),
+    tau=tau_matrix(tau_mapping),
+    n_unit=BILLION,
+    d_unit=BILLION,
+  )
 
 
 def paper_guided_shares(reading: str = "H1") -> dict[str, float]:

@@ -24,8 +24,8 @@ from codelaw.laws import forms, lbfgs
 
 PROFILED = ("alpha", "beta")
 POINTS = 81
-SPAN = 10.0           # the grid runs from estimate / SPAN to estimate * SPAN (log-spaced)
-MIN_CENTRE = 1e-2     # an exponent estimated at ~0 is profiled around this value instead
+SPAN = 10.0  # the grid runs from estimate / SPAN to estimate * SPAN (log-spaced)
+MIN_CENTRE = 1e-2  # an exponent estimated at ~0 is profiled around this value instead
 NUM_PARAMS = 5
 
 
@@ -35,8 +35,13 @@ def _sq(pred, data, weights):
 
 
 def _rss(params, data, weights):
-  return _sq(forms.chinchilla_log(data["logN"], data["logD"], params["e"], params["a"], params["b"],
-                                  params["alpha"], params["beta"]), data, weights)
+  return _sq(
+    forms.chinchilla_log(
+      data["logN"], data["logD"], params["e"], params["a"], params["b"], params["alpha"], params["beta"]
+    ),
+    data,
+    weights,
+  )
 
 
 # With an exponent fixed, its scale is fitted relative to the data's centre: a = a_c + alpha * mean(log N), so
@@ -100,8 +105,9 @@ def _interval(values: np.ndarray, rel: np.ndarray, crit: float) -> dict:
   return {"interval": [lo, hi], "open": bool(open_lo or open_hi)}
 
 
-def profile_intervals(data: dict, mask: np.ndarray, best: dict, *, run_groups: list[np.ndarray], level: float,
-                      num_steps: int) -> dict[str, list[dict]]:
+def profile_intervals(
+  data: dict, mask: np.ndarray, best: dict, *, run_groups: list[np.ndarray], level: float, num_steps: int
+) -> dict[str, list[dict]]:
   """{"alpha": [per group {"interval": [lo, hi], "open": bool, "n_eff": float}], "beta": [...]}.
 
   data/mask: the padded per-language arrays of the point fit ([G, M]); best: its parameters ([G] leaves);
@@ -114,19 +120,21 @@ def profile_intervals(data: dict, mask: np.ndarray, best: dict, *, run_groups: l
   n_eff = np.empty(G)
   for g in range(G):
     n = len(run_groups[g])
-    pred = forms.chinchilla_log(data["logN"][g, :n], data["logD"][g, :n], *(p_ls[k][g, 0] for k in
-                                                                           ("e", "a", "b", "alpha", "beta")))
+    pred = forms.chinchilla_log(
+      data["logN"][g, :n], data["logD"][g, :n], *(p_ls[k][g, 0] for k in ("e", "a", "b", "alpha", "beta"))
+    )
     n_eff[g] = n / design_effect(np.asarray(pred) - data["logL"][g, :n], run_groups[g])
   out: dict[str, list[dict]] = {}
   for name in PROFILED:
     centre = np.maximum(np.asarray(best[name]), MIN_CENTRE)
-    values = centre[:, None] * np.geomspace(1 / SPAN, SPAN, POINTS)[None, :]          # [G, P]
+    values = centre[:, None] * np.geomspace(1 / SPAN, SPAN, POINTS)[None, :]  # [G, P]
     data_p = {k: np.repeat(v, POINTS, axis=0) for k, v in data.items()}
     data_p["fixed"] = values.reshape(-1)
     log_x = data["logN" if name == "alpha" else "logD"]
     data_p["centre"] = np.repeat((log_x * mask).sum(1) / mask.sum(1), POINTS)
-    _, vals = lbfgs.multistart_minimize(_FIXED[name], num_steps, _free_starts(name, G * POINTS), data_p,
-                                        np.repeat(mask, POINTS, axis=0))
+    _, vals = lbfgs.multistart_minimize(
+      _FIXED[name], num_steps, _free_starts(name, G * POINTS), data_p, np.repeat(mask, POINTS, axis=0)
+    )
     prof = np.nanmin(np.where(np.isfinite(vals), np.asarray(vals), np.inf), axis=1).reshape(G, POINTS)
     blocks = []
     for g in range(G):

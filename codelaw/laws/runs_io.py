@@ -29,6 +29,7 @@ class LanguageRuns:
   budget D of one (language, size, seed)) carry the trunk's run_id, as a study's results.csv writes it;
   different seeds are different runs. Rows without a run_id are their own run. bpb: bits per byte of the
   same evaluation, where known (NaN otherwise)."""
+
   N: np.ndarray
   D: np.ndarray
   loss: np.ndarray
@@ -56,6 +57,7 @@ class LanguageRuns:
 class ResultsTable:
   """Rows = (run, eval language). `languages` = every language evaluated or trained on, in NAMES order;
   `lang_idx` indexes it; `P` [rows, K] are the run's training proportions over `languages` (rows sum to 1)."""
+
   run_id: np.ndarray
   lang_idx: np.ndarray
   N: np.ndarray
@@ -111,8 +113,10 @@ def check_language_runs(name: str, runs: LanguageRuns, where: str = "runs") -> N
       raise UserError(f"{where}: language {name!r} column {col!r} has values <= 0")
   n = len(runs.loss)
   if n <= CHINCHILLA_PARAMS:
-    raise UserError(f"{where}: language {name!r} has {n} runs, fewer than needed to fit the "
-                    f"{CHINCHILLA_PARAMS} parameters of the chinchilla law (need > {CHINCHILLA_PARAMS})")
+    raise UserError(
+      f"{where}: language {name!r} has {n} runs, fewer than needed to fit the "
+      f"{CHINCHILLA_PARAMS} parameters of the chinchilla law (need > {CHINCHILLA_PARAMS})"
+    )
   if len(np.unique(runs.N)) < 2:
     raise UserError(f"{where}: language {name!r} has one N value only; the N exponent cannot be fitted")
   if len(np.unique(runs.D)) < 2:
@@ -148,20 +152,31 @@ def load_language_runs(path: str | os.PathLike) -> dict[str, LanguageRuns]:
   names = [s.strip() for s in cols["language"]]
   for i, name in enumerate(names):
     if name not in languages.BY_NAME:
-      raise UserError(f"{where}: row {i + 1} has unknown language {name!r}; expected one of {', '.join(languages.NAMES)}")
+      raise UserError(
+        f"{where}: row {i + 1} has unknown language {name!r}; expected one of {', '.join(languages.NAMES)}"
+      )
   out = {}
   for name in languages.NAMES:
     sel = np.array([n == name for n in names])
     if sel.any():
-      out[name] = LanguageRuns(N[sel], D[sel], loss[sel], None if run_id is None else run_id[sel],
-                               None if bpb is None else bpb[sel])
+      out[name] = LanguageRuns(
+        N[sel], D[sel], loss[sel], None if run_id is None else run_id[sel], None if bpb is None else bpb[sel]
+      )
       check_language_runs(name, out[name], where)
   return out
 
 
-def make_results_table(run_id: Sequence[str], language: Sequence[str], N, D, loss,
-                       proportions: dict[str, Sequence[float]], seed=None, where: str = "results",
-                       bpb=None) -> ResultsTable:
+def make_results_table(
+  run_id: Sequence[str],
+  language: Sequence[str],
+  N,
+  D,
+  loss,
+  proportions: dict[str, Sequence[float]],
+  seed=None,
+  where: str = "results",
+  bpb=None,
+) -> ResultsTable:
   """Validates column arrays (proportions: {lang: per-row weight}) into a ResultsTable."""
   n = len(loss)
   for name in proportions:
@@ -185,9 +200,17 @@ def make_results_table(run_id: Sequence[str], language: Sequence[str], N, D, los
   keep = sorted(used)
   names = tuple(languages.NAMES[i] for i in keep)
   lang_idx = np.array([names.index(x) for x in language], np.int32)
-  return ResultsTable(np.asarray(run_id, str), lang_idx, arrays["N"], arrays["D"], arrays["loss"],
-                      P_all[:, keep], names, None if seed is None else np.asarray(seed, str),
-                      None if bpb is None else np.asarray(bpb, np.float64))
+  return ResultsTable(
+    np.asarray(run_id, str),
+    lang_idx,
+    arrays["N"],
+    arrays["D"],
+    arrays["loss"],
+    P_all[:, keep],
+    names,
+    None if seed is None else np.asarray(seed, str),
+    None if bpb is None else np.asarray(bpb, np.float64),
+  )
 
 
 def load_results_table(path: str | os.PathLike) -> ResultsTable:
@@ -196,10 +219,16 @@ def load_results_table(path: str | os.PathLike) -> ResultsTable:
   where = f"runs file {str(path)!r}"
   props = {name: _floats(cols[f"p_{name}"], f"p_{name}", where, positive=False) for name in languages.NAMES}
   return make_results_table(
-      cols["run_id"], [s.strip() for s in cols["language"]],
-      _floats(cols["N"], "N", where, positive=True), _floats(cols["D"], "D", where, positive=True),
-      _floats(cols["loss"], "loss", where, positive=True), props, seed=cols.get("seed"), where=where,
-      bpb=_optional_bpb(cols, where))
+    cols["run_id"],
+    [s.strip() for s in cols["language"]],
+    _floats(cols["N"], "N", where, positive=True),
+    _floats(cols["D"], "D", where, positive=True),
+    _floats(cols["loss"], "loss", where, positive=True),
+    props,
+    seed=cols.get("seed"),
+    where=where,
+    bpb=_optional_bpb(cols, where),
+  )
 
 
 def language_runs_from_table(table: ResultsTable) -> dict[str, LanguageRuns]:
@@ -208,6 +237,7 @@ def language_runs_from_table(table: ResultsTable) -> dict[str, LanguageRuns]:
   for i, name in enumerate(table.languages):
     sel = (table.lang_idx == i) & (table.P[:, i] > 1 - 1e-9)
     if sel.any():
-      out[name] = LanguageRuns(table.N[sel], table.D[sel], table.loss[sel], table.run_id[sel],
-                               None if table.bpb is None else table.bpb[sel])
+      out[name] = LanguageRuns(
+        table.N[sel], table.D[sel], table.loss[sel], table.run_id[sel], None if table.bpb is None else table.bpb[sel]
+      )
   return out

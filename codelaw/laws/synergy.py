@@ -48,9 +48,18 @@ def _final_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
       continue
     if str(r.get("final", "1")) not in ("1", "1.0", "True"):
       continue
-    out.append({"language": r["language"], "aux": r.get("aux") or r["language"], "kind": r["kind"],
-                "seed": str(r.get("seed", "")), "N": _number(r["N"]), "D": _number(r["D"]),
-                "loss": _number(r["loss"]), "bpb": _number(r.get("bpb"))})
+    out.append(
+      {
+        "language": r["language"],
+        "aux": r.get("aux") or r["language"],
+        "kind": r["kind"],
+        "seed": str(r.get("seed", "")),
+        "N": _number(r["N"]),
+        "D": _number(r["D"]),
+        "loss": _number(r["loss"]),
+        "bpb": _number(r.get("bpb")),
+      }
+    )
   return out
 
 
@@ -101,13 +110,20 @@ def synergy(rows: Sequence[Mapping[str, Any]], *, level: float = 0.95) -> dict:
   out: dict[str, dict] = {}
   for t in targets:
     capped, fresh = arms.get(("self_capped", t, t), {}), arms.get(("self_fresh", t, t), {})
-    cell: dict[str, Any] = {"self_capped": _means(capped), "self_fresh": _means(fresh),
-                            "repetition_penalty": _both(diff, capped, fresh), "aux": {}}
+    cell: dict[str, Any] = {
+      "self_capped": _means(capped),
+      "self_fresh": _means(fresh),
+      "repetition_penalty": _both(diff, capped, fresh),
+      "aux": {},
+    }
     for a in sorted((a for tt, a in pairs if tt == t), key=languages.NAMES.index):
       pair = arms[("pair", t, a)]
-      cell["aux"][a] = {"pair": _means(pair), "delta": _both(diff, capped, pair),
-                        "rel": _relative(capped.get("loss", {}), pair.get("loss", {}), level).to_json(),
-                        "aux_vs_fresh": _both(diff, fresh, pair)}
+      cell["aux"][a] = {
+        "pair": _means(pair),
+        "delta": _both(diff, capped, pair),
+        "rel": _relative(capped.get("loss", {}), pair.get("loss", {}), level).to_json(),
+        "aux_vs_fresh": _both(diff, fresh, pair),
+      }
     out[t] = cell
   return {"N": nd[0], "D": nd[1], "ci_level": level, "method": METHOD, "units": dict(UNITS), "targets": out}
 

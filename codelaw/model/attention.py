@@ -43,15 +43,18 @@ def resolve_impl(impl: str, backend: str | None = None) -> str:
   if impl == "auto":
     return "pallas" if backend in ("gpu", "tpu") else "xla"
   if impl == "pallas" and backend not in ("gpu", "tpu"):
-    raise UserError(f"model.attention = 'pallas' needs a GPU or TPU (backend is {backend!r}); use 'xla', "
-                    "or 'pallas_interpret' to run the kernel in (slow) interpret mode")
+    raise UserError(
+      f"model.attention = 'pallas' needs a GPU or TPU (backend is {backend!r}); use 'xla', "
+      "or 'pallas_interpret' to run the kernel in (slow) interpret mode"
+    )
   if impl == "cudnn" and backend != "gpu":
     raise UserError(f"model.attention = 'cudnn' needs an NVIDIA GPU (backend is {backend!r}); use 'xla'")
   return impl
 
 
-def attention(q_BxLxHxK: jax.Array, k_BxLxGxK: jax.Array, v_BxLxGxK: jax.Array, segment_ids_BxL: jax.Array, *,
-              impl: str = "xla") -> jax.Array:
+def attention(
+  q_BxLxHxK: jax.Array, k_BxLxGxK: jax.Array, v_BxLxGxK: jax.Array, segment_ids_BxL: jax.Array, *, impl: str = "xla"
+) -> jax.Array:
   """Causal, segment-masked multi-head attention; returns `[batch, length, heads, head_dim]` in q's dtype."""
   impl = resolve_impl(impl)
   heads, kv_heads = q_BxLxHxK.shape[2], k_BxLxGxK.shape[2]
@@ -64,9 +67,11 @@ def attention(q_BxLxHxK: jax.Array, k_BxLxGxK: jax.Array, v_BxLxGxK: jax.Array, 
   # Imported here: the kernels pull in Pallas, which the xla path never needs.
   if impl == "pallas" and jax.default_backend() == "tpu":
     from codelaw.model.kernels import tpu
+
     kernel = tpu.splash_attention
   else:
     from codelaw.model.kernels import flash_attention
+
     kernel = functools.partial(flash_attention.flash_attention, interpret=impl == "pallas_interpret")
   return _per_shard(kernel, q_BxLxHxK, k_BxLxGxK, v_BxLxGxK, segment_ids_BxL)
 
@@ -83,8 +88,9 @@ def _per_shard(kernel, q_BxLxHxK, k_BxLxGxK, v_BxLxGxK, segment_ids_BxL):
   head_axis = "tensor" if tensor > 1 and heads % tensor == 0 and kv_heads % tensor == 0 else None
   qkv_spec = PartitionSpec(batch_axes, None, head_axis, None)
   seg_spec = PartitionSpec(batch_axes, None)
-  return jax.shard_map(kernel, mesh=mesh, in_specs=(qkv_spec, qkv_spec, qkv_spec, seg_spec),
-                       out_specs=qkv_spec, check_vma=False)(q_BxLxHxK, k_BxLxGxK, v_BxLxGxK, segment_ids_BxL)
+  return jax.shard_map(
+    kernel, mesh=mesh, in_specs=(qkv_spec, qkv_spec, qkv_spec, seg_spec), out_specs=qkv_spec, check_vma=False
+  )(q_BxLxHxK, k_BxLxGxK, v_BxLxGxK, segment_ids_BxL)
 
 
 def attention_mask(segment_ids_BxL: jax.Array) -> jax.Array:
@@ -96,17 +102,20 @@ def attention_mask(segment_ids_BxL: jax.Array) -> jax.Array:
   return (causal_LxL[None] & same_BxLxL & real_BxL[:, :, None])[:, None]
 
 
-def xla_attention(q_BxLxHxK: jax.Array, k_BxLxGxK: jax.Array, v_BxLxGxK: jax.Array,
-                  segment_ids_BxL: jax.Array) -> jax.Array:
+def xla_attention(
+  q_BxLxHxK: jax.Array, k_BxLxGxK: jax.Array, v_BxLxGxK: jax.Array, segment_ids_BxL: jax.Array
+) -> jax.Array:
   """Reference path: plain einsums with the softmax in float32."""
   return _masked_attention(q_BxLxHxK, k_BxLxGxK, v_BxLxGxK, attention_mask(segment_ids_BxL))
 
 
-def decode_attention(q_BxTxHxK: jax.Array, k_BxSxGxK: jax.Array, v_BxSxGxK: jax.Array,
-                     visible_BxTxS: jax.Array) -> jax.Array:
+def decode_attention(
+  q_BxTxHxK: jax.Array, k_BxSxGxK: jax.Array, v_BxSxGxK: jax.Array, visible_BxTxS: jax.Array
+) -> jax.Array:
   """T new queries over S cached keys; `visible[b, t, s]` says query t may see slot s (causal, not padding)."""
-  return _masked_attention(q_BxTxHxK, k_BxSxGxK.astype(q_BxTxHxK.dtype), v_BxSxGxK.astype(q_BxTxHxK.dtype),
-                           visible_BxTxS[:, None])
+  return _masked_attention(
+    q_BxTxHxK, k_BxSxGxK.astype(q_BxTxHxK.dtype), v_BxSxGxK.astype(q_BxTxHxK.dtype), visible_BxTxS[:, None]
+  )
 
 
 def _masked_attention(q_BxTxHxK, k_BxSxGxK, v_BxSxGxK, mask_Bx1xTxS):
@@ -127,12 +136,14 @@ def _masked_attention(q_BxTxHxK, k_BxSxGxK, v_BxSxGxK, mask_Bx1xTxS):
   return out.astype(q_BxTxHxK.dtype)
 
 
-def cudnn_attention(q_BxLxHxK: jax.Array, k_BxLxGxK: jax.Array, v_BxLxGxK: jax.Array,
-                    segment_ids_BxL: jax.Array) -> jax.Array:
+def cudnn_attention(
+  q_BxLxHxK: jax.Array, k_BxLxGxK: jax.Array, v_BxLxGxK: jax.Array, segment_ids_BxL: jax.Array
+) -> jax.Array:
   """cuDNN flash attention with the full segment mask (is_causal alone would let documents see each other)."""
   if q_BxLxHxK.dtype not in (jnp.bfloat16, jnp.float16):
     raise UserError(f"model.attention = 'cudnn' needs model.dtype bfloat16 (got {q_BxLxHxK.dtype})")
-  out = jax.nn.dot_product_attention(q_BxLxHxK, k_BxLxGxK, v_BxLxGxK, mask=attention_mask(segment_ids_BxL),
-                                     is_causal=True, implementation="cudnn")
+  out = jax.nn.dot_product_attention(
+    q_BxLxHxK, k_BxLxGxK, v_BxLxGxK, mask=attention_mask(segment_ids_BxL), is_causal=True, implementation="cudnn"
+  )
   # Padding rows have no visible key; cuDNN averages over them, the reference returns zeros.
   return jnp.where((segment_ids_BxL != 0)[:, :, None, None], out, 0).astype(q_BxLxHxK.dtype)

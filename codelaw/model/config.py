@@ -13,6 +13,7 @@ REMATS = ("none", "full", "dots")  # what each block saves for the backward pass
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
   """LLaMA-2 style decoder shape. Parameters are always float32; `dtype` is the compute dtype."""
+
   d_model: int
   n_layers: int
   n_heads: int

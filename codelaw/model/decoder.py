@@ -20,8 +20,7 @@ EMBED_STDDEV = 0.02
 class Decoder(nnx.Module):
   def __init__(self, cfg: ModelConfig, *, rngs: nnx.Rngs):
     self.cfg = cfg
-    self.embed = param(rngs, nnx.initializers.normal(EMBED_STDDEV), (cfg.vocab_size, cfg.d_model),
-                       ("vocab", "embed"))
+    self.embed = param(rngs, nnx.initializers.normal(EMBED_STDDEV), (cfg.vocab_size, cfg.d_model), ("vocab", "embed"))
     self.blocks = nnx.List([Block(cfg, rngs=rngs) for _ in range(cfg.n_layers)])
     self.final_norm = RMSNorm(cfg.d_model, cfg.norm_eps, rngs=rngs)
     if not cfg.tie_embeddings:
@@ -61,12 +60,18 @@ class Decoder(nnx.Module):
     """An empty KV cache for `batch_size` sequences of up to `max_len` tokens (prompt included)."""
     cfg = self.cfg
     shape = (batch_size, max_len, cfg.n_kv_heads, cfg.head_dim)
-    return {"index": jnp.zeros((), jnp.int32), "valid": jnp.zeros((batch_size, max_len), bool),
-            "layers": [{"k": jnp.zeros(shape, self.compute_dtype), "v": jnp.zeros(shape, self.compute_dtype)}
-                       for _ in range(cfg.n_layers)]}
+    return {
+      "index": jnp.zeros((), jnp.int32),
+      "valid": jnp.zeros((batch_size, max_len), bool),
+      "layers": [
+        {"k": jnp.zeros(shape, self.compute_dtype), "v": jnp.zeros(shape, self.compute_dtype)}
+        for _ in range(cfg.n_layers)
+      ],
+    }
 
-  def decode(self, inputs_BxT: jax.Array, positions_BxT: jax.Array, valid_BxT: jax.Array,
-             cache: dict) -> tuple[jax.Array, dict]:
+  def decode(
+    self, inputs_BxT: jax.Array, positions_BxT: jax.Array, valid_BxT: jax.Array, cache: dict
+  ) -> tuple[jax.Array, dict]:
     """Runs T new tokens through the model with the cache; returns their float32 logits and the new cache.
 
     Tokens with `valid` False (left padding of shorter prompts) are written but never attended to.

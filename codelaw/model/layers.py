@@ -32,7 +32,7 @@ def constrain(x: jax.Array, logical_axes: tuple[str | None, ...]) -> jax.Array:
 
 
 def fan_in_init(fan_in: int, scale: float = 1.0):
-  return nnx.initializers.truncated_normal(stddev=scale * fan_in ** -0.5)
+  return nnx.initializers.truncated_normal(stddev=scale * fan_in**-0.5)
 
 
 class RMSNorm(nnx.Module):
@@ -124,8 +124,10 @@ class Attention(nnx.Module):
 # What a rematerialised block keeps for the backward pass (`ModelConfig.remat`). "dots": the outputs of
 # the weight matmuls (no batch dimension in the dot), so norms, RoPE, SwiGLU and attention are recomputed;
 # "full": only the block's input, the whole block is recomputed.
-REMAT_POLICIES = {"full": jax.checkpoint_policies.nothing_saveable,
-                  "dots": jax.checkpoint_policies.dots_with_no_batch_dims_saveable}
+REMAT_POLICIES = {
+  "full": jax.checkpoint_policies.nothing_saveable,
+  "dots": jax.checkpoint_policies.dots_with_no_batch_dims_saveable,
+}
 
 
 class Block(nnx.Module):
@@ -145,8 +147,7 @@ class Block(nnx.Module):
     return forward(self, x_BxLxD, positions_BxL, segment_ids_BxL)
 
   def _forward(self, x_BxLxD: jax.Array, positions_BxL: jax.Array, segment_ids_BxL: jax.Array) -> jax.Array:
-    x_BxLxD = constrain(x_BxLxD + self.attn(self.attn_norm(x_BxLxD), positions_BxL, segment_ids_BxL),
-                        RESIDUAL_AXES)
+    x_BxLxD = constrain(x_BxLxD + self.attn(self.attn_norm(x_BxLxD), positions_BxL, segment_ids_BxL), RESIDUAL_AXES)
     return constrain(x_BxLxD + self.mlp(self.mlp_norm(x_BxLxD)), RESIDUAL_AXES)
 
   def decode(self, x_BxTxD: jax.Array, positions_BxT: jax.Array, cache: dict) -> tuple[jax.Array, dict]:

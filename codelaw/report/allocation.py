@@ -23,7 +23,7 @@ from codelaw.report.figures import Figure, Section, display
 from codelaw.report.inputs import StudyInputs
 from codelaw.report.tables import Table, fixed, fmt, interval, signed
 
-PAPER_CODE_TOKENS = 350e9   # the paper's guided run: 350B code tokens (plus 50B FineWeb-Edu, unchanged)
+PAPER_CODE_TOKENS = 350e9  # the paper's guided run: 350B code tokens (plus 50B FineWeb-Edu, unchanged)
 ARMS = ("uniform", "guided")
 
 
@@ -51,15 +51,19 @@ def law_for(inputs: StudyInputs, alloc: dict) -> tuple[LawParams | None, str]:
 def objective_weights(inputs: StudyInputs, alloc: dict, langs: list[str]) -> dict[str, float]:
   """The language weights of the objective the validation tests: the prediction's, else the allocation's,
   else equal."""
-  raw = ((inputs.prediction[1] if inputs.prediction else {}).get("weights") or alloc.get("weights")
-         or {n: 1.0 for n in langs})
+  raw = (
+    (inputs.prediction[1] if inputs.prediction else {}).get("weights")
+    or alloc.get("weights")
+    or {n: 1.0 for n in langs}
+  )
   w = {n: float(raw.get(n, 0.0)) for n in langs}
   total = sum(w.values())
   return {n: v / total for n, v in w.items()} if total > 0 else {n: 1 / len(langs) for n in langs}
 
 
-def measured(inputs: StudyInputs, langs: list[str], weights: dict[str, float] | None = None
-             ) -> dict[str, dict[tuple[float, float], dict]]:
+def measured(
+  inputs: StudyInputs, langs: list[str], weights: dict[str, float] | None = None
+) -> dict[str, dict[tuple[float, float], dict]]:
   """{arm: {(N, D): {"loss": weighted mean over langs (equal by default), then mean over seeds, "by_seed",
   "seeds", "complete"}}} from the validation runs (arms pair by seed)."""
   weights = weights or {n: 1.0 for n in langs}
@@ -87,8 +91,10 @@ def _vec(alloc: dict, key: str, law: LawParams) -> np.ndarray:
 
 
 def _bars(alloc: dict, langs: list[str]) -> bytes:
-  shares = {"uniform": [alloc["p_uniform"].get(n, 0.0) for n in langs],
-            "p* (ours)": [alloc["p_star"][n] for n in langs]}
+  shares = {
+    "uniform": [alloc["p_uniform"].get(n, 0.0) for n in langs],
+    "p* (ours)": [alloc["p_star"][n] for n in langs],
+  }
   if set(langs) == set(languages.NAMES):
     for reading in ("H1", "H2"):
       g = presets.paper_guided_shares(reading)
@@ -106,8 +112,11 @@ def _bars(alloc: dict, langs: list[str]) -> bytes:
     ax.bar_label(bars, labels=[f"{v:.1f}" for v in p], fontsize=6, padding=2)
   ax.set_xticks(x, [display(n) for n in langs])
   ax.set_ylabel("share of training tokens (%)")
-  ax.set_title(f"Token allocation at N={figures.count_label(alloc['N'])} parameters, "
-               f"D={figures.count_label(alloc['D'])} tokens ({alloc.get('law', '?')} law)", fontsize=10)
+  ax.set_title(
+    f"Token allocation at N={figures.count_label(alloc['N'])} parameters, "
+    f"D={figures.count_label(alloc['D'])} tokens ({alloc.get('law', '?')} law)",
+    fontsize=10,
+  )
   ax.legend(fontsize=8)
   ax.grid(axis="y", alpha=0.3)
   fig.tight_layout()
@@ -146,8 +155,11 @@ def _multilingual(alloc: dict, law: LawParams | None, meas: dict) -> bytes:
       pts = sorted((N if axis == "N" else D, e["loss"]) for (N, D), e in by_nd.items() if at(N, D))
       if pts:
         top.plot(*zip(*pts), "o", color=styles[arm]["color"], label=f"{arm} (measured)")
-    gains = sorted((k[0] if axis == "N" else k[1], meas["uniform"][k]["loss"] - e["loss"])
-                   for k, e in meas.get("guided", {}).items() if k in meas.get("uniform", {}) and at(*k))
+    gains = sorted(
+      (k[0] if axis == "N" else k[1], meas["uniform"][k]["loss"] - e["loss"])
+      for k, e in meas.get("guided", {}).items()
+      if k in meas.get("uniform", {}) and at(*k)
+    )
     if gains:
       bottom.plot(*zip(*gains), "o", color="tab:red", label="measured gain")
     bottom.axhline(0.0, color="0.5", lw=0.8)
@@ -178,21 +190,45 @@ def _delta_table(alloc: dict, langs: list[str]) -> Table:
   for n in langs:
     d_share = alloc["p_star"][n] - alloc["p_uniform"].get(n, 0.0)
     ci = unc.get(n)
-    rows.append([display(n), f"{100 * alloc['p_uniform'].get(n, 0.0):.2f}%",
-                 f"{100 * alloc['p_star'][n]:.2f}%" + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else ""),
-                 signed(100 * d_share, 2, " pp"), f"{d_share * D:+.3g}", signed(d_share * PAPER_CODE_TOKENS / 1e9, 2),
-                 signed(h1[n] - uni_paper, 2), signed(h2[n] - uni_paper, 2),
-                 fixed(alloc.get("losses_uniform", {}).get(n)), fixed(alloc.get("losses_star", {}).get(n))])
+    rows.append(
+      [
+        display(n),
+        f"{100 * alloc['p_uniform'].get(n, 0.0):.2f}%",
+        f"{100 * alloc['p_star'][n]:.2f}%" + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else ""),
+        signed(100 * d_share, 2, " pp"),
+        f"{d_share * D:+.3g}",
+        signed(d_share * PAPER_CODE_TOKENS / 1e9, 2),
+        signed(h1[n] - uni_paper, 2),
+        signed(h2[n] - uni_paper, 2),
+        fixed(alloc.get("losses_uniform", {}).get(n)),
+        fixed(alloc.get("losses_star", {}).get(n)),
+      ]
+    )
   gain = alloc.get("objective_uniform", math.nan) - alloc.get("objective_star", math.nan)
   gci = (_gain(alloc) or (None, None))[1]
-  return Table("allocation", "Uniform vs p*: shares, token deltas beside the paper's Figure 5, predicted losses",
-               ["language", "uniform", "p* [CI]", "Δ share", "Δ tokens (ours, at D)", "Δ at 350B (B tokens)",
-                "paper Δ H1 (B)", "paper Δ H2 (B)", "pred. loss uniform", "pred. loss p*"], rows,
-               f"Objective (equal-weighted predicted loss): uniform {fixed(alloc.get('objective_uniform'))} → p* "
-               f"{fixed(alloc.get('objective_star'))} (gain {fmt(gain)}" + (f", CI [{fmt(gci[0])}, {fmt(gci[1])}]"
-                                                                         if gci else "") + "). "
-               "'Δ at 350B' rescales our share change to the paper's 350B code tokens. The paper's deltas: only "
-               "Python +26.77B is unambiguous; H1 cuts Go (§6.1), H2 cuts Rust (abstract, §6.4) — paper.md §3.7.")
+  return Table(
+    "allocation",
+    "Uniform vs p*: shares, token deltas beside the paper's Figure 5, predicted losses",
+    [
+      "language",
+      "uniform",
+      "p* [CI]",
+      "Δ share",
+      "Δ tokens (ours, at D)",
+      "Δ at 350B (B tokens)",
+      "paper Δ H1 (B)",
+      "paper Δ H2 (B)",
+      "pred. loss uniform",
+      "pred. loss p*",
+    ],
+    rows,
+    f"Objective (equal-weighted predicted loss): uniform {fixed(alloc.get('objective_uniform'))} → p* "
+    f"{fixed(alloc.get('objective_star'))} (gain {fmt(gain)}"
+    + (f", CI [{fmt(gci[0])}, {fmt(gci[1])}]" if gci else "")
+    + "). "
+    "'Δ at 350B' rescales our share change to the paper's 350B code tokens. The paper's deltas: only "
+    "Python +26.77B is unambiguous; H1 cuts Go (§6.1), H2 cuts Rust (abstract, §6.4) — paper.md §3.7.",
+  )
 
 
 def _gain(obj: Any) -> tuple[float, list[float] | None] | None:
@@ -216,8 +252,11 @@ def _gain_table(inputs: StudyInputs, alloc: dict, meas: dict) -> Table:
   pred, src, when = None, "none", ""
   if inputs.prediction is not None:
     pred, src = _gain(inputs.prediction[1]), str(inputs.prediction[0].relative_to(inputs.root))
-    when = (", written before the validation runs" if inputs.prediction[1].get("written_before_runs", True) else
-            ", written AFTER some validation runs had started (runs_started_before)")
+    when = (
+      ", written before the validation runs"
+      if inputs.prediction[1].get("written_before_runs", True)
+      else ", written AFTER some validation runs had started (runs_started_before)"
+    )
   if pred is None and alloc:
     pred, src = _gain(alloc), "allocation.json (no validation/prediction.json)"
   rows = []
@@ -227,43 +266,73 @@ def _gain_table(inputs: StudyInputs, alloc: dict, meas: dict) -> Table:
       continue
     point, ci = verdicts.paired([u["by_seed"][s] - e["by_seed"][s] for s in e["by_seed"] if s in u["by_seed"]])
     seeds = len([s for s in e["by_seed"] if s in u["by_seed"]])
-    rows.append([fmt(k[0]), fmt(k[1]), interval(pred[0], pred[1]) if pred else "—",
-                 interval(point, ci) if ci else f"{fixed(point)} (1 seed: no interval)", seeds])
-  return Table("validation_gain", "Guided vs uniform: predicted gain beside measured gain",
-               ["N", "D", "predicted gain [95%]", "measured gain [95%, paired over seeds]", "paired seeds"], rows,
-               f"Gain = weighted loss of uniform − guided, the allocation's objective (nats/token; positive = "
-               "guided is better). "
-               f"Predicted: {src}{when}. Measured: Student's t over the per-seed "
-               "differences of the two arms (same seeds, same evaluation tokens).")
+    rows.append(
+      [
+        fmt(k[0]),
+        fmt(k[1]),
+        interval(pred[0], pred[1]) if pred else "—",
+        interval(point, ci) if ci else f"{fixed(point)} (1 seed: no interval)",
+        seeds,
+      ]
+    )
+  return Table(
+    "validation_gain",
+    "Guided vs uniform: predicted gain beside measured gain",
+    ["N", "D", "predicted gain [95%]", "measured gain [95%, paired over seeds]", "paired seeds"],
+    rows,
+    f"Gain = weighted loss of uniform − guided, the allocation's objective (nats/token; positive = "
+    "guided is better). "
+    f"Predicted: {src}{when}. Measured: Student's t over the per-seed "
+    "differences of the two arms (same seeds, same evaluation tokens).",
+  )
 
 
 def section(inputs: StudyInputs) -> tuple[Section, Section, dict]:
   """(Figure 5 section, Figure 1 section, facts for the claims table)."""
-  fig5 = Section("allocation", "Token allocation: uniform vs p* (paper Figure 5)",
-                 intro="p* minimises the weighted sum of predicted per-language losses at fixed N and D "
-                       "(default: equal weights, the paper's 'equal-weighted average').")
-  fig1 = Section("multilingual", "Equal-weighted multilingual loss, guided vs uniform (paper Figure 1)",
-                 intro="Mean validation loss over the languages (equal weights): lines from the fitted law at p* and "
-                       "at the uniform mixture (both held at the allocation's values while N or D varies), points "
-                       "from the guided-vs-uniform validation runs.")
+  fig5 = Section(
+    "allocation",
+    "Token allocation: uniform vs p* (paper Figure 5)",
+    intro="p* minimises the weighted sum of predicted per-language losses at fixed N and D "
+    "(default: equal weights, the paper's 'equal-weighted average').",
+  )
+  fig1 = Section(
+    "multilingual",
+    "Equal-weighted multilingual loss, guided vs uniform (paper Figure 1)",
+    intro="Mean validation loss over the languages (equal weights): lines from the fitted law at p* and "
+    "at the uniform mixture (both held at the allocation's values while N or D varies), points "
+    "from the guided-vs-uniform validation runs.",
+  )
   facts: dict[str, Any] = {}
   if inputs.allocation is None:
     fig5.missing.append("no allocation.json (run the allocate job); the paper's guided deltas are listed alone")
     g = {r: presets.figure5()["readings"][r]["tokens"] for r in ("H1", "H2")}
-    fig5.tables.append(Table("allocation_paper", "The paper's Figure 5 guided allocation (billions of tokens)",
-                             ["language", "uniform", "guided H1", "guided H2"],
-                             [[display(n), 50.0, g["H1"][n], g["H2"][n]] for n in languages.NAMES],
-                             "H1/H2: the two readings of the lost labels (paper.md §3.7)."))
+    fig5.tables.append(
+      Table(
+        "allocation_paper",
+        "The paper's Figure 5 guided allocation (billions of tokens)",
+        ["language", "uniform", "guided H1", "guided H2"],
+        [[display(n), 50.0, g["H1"][n], g["H2"][n]] for n in languages.NAMES],
+        "H1/H2: the two readings of the lost labels (paper.md §3.7).",
+      )
+    )
   langs: list[str] = []
   alloc: dict = {}
   law = None
   if inputs.allocation is not None:
     path, alloc = inputs.allocation
     langs = _langs(alloc)
-    fig5.notes.append(f"From {path.relative_to(inputs.root)}: {alloc.get('law', '?')} law, N = {fmt(alloc.get('N'))}, "
-                      f"D = {fmt(alloc.get('D'))}, KKT residual {fmt(alloc.get('kkt_residual'))}.")
-    fig5.figures.append(Figure("allocation_shares", "Token shares per language: uniform, p* (with its bootstrap "
-                               "interval when available) and the paper's guided mixture.", _bars(alloc, langs)))
+    fig5.notes.append(
+      f"From {path.relative_to(inputs.root)}: {alloc.get('law', '?')} law, N = {fmt(alloc.get('N'))}, "
+      f"D = {fmt(alloc.get('D'))}, KKT residual {fmt(alloc.get('kkt_residual'))}."
+    )
+    fig5.figures.append(
+      Figure(
+        "allocation_shares",
+        "Token shares per language: uniform, p* (with its bootstrap "
+        "interval when available) and the paper's guided mixture.",
+        _bars(alloc, langs),
+      )
+    )
     fig5.tables.append(_delta_table(alloc, langs))
     law, law_src = law_for(inputs, alloc)
     facts["allocation"] = alloc
@@ -282,8 +351,13 @@ def section(inputs: StudyInputs) -> tuple[Section, Section, dict]:
   if not meas:
     fig1.missing.append("no validation runs (kind validation, arm guided/uniform) in results.csv")
   if alloc and (law is not None or meas):
-    fig1.figures.append(Figure("multilingual_loss", "Equal-weighted loss against model size (at the allocation's "
-                               "D) and against tokens (at its N).", _multilingual(alloc, law, meas)))
+    fig1.figures.append(
+      Figure(
+        "multilingual_loss",
+        "Equal-weighted loss against model size (at the allocation's D) and against tokens (at its N).",
+        _multilingual(alloc, law, meas),
+      )
+    )
   elif not alloc:
     fig1.missing.append("no allocation.json: the guided and uniform mixtures are unknown, so no curves")
   if meas:
@@ -296,10 +370,16 @@ def section(inputs: StudyInputs) -> tuple[Section, Section, dict]:
           w = w / w.sum() if w.sum() > 0 else np.full(len(law.langs), 1 / len(law.langs))
           pred = solver.objective(law, N, D, w, _vec(alloc, "p_star" if arm == "guided" else "p_uniform", law))
         rows.append([arm, fmt(N), fmt(D), fixed(e["loss"]), fixed(pred), e["seeds"], e["complete"]])
-    fig1.tables.append(Table("validation", "Guided vs uniform: measured and predicted equal-weighted loss",
-                             ["arm", "N", "D", "measured loss", "predicted (law)", "seeds", "all languages"], rows,
-                             "Measured: the objective's weighted mean over languages of the validation loss (nats/token; "
-                             "equal weights unless the prediction or allocation sets them), then the mean over seeds."))
+    fig1.tables.append(
+      Table(
+        "validation",
+        "Guided vs uniform: measured and predicted equal-weighted loss",
+        ["arm", "N", "D", "measured loss", "predicted (law)", "seeds", "all languages"],
+        rows,
+        "Measured: the objective's weighted mean over languages of the validation loss (nats/token; "
+        "equal weights unless the prediction or allocation sets them), then the mean over seeds.",
+      )
+    )
     if "guided" in meas and "uniform" in meas:
       fig1.tables.append(_gain_table(inputs, alloc, meas))
   return fig5, fig1, facts

@@ -44,10 +44,15 @@ def _meta(data: inputs.StudyInputs) -> list[tuple[str, str]]:
     corpus = "sample (the bundled third_party/sample_corpus)"
   sizes = ", ".join(f"{s} (N={figures.count_label(n)})" for s, n in p["sizes"].items()) or "—"
   lo, hi = p["tokens"]
-  out = [("study directory", str(data.root)), ("scale", ", ".join(p["scale"]) or "not recorded (no study.json)"),
-         ("corpus", corpus), ("studies", ", ".join(p["studies"]) or "—"),
-         ("runs / result rows", f"{p['runs']} runs, {len(data.results)} rows"),
-         ("model sizes", sizes), ("training tokens", f"{figures.count_label(lo)} – {figures.count_label(hi)}")]
+  out = [
+    ("study directory", str(data.root)),
+    ("scale", ", ".join(p["scale"]) or "not recorded (no study.json)"),
+    ("corpus", corpus),
+    ("studies", ", ".join(p["studies"]) or "—"),
+    ("runs / result rows", f"{p['runs']} runs, {len(data.results)} rows"),
+    ("model sizes", sizes),
+    ("training tokens", f"{figures.count_label(lo)} – {figures.count_label(hi)}"),
+  ]
   if p["seq_len"]:
     out.append(("sequence length / dtype", f"{', '.join(map(str, p['seq_len']))} / {', '.join(p['dtype'])}"))
   for kind, files in data.files.items():
@@ -65,20 +70,44 @@ def build(data: inputs.StudyInputs, level: float) -> tuple[list[Section], Report
   fig5, fig1, facts = allocation.section(data)
   gaps = {w: claims.translation_gaps(data.translation, w) for w in ("seen", "unseen")}
   found = claims.evaluate(claims.laws_from(ev, bpb), syn, gaps, facts.get("validation"))
-  warnings = [f"{figures.display(n)}: {why}; shown as such and used by no claim" for n, why in
-              (ev.excluded.items() if ev else ())]
+  warnings = [
+    f"{figures.display(n)}: {why}; shown as such and used by no claim" for n, why in (ev.excluded.items() if ev else ())
+  ]
   if data.allocation is not None and ev is not None and ev.excluded:
-    warnings.append("the allocation rests on laws that include non-identifiable languages "
-                    f"({', '.join(figures.display(n) for n in ev.excluded)}): its p* is not evidence")
+    warnings.append(
+      "the allocation rests on laws that include non-identifiable languages "
+      f"({', '.join(figures.display(n) for n in ev.excluded)}): its p* is not evidence"
+    )
   warnings += facts.get("warnings", [])
-  sections = [regime.section(reg), scaling.section(data, level), synergy.section(data, syn),
-              translation.section(data, summary), fig5, fig1, claims.section(found)]
+  sections = [
+    regime.section(reg),
+    scaling.section(data, level),
+    synergy.section(data, syn),
+    translation.section(data, summary),
+    fig5,
+    fig1,
+    claims.section(found),
+  ]
   report = Report(
-      study=str(data.root), regime=reg, claims=tuple(found), claims_tested=claims.tested(found),
-      warnings=tuple(warnings), provenance=data.provenance, files=data.files, problems=tuple(problems),
-      sections=tuple({"key": s.key, "title": s.title, "figures": [f"figures/{f.name}.png" for f in s.figures],
-                      "tables": [f"tables/{t.name}.md" for t in s.tables], "missing": s.missing}
-                     for s in sections))
+    study=str(data.root),
+    regime=reg,
+    claims=tuple(found),
+    claims_tested=claims.tested(found),
+    warnings=tuple(warnings),
+    provenance=data.provenance,
+    files=data.files,
+    problems=tuple(problems),
+    sections=tuple(
+      {
+        "key": s.key,
+        "title": s.title,
+        "figures": [f"figures/{f.name}.png" for f in s.figures],
+        "tables": [f"tables/{t.name}.md" for t in s.tables],
+        "missing": s.missing,
+      }
+      for s in sections
+    ),
+  )
   return sections, report
 
 
@@ -99,6 +128,9 @@ def main(config, workdir: str) -> None:
   n_fig = sum(len(s.figures) for s in sections)
   n_tab = sum(len(s.tables) for s in sections)
   gaps = sum(len(s.missing) for s in sections)
-  print(f"wrote {out / 'index.html'}: {n_fig} figures, {n_tab} tables"
-        + (f", {gaps} missing part(s) named in the report" if gaps else "")
-        + (f", {len(report.warnings)} warning(s)" if report.warnings else ""), file=sys.stderr)
+  print(
+    f"wrote {out / 'index.html'}: {n_fig} figures, {n_tab} tables"
+    + (f", {gaps} missing part(s) named in the report" if gaps else "")
+    + (f", {len(report.warnings)} warning(s)" if report.warnings else ""),
+    file=sys.stderr,
+  )

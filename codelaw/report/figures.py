@@ -20,7 +20,7 @@ COLORS = dict(zip(languages.NAMES, plt.get_cmap("tab10").colors))
 
 @dataclasses.dataclass
 class Figure:
-  name: str        # file stem: OUT/figures/<name>.png
+  name: str  # file stem: OUT/figures/<name>.png
   caption: str
   png: bytes
 
@@ -33,7 +33,7 @@ class Section:
   figures: list[Figure] = dataclasses.field(default_factory=list)
   tables: list[Table] = dataclasses.field(default_factory=list)
   notes: list[str] = dataclasses.field(default_factory=list)
-  missing: list[str] = dataclasses.field(default_factory=list)   # parts that could not be drawn, and why
+  missing: list[str] = dataclasses.field(default_factory=list)  # parts that could not be drawn, and why
 
 
 def display(lang: str) -> str:
@@ -69,6 +69,7 @@ def count_label(x: float) -> str:
 def log_count_axis(axis) -> None:
   """A log axis of raw counts labelled at 1, 2, 5 x 10^k as '100k', '200k', ... (minor labels would collide)."""
   from matplotlib import ticker
+
   axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
   axis.set_major_formatter(ticker.FuncFormatter(lambda x, _: count_label(x)))
   axis.set_minor_formatter(ticker.NullFormatter())

@@ -56,26 +56,42 @@ def _section(sec: Section) -> str:
   for note in sec.notes:
     parts.append(f'<p class="note">{esc(note)}</p>')
   for fig in sec.figures:
-    parts.append(f'<figure><img src="figures/{esc(fig.name)}.png" alt="{esc(fig.caption)}">'
-                 f"<figcaption>{esc(fig.caption)}</figcaption></figure>")
+    parts.append(
+      f'<figure><img src="figures/{esc(fig.name)}.png" alt="{esc(fig.caption)}">'
+      f"<figcaption>{esc(fig.caption)}</figcaption></figure>"
+    )
   for table in sec.tables:
-    parts.append(f'<h3 id="table-{esc(table.name)}">{esc(table.title)}</h3>'
-                 f'<div class="table" data-table="{esc(table.name)}">{table.to_html()}</div>')
+    parts.append(
+      f'<h3 id="table-{esc(table.name)}">{esc(table.title)}</h3>'
+      f'<div class="table" data-table="{esc(table.name)}">{table.to_html()}</div>'
+    )
   parts.append("</section>")
   return "\n".join(parts)
 
 
-def render(title: str, meta: Sequence[tuple[str, str]], sections: Sequence[Section], problems: Sequence[str],
-           warnings: Sequence[str] = ()) -> str:
-  toc = "".join(f'<li><a href="#{esc(s.key)}">{esc(s.title)}</a>{" (incomplete)" if s.missing else ""}</li>'
-                for s in sections)
+def render(
+  title: str,
+  meta: Sequence[tuple[str, str]],
+  sections: Sequence[Section],
+  problems: Sequence[str],
+  warnings: Sequence[str] = (),
+) -> str:
+  toc = "".join(
+    f'<li><a href="#{esc(s.key)}">{esc(s.title)}</a>{" (incomplete)" if s.missing else ""}</li>' for s in sections
+  )
   prob = ""
   if problems:
-    prob = ('<div class="missing"><strong>Files that could not be used:</strong><ul>'
-            + "".join(f"<li>{esc(p)}</li>" for p in problems) + "</ul></div>")
+    prob = (
+      '<div class="missing"><strong>Files that could not be used:</strong><ul>'
+      + "".join(f"<li>{esc(p)}</li>" for p in problems)
+      + "</ul></div>"
+    )
   if warnings:
-    prob = ('<div class="warning" id="warnings"><strong>Warnings:</strong><ul>'
-            + "".join(f"<li>{esc(w)}</li>" for w in warnings) + "</ul></div>") + prob
+    prob = (
+      '<div class="warning" id="warnings"><strong>Warnings:</strong><ul>'
+      + "".join(f"<li>{esc(w)}</li>" for w in warnings)
+      + "</ul></div>"
+    ) + prob
   body = "\n".join(_section(s) for s in sections)
   return f"""<!DOCTYPE html>
 <html lang="en">

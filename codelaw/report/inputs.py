@@ -27,15 +27,15 @@ FLOAT_COLUMNS = ("N", "D", "loss", "bpb", "flops") + tuple(f"p_{n}" for n in lan
 @dataclasses.dataclass
 class StudyInputs:
   root: Path
-  results: list[dict[str, Any]]                 # complete rows of every results.csv, deduplicated
-  translation: list[dict[str, Any]]             # rows of every translation.csv, deduplicated
-  fits: list[tuple[Path, dict]]                 # (file, law block) for every law found in fit JSON files
+  results: list[dict[str, Any]]  # complete rows of every results.csv, deduplicated
+  translation: list[dict[str, Any]]  # rows of every translation.csv, deduplicated
+  fits: list[tuple[Path, dict]]  # (file, law block) for every law found in fit JSON files
   allocation: tuple[Path, dict] | None
-  prediction: tuple[Path, dict] | None          # validation/prediction.json: the gain predicted before the runs
-  configs: dict[str, dict[str, Any]]            # run_id -> the training config in its result.json
+  prediction: tuple[Path, dict] | None  # validation/prediction.json: the gain predicted before the runs
+  configs: dict[str, dict[str, Any]]  # run_id -> the training config in its result.json
   provenance: dict[str, Any]
-  files: dict[str, list[str]]                   # what was read, by kind (shown in the report)
-  problems: list[str]                           # files that exist but could not be used
+  files: dict[str, list[str]]  # what was read, by kind (shown in the report)
+  problems: list[str]  # files that exist but could not be used
 
   def rows(self, **where: Any) -> list[dict[str, Any]]:
     return [r for r in self.results if all(r.get(k) == v for k, v in where.items())]
@@ -76,8 +76,13 @@ def _parse_result_row(row: dict[str, Any]) -> dict[str, Any] | None:
   for col in FLOAT_COLUMNS:
     if col in out:
       out[col] = _float(out[col])
-  if not (out["language"] in languages.BY_NAME and out["N"] > 0 and out["D"] > 0 and math.isfinite(out["loss"])
-          and out["loss"] > 0):
+  if not (
+    out["language"] in languages.BY_NAME
+    and out["N"] > 0
+    and out["D"] > 0
+    and math.isfinite(out["loss"])
+    and out["loss"] > 0
+  ):
     return None
   out.setdefault("kind", "")
   out["final"] = str(out.get("final", "1")) in ("1", "1.0", "True", "true", "")
@@ -123,8 +128,9 @@ def _run_configs(root: Path, results: list[dict[str, Any]]) -> dict[str, dict[st
   return out
 
 
-def _provenance(root: Path, results: list[dict[str, Any]], configs: dict[str, dict[str, Any]],
-                problems: list[str]) -> dict[str, Any]:
+def _provenance(
+  root: Path, results: list[dict[str, Any]], configs: dict[str, dict[str, Any]], problems: list[str]
+) -> dict[str, Any]:
   """Scale, corpus and model/training shape, from study.json files and the runs' own result.json configs."""
   scales, corpora, seq_lens, dtypes, studies = set(), set(), set(), set(), set()
   for path in candidates(root, "study.json"):
@@ -142,11 +148,15 @@ def _provenance(root: Path, results: list[dict[str, Any]], configs: dict[str, di
     if r.get("size"):
       sizes[r["size"]] = r["N"]
   return {
-      "scale": sorted(scales), "corpus": sorted(c for c in corpora if c), "studies": sorted(s for s in studies if s),
-      "sizes": dict(sorted(sizes.items(), key=lambda kv: kv[1])),
-      "seq_len": sorted(s for s in seq_lens if s), "dtype": sorted(d for d in dtypes if d),
-      "tokens": [min((r["D"] for r in results), default=0), max((r["D"] for r in results), default=0)],
-      "runs": len(seen_runs), "runs_with_config": bool(corpora),
+    "scale": sorted(scales),
+    "corpus": sorted(c for c in corpora if c),
+    "studies": sorted(s for s in studies if s),
+    "sizes": dict(sorted(sizes.items(), key=lambda kv: kv[1])),
+    "seq_len": sorted(s for s in seq_lens if s),
+    "dtype": sorted(d for d in dtypes if d),
+    "tokens": [min((r["D"] for r in results), default=0), max((r["D"] for r in results), default=0)],
+    "runs": len(seen_runs),
+    "runs_with_config": bool(corpora),
   }
 
 
@@ -159,8 +169,9 @@ def load(study_dir: str | Path) -> StudyInputs:
     raise UserError(f"config.study = {str(study_dir)!r}: no such directory")
   result_files = candidates(root, "results.csv")
   if not result_files:
-    raise UserError(f"config.study = {str(study_dir)!r}: no results.csv in it (or one level below); "
-                    f"run a study there first")
+    raise UserError(
+      f"config.study = {str(study_dir)!r}: no results.csv in it (or one level below); run a study there first"
+    )
   problems: list[str] = []
   results, keys = [], set()
   for path in result_files:
@@ -211,8 +222,21 @@ def load(study_dir: str | Path) -> StudyInputs:
       break
   rel = lambda ps: [str(p.relative_to(root)) for p in ps]
   configs = _run_configs(root, results)
-  return StudyInputs(root=root, results=results, translation=translation, fits=fits, allocation=allocation,
-                     prediction=prediction, configs=configs, provenance=_provenance(root, results, configs, problems),
-                     files={"results": rel(result_files), "translation": rel(t_files), "fit": rel(fit_files),
-                            "allocation": rel(alloc_files), "prediction": rel(pred_files)},
-                     problems=problems)
+  return StudyInputs(
+    root=root,
+    results=results,
+    translation=translation,
+    fits=fits,
+    allocation=allocation,
+    prediction=prediction,
+    configs=configs,
+    provenance=_provenance(root, results, configs, problems),
+    files={
+      "results": rel(result_files),
+      "translation": rel(t_files),
+      "fit": rel(fit_files),
+      "allocation": rel(alloc_files),
+      "prediction": rel(pred_files),
+    },
+    problems=problems,
+  )

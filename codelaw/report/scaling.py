@@ -78,8 +78,12 @@ def identification(inputs: StudyInputs, block: dict) -> dict[str, tuple[bool, li
       out[lang] = (bool(d["identifiable"]), [str(x) for x in d.get("problems") or []])
     elif lang in rows:
       r = rows[lang]
-      design = identifiability.design(np.asarray([x["N"] for x in r]), np.asarray([x["D"] for x in r]),
-                                      np.asarray([x["run_id"] for x in r]), len(PARAMS))
+      design = identifiability.design(
+        np.asarray([x["N"] for x in r]),
+        np.asarray([x["D"] for x in r]),
+        np.asarray([x["run_id"] for x in r]),
+        len(PARAMS),
+      )
       found = identifiability.problems(design)
       out[lang] = (not found, found)
     else:
@@ -90,11 +94,12 @@ def identification(inputs: StudyInputs, block: dict) -> dict[str, tuple[bool, li
 @dataclasses.dataclass
 class Evidence:
   """The per-language laws claims may rest on: identifiable languages only, with their bootstrap draws."""
+
   params: dict[str, dict[str, float]]
   draws: dict[str, dict[str, np.ndarray]]
-  excluded: dict[str, str]          # language -> why it is left out
-  weak: dict[str, list[str]]        # language -> weakly determined parameters (fit.json diagnostics)
-  in_bpb: bool = False              # E is in bits per byte (the law was fitted on bpb)
+  excluded: dict[str, str]  # language -> why it is left out
+  weak: dict[str, list[str]]  # language -> weakly determined parameters (fit.json diagnostics)
+  in_bpb: bool = False  # E is in bits per byte (the law was fitted on bpb)
 
 
 def evidence(inputs: StudyInputs) -> Evidence | None:
@@ -106,8 +111,9 @@ def evidence(inputs: StudyInputs) -> Evidence | None:
   params = law_params(block)
   draws = bootstrap_draws(block)
   ok = {n: p for n, p in params.items() if ident.get(n, (False, []))[0]}
-  excluded = {n: "not identifiable: " + "; ".join(ident.get(n, (False, ["no diagnostics"]))[1])
-              for n in params if n not in ok}
+  excluded = {
+    n: "not identifiable: " + "; ".join(ident.get(n, (False, ["no diagnostics"]))[1]) for n in params if n not in ok
+  }
   diag = block.get("diagnostics") or {}
   weak = {n: [str(x) for x in (diag.get(n) or {}).get("weak") or []] for n in ok if isinstance(diag.get(n), Mapping)}
   return Evidence(ok, {n: d for n, d in draws.items() if n in ok}, excluded, weak, fitted_in_bpb(block))
@@ -121,8 +127,10 @@ def bootstrap_draws(block: dict) -> dict[str, dict[str, np.ndarray]]:
     return {}
   if not fit.bootstrap:
     return {}
-  return {lang: {k: np.asarray([getattr(b, k)[i] for b in fit.bootstrap]) for k in PARAMS}
-          for i, lang in enumerate(fit.law.langs)}
+  return {
+    lang: {k: np.asarray([getattr(b, k)[i] for b in fit.bootstrap]) for k in PARAMS}
+    for i, lang in enumerate(fit.law.langs)
+  }
 
 
 def predict(p: dict[str, Any], N, D):
@@ -137,8 +145,9 @@ def _intervals(block: dict, lang: str, draws: dict[str, np.ndarray] | None, leve
   return ci
 
 
-def _figure(rows: dict[str, list[dict]], params: dict[str, dict], draws: dict, level: float,
-            key: str = "loss") -> bytes:
+def _figure(
+  rows: dict[str, list[dict]], params: dict[str, dict], draws: dict, level: float, key: str = "loss"
+) -> bytes:
   fig, axes = figures.subplots(len(rows), ncols=4)
   for ax, (lang, lang_rows) in zip(axes, rows.items()):
     Ns = sorted({r["N"] for r in lang_rows})
@@ -149,16 +158,28 @@ def _figure(rows: dict[str, list[dict]], params: dict[str, dict], draws: dict, l
       color = cmap(0.1 + 0.8 * k / max(1, len(Ns) - 1))
       sel = sorted((r for r in lang_rows if r["N"] == N), key=lambda r: r["D"])
       size = sel[0].get("size") or ""
-      ax.plot([r["D"] for r in sel], [r[key] for r in sel], "o", color=color, ms=4,
-              label=f"{size} (N={figures.count_label(N)})".strip())
+      ax.plot(
+        [r["D"] for r in sel],
+        [r[key] for r in sel],
+        "o",
+        color=color,
+        ms=4,
+        label=f"{size} (N={figures.count_label(N)})".strip(),
+      )
       if lang in params:
         ax.plot(grid, predict(params[lang], N, grid), "-", color=color, lw=1.2)
         if lang in draws:
           d = draws[lang]
           curves = predict({k: v[:, None] for k, v in d.items()}, N, grid[None, :])
           q = 100 * (1 - level) / 2
-          ax.fill_between(grid, np.percentile(curves, q, axis=0), np.percentile(curves, 100 - q, axis=0),
-                          color=color, alpha=0.18, lw=0)
+          ax.fill_between(
+            grid,
+            np.percentile(curves, q, axis=0),
+            np.percentile(curves, 100 - q, axis=0),
+            color=color,
+            alpha=0.18,
+            lw=0,
+          )
     # Keep the measured points readable: a fit with a huge B/D^beta term can shoot up just outside the data.
     losses = np.asarray([r[key] for r in lang_rows])
     margin = 0.5 * max(float(np.ptp(losses)), 0.05 * float(losses.max()))
@@ -170,21 +191,30 @@ def _figure(rows: dict[str, list[dict]], params: dict[str, dict], draws: dict, l
     ax.set_ylabel("validation loss (bits/byte)" if key == "bpb" else "validation loss (nats/token)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-  fig.suptitle("Per-language scaling: points = measured runs, lines = fitted law"
-               + (f", bands = {level:.0%} bootstrap interval" if draws else ""), fontsize=11)
+  fig.suptitle(
+    "Per-language scaling: points = measured runs, lines = fitted law"
+    + (f", bands = {level:.0%} bootstrap interval" if draws else ""),
+    fontsize=11,
+  )
   fig.tight_layout()
   return figures.to_png(fig)
 
 
 def _profile(ci: Any) -> str:
-  return f"; profile [{fmt(float(ci[0]), 3)}, {fmt(float(ci[1]), 3)}]" if isinstance(ci, (list, tuple)) and \
-      len(ci) == 2 else ""
+  return (
+    f"; profile [{fmt(float(ci[0]), 3)}, {fmt(float(ci[1]), 3)}]"
+    if isinstance(ci, (list, tuple)) and len(ci) == 2
+    else ""
+  )
 
 
 def section(inputs: StudyInputs, level: float = 0.95) -> Section:
-  sec = Section("scaling", "Per-language scaling laws (paper Figure 2)",
-                intro="L(N, D) = E + A / N^alpha + B / D^beta with N = non-embedding parameters and D = training "
-                      "tokens as raw counts; losses are validation cross-entropy in nats per token.")
+  sec = Section(
+    "scaling",
+    "Per-language scaling laws (paper Figure 2)",
+    intro="L(N, D) = E + A / N^alpha + B / D^beta with N = non-embedding parameters and D = training "
+    "tokens as raw counts; losses are validation cross-entropy in nats per token.",
+  )
   rows = monolingual_rows(inputs)
   bpb = units.bpb_per_nat(inputs)
   found = per_language_law(inputs)
@@ -195,17 +225,24 @@ def section(inputs: StudyInputs, level: float = 0.95) -> Section:
   draws = {n: d for n, d in (bootstrap_draws(block) if block else {}).items() if n in params}
   for n in fitted:
     if n not in params:
-      sec.notes.append(f"{display(n)}: not identifiable ({'; '.join(ident.get(n, (False, []))[1])}); its points "
-                       "are drawn without a curve and its parameters are not used by any claim.")
+      sec.notes.append(
+        f"{display(n)}: not identifiable ({'; '.join(ident.get(n, (False, []))[1])}); its points "
+        "are drawn without a curve and its parameters are not used by any claim."
+      )
   if found:
     sec.notes.insert(0, f"Fitted law: {block.get('law')} from {found[0].relative_to(inputs.root)}.")
   else:
-    sec.missing.append("no per-language law in any fit.json (run the fit job on this study); curves and the "
-                       "parameter table are left out")
+    sec.missing.append(
+      "no per-language law in any fit.json (run the fit job on this study); curves and the parameter table are left out"
+    )
   if rows:
-    sec.figures.append(Figure("scaling_per_language", "Validation loss against training tokens, one colour per "
-                              "model size, for each language.",
-                              _figure(rows, params, draws, level, "bpb" if fitted_in_bpb(block) else "loss")))
+    sec.figures.append(
+      Figure(
+        "scaling_per_language",
+        "Validation loss against training tokens, one colour per model size, for each language.",
+        _figure(rows, params, draws, level, "bpb" if fitted_in_bpb(block) else "loss"),
+      )
+    )
   else:
     sec.missing.append("no monolingual runs in results.csv (the per-language study); no scaling curves")
   paper = presets.figure2()["languages"]
@@ -215,8 +252,11 @@ def section(inputs: StudyInputs, level: float = 0.95) -> Section:
       if lang not in fitted:
         continue
       if lang not in params:
-        table_rows.append([display(lang), len(rows.get(lang, []))] + ["not identifiable"] * 8
-                          + [paper[lang]["L_inf"], paper[lang]["alpha_N"], paper[lang]["alpha_D"]])
+        table_rows.append(
+          [display(lang), len(rows.get(lang, []))]
+          + ["not identifiable"] * 8
+          + [paper[lang]["L_inf"], paper[lang]["alpha_N"], paper[lang]["alpha_D"]]
+        )
         continue
       p, ci = params[lang], _intervals(block, lang, draws.get(lang), level)
       diag = (block.get("diagnostics") or {}).get(lang) or {}
@@ -226,22 +266,51 @@ def section(inputs: StudyInputs, level: float = 0.95) -> Section:
       # Convert the fitted unit into the other one (bits per byte = nats per token * f).
       g = (1 / f if fitted_in_bpb(block) else f) if f else None
       other = interval(p["E"] * g, [v * g for v in ci["E"]] if ci.get("E") else None) if g else "—"
-      e_bpb, e_nats = (interval(p["E"], ci.get("E")), other) if fitted_in_bpb(block) else \
-          (other, interval(p["E"], ci.get("E")))
-      table_rows.append([display(lang), len(rows.get(lang, [])), e_bpb, e_nats,
-                         interval(p["alpha"], ci.get("alpha")) + _profile(prof.get("alpha")),
-                         interval(p["beta"], ci.get("beta")) + _profile(prof.get("beta")),
-                         fmt(p["A"]), fmt(p["B"]), fmt(diag.get("rmse_log")) if isinstance(diag, dict) else "—",
-                         fmt(held), paper[lang]["L_inf"], paper[lang]["alpha_N"], paper[lang]["alpha_D"]])
-    sec.tables.append(Table(
-        "per_language_parameters", "Fitted per-language parameters beside the paper's Figure 2",
-        ["language", "runs", "E (ours, bits/byte)", "E (ours, nats/token)", "alpha (N, ours)", "beta (D, ours)",
-         "A (ours)", "B (ours)",
-         "rmse log L", "held-out rel. err.", "L_inf (paper)", "alpha_N (paper)", "alpha_D (paper)"],
+      e_bpb, e_nats = (
+        (interval(p["E"], ci.get("E")), other) if fitted_in_bpb(block) else (other, interval(p["E"], ci.get("E")))
+      )
+      table_rows.append(
+        [
+          display(lang),
+          len(rows.get(lang, [])),
+          e_bpb,
+          e_nats,
+          interval(p["alpha"], ci.get("alpha")) + _profile(prof.get("alpha")),
+          interval(p["beta"], ci.get("beta")) + _profile(prof.get("beta")),
+          fmt(p["A"]),
+          fmt(p["B"]),
+          fmt(diag.get("rmse_log")) if isinstance(diag, dict) else "—",
+          fmt(held),
+          paper[lang]["L_inf"],
+          paper[lang]["alpha_N"],
+          paper[lang]["alpha_D"],
+        ]
+      )
+    sec.tables.append(
+      Table(
+        "per_language_parameters",
+        "Fitted per-language parameters beside the paper's Figure 2",
+        [
+          "language",
+          "runs",
+          "E (ours, bits/byte)",
+          "E (ours, nats/token)",
+          "alpha (N, ours)",
+          "beta (D, ours)",
+          "A (ours)",
+          "B (ours)",
+          "rmse log L",
+          "held-out rel. err.",
+          "L_inf (paper)",
+          "alpha_N (paper)",
+          "alpha_D (paper)",
+        ],
         table_rows,
         note=f"Brackets: {level:.0%} bootstrap intervals (run-level), then the profile-likelihood interval where "
-             "the fit records one. E compares across languages in bits per byte (tokenizers compress languages "
-             "differently); in nats/token it compares with the paper's L_inf. Exponents do not depend on units; "
-             "A and B do (ours: raw counts; the paper's are not published). Held-out "
-             "rel. err.: mean |relative error| on the largest model when it is left out of the fit."))
+        "the fit records one. E compares across languages in bits per byte (tokenizers compress languages "
+        "differently); in nats/token it compares with the paper's L_inf. Exponents do not depend on units; "
+        "A and B do (ours: raw counts; the paper's are not published). Held-out "
+        "rel. err.: mean |relative error| on the largest model when it is left out of the fit.",
+      )
+    )
   return sec

@@ -12,11 +12,11 @@ import markdown
 
 @dataclasses.dataclass
 class Table:
-  name: str                 # file stem: OUT/tables/<name>.md
+  name: str  # file stem: OUT/tables/<name>.md
   title: str
   header: list[str]
   rows: list[list[Any]]
-  note: str = ""            # one paragraph under the table (units, sources, caveats)
+  note: str = ""  # one paragraph under the table (units, sources, caveats)
 
   def to_markdown(self) -> str:
     lines = [f"### {self.title}", "", _row(self.header), _row(["---"] * len(self.header))]
@@ -27,8 +27,9 @@ class Table:
 
   def to_html(self) -> str:
     # The heading is rendered by the page (with an anchor); only the table and its note go through markdown.
-    body = "\n".join([_row(self.header), _row(["---"] * len(self.header))] + [_row([fmt(v) for v in r])
-                                                                              for r in self.rows])
+    body = "\n".join(
+      [_row(self.header), _row(["---"] * len(self.header))] + [_row([fmt(v) for v in r]) for r in self.rows]
+    )
     out = markdown.markdown(body, extensions=["tables"], output_format="html")
     if self.note:
       out += "\n" + markdown.markdown(self.note, output_format="html")

@@ -17,8 +17,13 @@ from codelaw.report.tables import Table, fixed, fmt
 STRATEGIES = {"shuffle": "random shuffling", "concat": "direct concatenation", "paired": "parallel pairing"}
 # Paper Figure 3: mean loss over the 30 unseen directions, baseline (random shuffling) vs parallel pairing;
 # the label-to-bar mapping is the digest's most plausible one (docs/paper.md §3.5).
-PAPER_FIGURE3 = {"0.2B": (0.2690, 0.1880), "0.5B": (0.2014, 0.1206), "1.5B": (0.1526, 0.0976),
-                 "3B": (0.1306, 0.0849), "7B": (0.1019, 0.0760)}
+PAPER_FIGURE3 = {
+  "0.2B": (0.2690, 0.1880),
+  "0.5B": (0.2014, 0.1206),
+  "1.5B": (0.1526, 0.0976),
+  "3B": (0.1306, 0.0849),
+  "7B": (0.1019, 0.0760),
+}
 
 
 def strategy_name(s: str) -> str:
@@ -45,8 +50,10 @@ def summarise(inputs: StudyInputs) -> dict[str, dict[float, dict]]:
       e["n_seen"], e["n_unseen"] = len(e["seen"]), len(e["unseen"])
       e["seen"] = float(np.mean(e["seen"])) if e["seen"] else float("nan")
       e["unseen"] = float(np.mean(e["unseen"])) if e["unseen"] else float("nan")
-  return {s: dict(sorted(out[s].items())) for s in sorted(out, key=lambda s: list(STRATEGIES).index(s)
-                                                          if s in STRATEGIES else 99)}
+  return {
+    s: dict(sorted(out[s].items()))
+    for s in sorted(out, key=lambda s: list(STRATEGIES).index(s) if s in STRATEGIES else 99)
+  }
 
 
 def _lines(summary: dict) -> bytes:
@@ -72,8 +79,10 @@ def _directions(inputs: StudyInputs, summary: dict) -> bytes:
   """Per-direction loss at each strategy's largest size (Figure 4 analogue); seen cells outlined."""
   strategies = list(summary)
   fig, axes = figures.subplots(len(strategies), ncols=3, size=(4.3, 4.0))
-  present = sorted({r["source"] for r in inputs.translation} | {r["target"] for r in inputs.translation},
-                   key=lambda n: languages.NAMES.index(n) if n in languages.NAMES else 99)
+  present = sorted(
+    {r["source"] for r in inputs.translation} | {r["target"] for r in inputs.translation},
+    key=lambda n: languages.NAMES.index(n) if n in languages.NAMES else 99,
+  )
   K = len(present)
   for ax, strategy in zip(axes, strategies):
     N = max(summary[strategy])
@@ -89,7 +98,7 @@ def _directions(inputs: StudyInputs, summary: dict) -> bytes:
     im = ax.imshow(M, cmap="viridis_r")
     lo, hi = np.nanmin(M), np.nanmax(M)
     for (i, j), v in cells.items():
-      dark = hi > lo and (M[i, j] - lo) / (hi - lo) > 0.5   # viridis_r is dark at the high end
+      dark = hi > lo and (M[i, j] - lo) / (hi - lo) > 0.5  # viridis_r is dark at the high end
       ax.text(j, i, f"{M[i, j]:.3g}", ha="center", va="center", fontsize=6, color="white" if dark else "black")
       if seen[i, j]:
         ax.add_patch(figures.plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=1.2))
@@ -106,27 +115,54 @@ def _directions(inputs: StudyInputs, summary: dict) -> bytes:
 
 
 def section(inputs: StudyInputs, summary: dict) -> Section:
-  sec = Section("translation", "Translation: seen vs unseen directions (paper Figures 3-4)",
-                intro="Loss of the target program given the source, on target tokens only, averaged over "
-                      "directions. Seen = to or from the pivot language (present in the parallel data); unseen = "
-                      "the other pairs (zero-shot).")
+  sec = Section(
+    "translation",
+    "Translation: seen vs unseen directions (paper Figures 3-4)",
+    intro="Loss of the target program given the source, on target tokens only, averaged over "
+    "directions. Seen = to or from the pivot language (present in the parallel data); unseen = "
+    "the other pairs (zero-shot).",
+  )
   if summary:
-    sec.figures.append(Figure("translation_seen_unseen", "Mean translation loss on seen and unseen directions "
-                              "against model size, per data-organisation strategy.", _lines(summary)))
-    sec.figures.append(Figure("translation_directions", "Translation loss for every direction at the largest "
-                              "model of each strategy.", _directions(inputs, summary)))
-    rows = [[strategy_name(s), e["size"] or "—", fmt(N), fixed(e["seen"]), e["n_seen"], fixed(e["unseen"]),
-             e["n_unseen"]] for s, by_n in summary.items() for N, e in by_n.items()]
-    sec.tables.append(Table("translation_ours", "Our translation loss by strategy and size",
-                            ["strategy", "size", "N", "seen loss", "seen dirs", "unseen loss", "unseen dirs"], rows,
-                            "Losses in nats per target-program token; seeds averaged per direction first."))
+    sec.figures.append(
+      Figure(
+        "translation_seen_unseen",
+        "Mean translation loss on seen and unseen directions against model size, per data-organisation strategy.",
+        _lines(summary),
+      )
+    )
+    sec.figures.append(
+      Figure(
+        "translation_directions",
+        "Translation loss for every direction at the largest model of each strategy.",
+        _directions(inputs, summary),
+      )
+    )
+    rows = [
+      [strategy_name(s), e["size"] or "—", fmt(N), fixed(e["seen"]), e["n_seen"], fixed(e["unseen"]), e["n_unseen"]]
+      for s, by_n in summary.items()
+      for N, e in by_n.items()
+    ]
+    sec.tables.append(
+      Table(
+        "translation_ours",
+        "Our translation loss by strategy and size",
+        ["strategy", "size", "N", "seen loss", "seen dirs", "unseen loss", "unseen dirs"],
+        rows,
+        "Losses in nats per target-program token; seeds averaged per direction first.",
+      )
+    )
   else:
-    sec.missing.append("no translation.csv with translation losses (run the translation study); only the "
-                       "paper's numbers are shown")
-  sec.tables.append(Table(
-      "translation_paper", "The paper's Figure 3: unseen-direction loss (30 directions)",
+    sec.missing.append(
+      "no translation.csv with translation losses (run the translation study); only the paper's numbers are shown"
+    )
+  sec.tables.append(
+    Table(
+      "translation_paper",
+      "The paper's Figure 3: unseen-direction loss (30 directions)",
       ["size", "random shuffling (baseline)", "parallel pairing"],
       [[s, fixed(b), fixed(p)] for s, (b, p) in PAPER_FIGURE3.items()],
       "Bar labels recovered from the PDF text; the size mapping is the most plausible one (paper.md §3.5). "
-      "The paper shows no direct-concatenation series."))
+      "The paper shows no direct-concatenation series.",
+    )
+  )
   return sec

@@ -22,7 +22,7 @@ from codelaw.contracts.report import CONTRADICTED, INCONCLUSIVE, NO_DATA, SUPPOR
 from codelaw.study.studies.paired import seed_interval
 
 LEVEL = 0.95
-MIN_DRAWS = 40      # at least one draw in each 2.5% tail
+MIN_DRAWS = 40  # at least one draw in each 2.5% tail
 NO_INTERVAL = "the paper publishes no interval, so its point value stands as [x, x]"
 
 
@@ -53,11 +53,12 @@ def percentile(draws: np.ndarray, level: float = LEVEL) -> tuple[float, float] |
   return float(np.percentile(d, q)), float(np.percentile(d, 100 - q))
 
 
-Estimate = tuple[float, tuple[float, float] | None]   # (point, interval or None)
+Estimate = tuple[float, tuple[float, float] | None]  # (point, interval or None)
 
 
-def monotone(f: Callable[[Mapping[str, float]], float], parts: Mapping[str, Estimate],
-             signs: Mapping[str, int]) -> Estimate:
+def monotone(
+  f: Callable[[Mapping[str, float]], float], parts: Mapping[str, Estimate], signs: Mapping[str, int]
+) -> Estimate:
   """f at the point estimates, with the interval from f at the interval ends (signs: +1 where f increases
   with that part, -1 where it decreases). No interval when any part lacks one."""
   point = f({k: v[0] for k, v in parts.items()})
@@ -72,8 +73,18 @@ def exact(x: float) -> Estimate:
   return x, (x, x)
 
 
-def claim(id: str, text: str, statistic: str, est: Estimate | None, reason: str, *, null: float = 0.0,
-          alternative: str = "greater", source: str = "ours", section: str = "") -> Claim:
+def claim(
+  id: str,
+  text: str,
+  statistic: str,
+  est: Estimate | None,
+  reason: str,
+  *,
+  null: float = 0.0,
+  alternative: str = "greater",
+  source: str = "ours",
+  section: str = "",
+) -> Claim:
   """A claim with the verdict the rule gives its interval; `est` None = the data are missing."""
   point, interval = est if est is not None else (None, None)
   verdict = decide(interval, null, alternative)
@@ -81,5 +92,16 @@ def claim(id: str, text: str, statistic: str, est: Estimate | None, reason: str,
     reason += f" (no interval: fewer than 2 seeds or {MIN_DRAWS} bootstrap draws)"
   if source == "paper" and interval is not None and interval[0] == interval[1]:
     reason += f"; {NO_INTERVAL}"
-  return Claim(id=id, claim=text, statistic=statistic, estimate=point, interval=interval, null=null,
-               verdict=verdict, reason=reason, alternative=alternative, source=source, section=section)
+  return Claim(
+    id=id,
+    claim=text,
+    statistic=statistic,
+    estimate=point,
+    interval=interval,
+    null=null,
+    verdict=verdict,
+    reason=reason,
+    alternative=alternative,
+    source=source,
+    section=section,
+  )

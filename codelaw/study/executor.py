@@ -39,6 +39,7 @@ def train_run(config: dict, workdir: str) -> None:
   import ml_collections
 
   from codelaw.train import trainer
+
   trainer.main(ml_collections.ConfigDict(config), workdir)
 
 
@@ -77,7 +78,7 @@ def _task_rank() -> int:
 @dataclasses.dataclass
 class Outcome:
   run_id: str
-  status: str            # "complete" | "failed"
+  status: str  # "complete" | "failed"
   attempts: int = 0
   error: str = ""
   log_tail: str = ""
@@ -112,9 +113,13 @@ def make_executor(cfg, folder: Path) -> submitit.Executor:
 def slurm_parameters(cfg) -> dict[str, Any]:
   """submitit's sbatch parameters for the executor config's `slurm` section."""
   s = cfg.slurm
-  params: dict[str, Any] = dict(time=int(cfg.timeout_min), nodes=int(s.nodes),
-                                ntasks_per_node=int(s.tasks_per_node), cpus_per_task=int(s.cpus_per_task),
-                                setup=list(s.setup))
+  params: dict[str, Any] = dict(
+    time=int(cfg.timeout_min),
+    nodes=int(s.nodes),
+    ntasks_per_node=int(s.tasks_per_node),
+    cpus_per_task=int(s.cpus_per_task),
+    setup=list(s.setup),
+  )
   if cfg.parallel:
     params["array_parallelism"] = int(cfg.parallel)
   if s.gpus_per_node:
@@ -144,8 +149,9 @@ def _slurm_queued(job_ids: list[str]) -> set[str] | None:
   if not job_ids:
     return set()
   try:
-    out = subprocess.run(["squeue", "-h", "-r", "-o", "%i", "-j", ",".join(job_ids)], capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+      ["squeue", "-h", "-r", "-o", "%i", "-j", ",".join(job_ids)], capture_output=True, text=True, timeout=60
+    )
   except (OSError, subprocess.TimeoutExpired):
     return None
   if out.returncode != 0:  # squeue rejects ids it no longer knows: every one of them is gone
@@ -157,8 +163,7 @@ class StudyExecutor:
   """Executes runs; `run()` returns an Outcome per run id. Job ids are recorded in submitit/jobs.json so a
   rerun re-attaches to SLURM jobs that are still queued or running instead of submitting them again."""
 
-  def __init__(self, study_dir: str | Path, cfg, run_fn: RunFn = train_run, *, name: str = "study",
-               stream=None):
+  def __init__(self, study_dir: str | Path, cfg, run_fn: RunFn = train_run, *, name: str = "study", stream=None):
     check_executor_config(cfg)
     self.dir = Path(study_dir)
     self.cfg = cfg
@@ -202,15 +207,15 @@ class StudyExecutor:
             outcomes[run_id] = outcome
             self.progress.finished(ok=True)
           elif attempts[run_id] <= int(self.cfg.retries):
-            self.progress.note(f"run {run_id} failed (attempt {attempts[run_id]}); retrying: "
-                               f"{outcome.error}")
+            self.progress.note(f"run {run_id} failed (attempt {attempts[run_id]}); retrying: {outcome.error}")
             todo.append(run)
           else:
             outcomes[run_id] = outcome
             atomic_write_json(self.run_dir(run) / "failure.json", dataclasses.asdict(outcome))
             self.progress.finished(ok=False)
-            self.progress.note(f"run {run_id} failed {attempts[run_id]} times; see "
-                               f"{self.run_dir(run) / 'failure.json'}")
+            self.progress.note(
+              f"run {run_id} failed {attempts[run_id]} times; see {self.run_dir(run) / 'failure.json'}"
+            )
         self._save_jobs(inflight)
     except KeyboardInterrupt:
       self._interrupt(inflight)

@@ -16,7 +16,6 @@ def _fmt_duration(seconds: float) -> str:
 
 
 class Progress:
-
   def __init__(self, name: str, stream: TextIO = sys.stderr, min_interval_s: float = 30.0):
     self.name = name
     self.stream = stream
@@ -58,8 +57,10 @@ class Progress:
   def line(self) -> str:
     eta = self.eta_s()
     eta_text = "?" if eta is None else _fmt_duration(eta)
-    return (f"[{self.name}] done {self.done}/{self.total} | running {self.running} | failed {self.failed} | "
-            f"left {self.left} | elapsed {_fmt_duration(time.monotonic() - self._t0)} | ETA {eta_text}")
+    return (
+      f"[{self.name}] done {self.done}/{self.total} | running {self.running} | failed {self.failed} | "
+      f"left {self.left} | elapsed {_fmt_duration(time.monotonic() - self._t0)} | ETA {eta_text}"
+    )
 
   def note(self, message: str) -> None:
     if self.tty:
@@ -77,8 +78,11 @@ class Progress:
     line = self.line()
     counts = line.split("| elapsed")[0]
     now = time.monotonic()
-    if not force and counts == self._last_line.split("| elapsed")[0] and now - self._last_time < (
-        1.0 if self.tty else self.min_interval_s):
+    if (
+      not force
+      and counts == self._last_line.split("| elapsed")[0]
+      and now - self._last_time < (1.0 if self.tty else self.min_interval_s)
+    ):
       return
     self._last_line, self._last_time = line, now
     self.stream.write(f"\r\033[K{line}" if self.tty else line + "\n")

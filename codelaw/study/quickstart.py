@@ -55,8 +55,10 @@ def _execute(name: str, runs: list[Run], workdir: Path, config, run_fn: RunFn) -
   outcomes = StudyExecutor(workdir, config.executor, run_fn, name=name).run(runs)
   failed = [rid for rid, o in outcomes.items() if o.status == "failed"]
   if failed and len(failed) > config.max_failed_runs:
-    raise UserError(f"quickstart {name}: {len(failed)} runs failed (limit max_failed_runs = "
-                    f"{config.max_failed_runs}); see {workdir}/runs/<id>/failure.json, e.g. {failed[0]}")
+    raise UserError(
+      f"quickstart {name}: {len(failed)} runs failed (limit max_failed_runs = "
+      f"{config.max_failed_runs}); see {workdir}/runs/<id>/failure.json, e.g. {failed[0]}"
+    )
   return outcomes
 
 

@@ -18,13 +18,19 @@ from codelaw.study.spec import Run
 
 def write_study_json(config, runs: list[Run], study_dir: str | Path) -> None:
   """What the study is (name, scale, runs with their metadata), for the report and for humans."""
-  atomic_write_json(Path(study_dir) / "study.json", {
-      "study": config.study, "scale": config.get("scale", ""),
-      "runs": [{"run_id": r.run_id, "eval_languages": list(r.eval_languages), "meta": r.meta} for r in runs]})
+  atomic_write_json(
+    Path(study_dir) / "study.json",
+    {
+      "study": config.study,
+      "scale": config.get("scale", ""),
+      "runs": [{"run_id": r.run_id, "eval_languages": list(r.eval_languages), "meta": r.meta} for r in runs],
+    },
+  )
 
 
-def run_study(config, workdir: str | Path, run_fn: RunFn = train_run, stream=None
-              ) -> tuple[list[Run], dict[str, Outcome]]:
+def run_study(
+  config, workdir: str | Path, run_fn: RunFn = train_run, stream=None
+) -> tuple[list[Run], dict[str, Outcome]]:
   """Runs a study's missing runs and writes DIR/study.json, DIR/results.csv and DIR/failures.json."""
   check_executor_config(config.executor)
   runs = studies.expand(config)
@@ -44,8 +50,12 @@ def main(config, workdir: str) -> None:
   except KeyboardInterrupt:
     raise UserError(f"interrupted; rerun the same command to continue the study in {workdir}") from None
   failed = sorted(rid for rid, o in outcomes.items() if o.status == "failed")
-  print(f"[{config.study}] {len(runs) - len(failed)}/{len(runs)} runs complete; results in "
-        f"{Path(workdir) / 'results.csv'}", file=sys.stderr)
+  print(
+    f"[{config.study}] {len(runs) - len(failed)}/{len(runs)} runs complete; results in {Path(workdir) / 'results.csv'}",
+    file=sys.stderr,
+  )
   if failed:
-    raise UserError(f"{len(failed)} of {len(runs)} runs failed ({', '.join(failed[:3])}"
-                    f"{', ...' if len(failed) > 3 else ''}); see {Path(workdir) / 'failures.json'}")
+    raise UserError(
+      f"{len(failed)} of {len(runs)} runs failed ({', '.join(failed[:3])}"
+      f"{', ...' if len(failed) > 3 else ''}); see {Path(workdir) / 'failures.json'}"
+    )

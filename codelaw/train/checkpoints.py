@@ -80,10 +80,12 @@ def abstract_like(state: Any) -> Any:
 
   PRNG keys stay concrete (they are tiny, and restoring a typed key needs its implementation).
   """
+
   def one(x):
     if isinstance(x, jax.Array) and not _is_key(x):
       return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding)
     return x
+
   return jax.tree.map(one, state)
 
 
@@ -94,6 +96,7 @@ def _abstract(flat: dict[str, Any]) -> dict[str, Any]:
     if isinstance(x, jax.Array):
       return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding)
     return ocp.utils.to_shape_dtype_struct(np.asarray(x))
+
   return {k: one(v) for k, v in flat.items()}
 
 
@@ -107,8 +110,7 @@ class Checkpointer:
     self._manager = self._make_manager()
 
   def _make_manager(self) -> ocp.CheckpointManager:
-    options = ocp.CheckpointManagerOptions(max_to_keep=self._keep, create=True,
-                                           enable_async_checkpointing=self._async)
+    options = ocp.CheckpointManagerOptions(max_to_keep=self._keep, create=True, enable_async_checkpointing=self._async)
     return ocp.CheckpointManager(self.directory, options=options)
 
   def steps(self) -> list[int]:
@@ -150,13 +152,16 @@ class Checkpointer:
       except Exception as e:  # orbax/tensorstore raise many types for unreadable files; all mean "bad step"
         older = steps[-2 - i] if i + 1 < len(steps) else None
         reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        message = (f"checkpoint step {step} in {self.directory} is unreadable ({type(e).__name__}: {reason}); "
-                   + (f"falling back to step {older}" if older is not None else "no older checkpoint left"))
+        message = f"checkpoint step {step} in {self.directory} is unreadable ({type(e).__name__}: {reason}); " + (
+          f"falling back to step {older}" if older is not None else "no older checkpoint left"
+        )
         log.warning(message)
         warnings.warn(message, RuntimeWarning, stacklevel=2)
         self._quarantine(step)
-    raise UserError(f"every checkpoint in {self.directory} is unreadable (moved to {self._corrupt_dir()}); "
-                    "delete the workdir to start over")
+    raise UserError(
+      f"every checkpoint in {self.directory} is unreadable (moved to {self._corrupt_dir()}); "
+      "delete the workdir to start over"
+    )
 
   def _corrupt_dir(self) -> Path:
     return self.directory.with_name(self.directory.name + ".corrupt")
@@ -172,6 +177,7 @@ class Checkpointer:
       shutil.move(str(self.directory / str(step)), str(target))
     if jax.process_count() > 1:
       from jax.experimental import multihost_utils
+
       multihost_utils.sync_global_devices(f"codelaw_quarantine_{step}")
     self._manager.close()
     self._manager = self._make_manager()

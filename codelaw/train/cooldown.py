@@ -26,10 +26,11 @@ from codelaw.errors import UserError
 @dataclasses.dataclass(frozen=True)
 class Budget:
   """One token budget of a WSD run: `steps` in total, the decay starting after step `decay_start`."""
-  tokens: int        # the budget as requested (config.train.tokens or a cooldown_budgets entry)
+
+  tokens: int  # the budget as requested (config.train.tokens or a cooldown_budgets entry)
   steps: int
   decay_start: int
-  final: bool        # the main run itself (the largest budget), not a branch
+  final: bool  # the main run itself (the largest budget), not a branch
 
   @property
   def cooldown_steps(self) -> int:
@@ -45,8 +46,9 @@ def decay_start(steps: int, fraction: float) -> int:
   return steps - max(1, math.floor(fraction * steps + 0.5))
 
 
-def plan(budgets: Sequence[float], total_tokens: int, tokens_per_step: int, cooldown_fraction: float,
-         warmup_steps: int = 0) -> list[Budget]:
+def plan(
+  budgets: Sequence[float], total_tokens: int, tokens_per_step: int, cooldown_fraction: float, warmup_steps: int = 0
+) -> list[Budget]:
   """The branches (ascending) plus the final budget (`total_tokens`), validated. A budget is a number of
   tokens, or a fraction of `total_tokens` when in (0, 1), so budgets written as fractions follow train.tokens."""
   if not 0.0 < cooldown_fraction < 1.0:
@@ -59,18 +61,23 @@ def plan(budgets: Sequence[float], total_tokens: int, tokens_per_step: int, cool
     if tokens < 1:
       tokens = tokens * total_tokens
     if tokens > total_tokens:
-      raise UserError(f"train.cooldown_budgets: {tokens:g} tokens exceeds train.tokens = {total_tokens}; "
-                      "the main run must reach the largest budget")
+      raise UserError(
+        f"train.cooldown_budgets: {tokens:g} tokens exceeds train.tokens = {total_tokens}; "
+        "the main run must reach the largest budget"
+      )
     steps = steps_for(tokens, tokens_per_step)
     if steps >= total_steps:
       continue  # the same number of steps as the main run: the main run's own decay measures it
     start = decay_start(steps, cooldown_fraction)
     if start < max(warmup_steps, 1):
-      raise UserError(f"train.cooldown_budgets: {tokens:g} tokens ({steps} steps) is too small for "
-                      f"optim.warmup_steps = {warmup_steps} and train.cooldown_fraction = {cooldown_fraction}")
+      raise UserError(
+        f"train.cooldown_budgets: {tokens:g} tokens ({steps} steps) is too small for "
+        f"optim.warmup_steps = {warmup_steps} and train.cooldown_fraction = {cooldown_fraction}"
+      )
     out.setdefault(steps, Budget(tokens=int(tokens), steps=steps, decay_start=start, final=False))
-  final = Budget(tokens=int(total_tokens), steps=total_steps,
-                 decay_start=decay_start(total_steps, cooldown_fraction), final=True)
+  final = Budget(
+    tokens=int(total_tokens), steps=total_steps, decay_start=decay_start(total_steps, cooldown_fraction), final=True
+  )
   return [out[s] for s in sorted(out)] + [final]
 
 

@@ -28,6 +28,7 @@ from codelaw.errors import UserError
 @dataclasses.dataclass(frozen=True)
 class ProcessLayout:
   """This process's place in a multi-process job; `local_device_ids` None = every device it can see."""
+
   num_processes: int
   process_id: int
   local_device_ids: tuple[int, ...] | None
@@ -76,8 +77,10 @@ def slurm_layout(env: Mapping[str, str]) -> ProcessLayout:
   node = _int_env(env, "SLURM_NODEID", 0)
   tasks = per_node[node] if node < len(per_node) else per_node[-1]
   if n_visible % tasks:
-    raise UserError(f"SLURM: {tasks} tasks on a node cannot share its {n_visible} GPUs evenly; "
-                    "start one task per GPU (--ntasks-per-node=<gpus> --gpus-per-task=1) or one per node")
+    raise UserError(
+      f"SLURM: {tasks} tasks on a node cannot share its {n_visible} GPUs evenly; "
+      "start one task per GPU (--ntasks-per-node=<gpus> --gpus-per-task=1) or one per node"
+    )
   share = n_visible // tasks
   local = _int_env(env, "SLURM_LOCALID")
   return ProcessLayout(num_processes, process_id, tuple(range(local * share, (local + 1) * share)))
@@ -91,8 +94,11 @@ def other_multi_worker(env: Mapping[str, str]) -> bool:
   """Whether a non-SLURM launcher JAX auto-detects says this job has more than one worker."""
   tpu_hosts = max(_entries(env.get("TPU_WORKER_HOSTNAMES")), _entries(env.get("TPU_PROCESS_ADDRESSES")))
   mpi = env.get("OMPI_COMM_WORLD_SIZE", "1")
-  return (tpu_hosts > 1 or "MEGASCALE_COORDINATOR_ADDRESS" in env
-          or (mpi.isdigit() and int(mpi) > 1 and "OMPI_MCA_orte_hnp_uri" in env))
+  return (
+    tpu_hosts > 1
+    or "MEGASCALE_COORDINATOR_ADDRESS" in env
+    or (mpi.isdigit() and int(mpi) > 1 and "OMPI_MCA_orte_hnp_uri" in env)
+  )
 
 
 def initialize_kwargs(dist_cfg: Mapping[str, Any] | None, env: Mapping[str, str]) -> dict[str, Any] | None:

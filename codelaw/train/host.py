@@ -22,8 +22,7 @@ from pathlib import Path
 
 import jax
 
-KEEP_MAPPED_TUNABLES = ("glibc.malloc.arena_max=1", "glibc.malloc.mmap_max=0",
-                        f"glibc.malloc.trim_threshold={2 ** 62}")
+KEEP_MAPPED_TUNABLES = ("glibc.malloc.arena_max=1", "glibc.malloc.mmap_max=0", f"glibc.malloc.trim_threshold={2**62}")
 
 
 def training_env(env: Mapping[str, str]) -> dict[str, str]:

@@ -15,8 +15,9 @@ import jax
 import jax.numpy as jnp
 
 
-def weighted_cross_entropy(logits_BxLxV: jax.Array, targets_BxL: jax.Array,
-                           weights_BxL: jax.Array) -> tuple[jax.Array, jax.Array]:
+def weighted_cross_entropy(
+  logits_BxLxV: jax.Array, targets_BxL: jax.Array, weights_BxL: jax.Array
+) -> tuple[jax.Array, jax.Array]:
   """(sum of weight * -log p(target), sum of weights) in float32, from full logits."""
   logits_BxLxV = logits_BxLxV.astype(jnp.float32)
   logz_BxL = jax.nn.logsumexp(logits_BxLxV, axis=-1)
@@ -25,8 +26,9 @@ def weighted_cross_entropy(logits_BxLxV: jax.Array, targets_BxL: jax.Array,
   return jnp.sum((logz_BxL - target_BxL) * weights_BxL), jnp.sum(weights_BxL)
 
 
-def chunked_cross_entropy(hidden_BxLxD: jax.Array, head_VxD: jax.Array, targets_BxL: jax.Array,
-                          weights_BxL: jax.Array, chunk: int) -> tuple[jax.Array, jax.Array]:
+def chunked_cross_entropy(
+  hidden_BxLxD: jax.Array, head_VxD: jax.Array, targets_BxL: jax.Array, weights_BxL: jax.Array, chunk: int
+) -> tuple[jax.Array, jax.Array]:
   """`weighted_cross_entropy(hidden @ head.T, ...)` computed `chunk` vocabulary entries at a time.
 
   Logits accumulate in float32 as the full-logit head does (`preferred_element_type`); a vocabulary that
@@ -48,8 +50,9 @@ def chunked_cross_entropy(hidden_BxLxD: jax.Array, head_VxD: jax.Array, targets_
     # The running max only keeps exp() in range; logsumexp does not depend on it, so no gradient flows
     # through it (and none through the -inf of masked entries).
     new_max_BxL = jax.lax.stop_gradient(jnp.maximum(max_BxL, jnp.max(logits_BxLxC, axis=-1)))
-    sum_BxL = sum_BxL * jnp.exp(max_BxL - new_max_BxL) + jnp.sum(jnp.exp(logits_BxLxC - new_max_BxL[..., None]),
-                                                                  axis=-1)
+    sum_BxL = sum_BxL * jnp.exp(max_BxL - new_max_BxL) + jnp.sum(
+      jnp.exp(logits_BxLxC - new_max_BxL[..., None]), axis=-1
+    )
     return (new_max_BxL, sum_BxL), None
 
   shape = targets_BxL.shape

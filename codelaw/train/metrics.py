@@ -23,9 +23,24 @@ from codelaw.io import atomic_write_text
 # Dense bf16 peak FLOP/s per device, by substrings of `device_kind` (first match wins). H100/H200 SXM
 # report "NVIDIA H100 80GB HBM3" / "NVIDIA H200"; the PCIe and NVL cards run at lower clocks and power.
 PEAK_FLOPS_BY_KIND: tuple[tuple[str, float], ...] = (
-    ("h100 pcie", 756e12), ("h100 nvl", 835e12), ("h200 nvl", 835e12), ("h200", 989e12), ("h100", 989e12), ("h800", 989e12), ("b200", 2250e12), ("a100", 312e12),
-    ("a800", 312e12), ("l40s", 362e12), ("l4", 121e12), ("a10", 125e12), ("v100", 125e12),
-    ("tpu v6", 918e12), ("tpu v5 lite", 197e12), ("tpu v5e", 197e12), ("tpu v5", 459e12), ("tpu v4", 275e12),
+  ("h100 pcie", 756e12),
+  ("h100 nvl", 835e12),
+  ("h200 nvl", 835e12),
+  ("h200", 989e12),
+  ("h100", 989e12),
+  ("h800", 989e12),
+  ("b200", 2250e12),
+  ("a100", 312e12),
+  ("a800", 312e12),
+  ("l40s", 362e12),
+  ("l4", 121e12),
+  ("a10", 125e12),
+  ("v100", 125e12),
+  ("tpu v6", 918e12),
+  ("tpu v5 lite", 197e12),
+  ("tpu v5e", 197e12),
+  ("tpu v5", 459e12),
+  ("tpu v4", 275e12),
 )
 
 
@@ -40,7 +55,7 @@ def measured_matmul_flops(n: int = 1024, repeats: int = 5) -> float:
     start = time.perf_counter()
     dot(a, a).block_until_ready()
     best = min(best, time.perf_counter() - start)
-  return 2 * n ** 3 / best
+  return 2 * n**3 / best
 
 
 def peak_flops(configured: float = 0.0) -> float:
@@ -75,6 +90,7 @@ class RunLogger:
       self._truncate(self.logdir / name, resume_step)
       self._files[name] = open(self.logdir / name, "a")
     from tensorboardX import SummaryWriter
+
     # purge_step hides the events a killed run wrote past its checkpoint from TensorBoard.
     self._tb = SummaryWriter(str(self.logdir / "tensorboard"), purge_step=resume_step + 1 if resume_step else None)
 
@@ -82,8 +98,11 @@ class RunLogger:
   def _truncate(path: Path, resume_step: int) -> None:
     if not path.exists():
       return
-    kept = [line for line in path.read_text().splitlines(keepends=True)
-            if line.endswith("\n") and json.loads(line)["step"] <= resume_step]
+    kept = [
+      line
+      for line in path.read_text().splitlines(keepends=True)
+      if line.endswith("\n") and json.loads(line)["step"] <= resume_step
+    ]
     atomic_write_text(path, "".join(kept))
 
   def _line(self, name: str, record: dict) -> None:

@@ -24,8 +24,9 @@ def _get(cfg: Mapping[str, Any], key: str, default: Any) -> Any:
   return cfg[key] if key in cfg else default
 
 
-def _number(cfg: Mapping[str, Any], key: str, default: float, lo: float, hi: float = float("inf"),
-            lo_open: bool = False) -> float:
+def _number(
+  cfg: Mapping[str, Any], key: str, default: float, lo: float, hi: float = float("inf"), lo_open: bool = False
+) -> float:
   value = _get(cfg, key, default)
   if isinstance(value, bool) or not isinstance(value, (int, float)):
     raise UserError(f"optim.{key} = {value!r}: expected a number")
@@ -34,8 +35,9 @@ def _number(cfg: Mapping[str, Any], key: str, default: float, lo: float, hi: flo
   return float(value)
 
 
-def make_schedule(optim_cfg: Mapping[str, Any], total_steps: int,
-                  decay_start_step: int | None = None) -> Callable[[jax.Array], jax.Array]:
+def make_schedule(
+  optim_cfg: Mapping[str, Any], total_steps: int, decay_start_step: int | None = None
+) -> Callable[[jax.Array], jax.Array]:
   """The learning rate as a function of the step (0-based), as optax schedules are."""
   peak = _number(optim_cfg, "peak_lr", 3e-3, 0.0, lo_open=True)
   warmup = int(_number(optim_cfg, "warmup_steps", 0, 0))
@@ -78,8 +80,9 @@ def decay_mask(params: Any) -> Any:
   return jax.tree.map(lambda p: p.ndim >= 2, params)
 
 
-def make_optimizer(optim_cfg: Mapping[str, Any], total_steps: int,
-                   decay_start_step: int | None = None) -> optax.GradientTransformation:
+def make_optimizer(
+  optim_cfg: Mapping[str, Any], total_steps: int, decay_start_step: int | None = None
+) -> optax.GradientTransformation:
   """AdamW + global-norm clipping (grad_clip 0 = off) on the schedule; the current rate is kept in the state
   (`optax.tree_utils.tree_get(opt_state, "learning_rate")`) so the train step can report it."""
   schedule = make_schedule(optim_cfg, total_steps, decay_start_step)
@@ -88,6 +91,7 @@ def make_optimizer(optim_cfg: Mapping[str, Any], total_steps: int,
   weight_decay = _number(optim_cfg, "weight_decay", 0.1, 0.0)
   clip = _number(optim_cfg, "grad_clip", 1.0, 0.0)
   eps = _number(optim_cfg, "eps", 1e-8, 0.0, lo_open=True)
-  adamw = optax.inject_hyperparams(optax.adamw, static_args=("mask",))(learning_rate=schedule, b1=b1, b2=b2, eps=eps,
-                                                weight_decay=weight_decay, mask=decay_mask)
+  adamw = optax.inject_hyperparams(optax.adamw, static_args=("mask",))(
+    learning_rate=schedule, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay, mask=decay_mask
+  )
   return optax.chain(optax.clip_by_global_norm(clip), adamw) if clip > 0 else adamw

@@ -32,7 +32,7 @@ LAYOUT_SECTIONS = ("mesh", "distributed")
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-  config: dict                  # the config as given (after command-line overrides)
+  config: dict  # the config as given (after command-line overrides)
   run_id: str
   corpus_dir: Path
   manifest: corpus_format.Manifest
@@ -42,8 +42,8 @@ class Settings:
   seed: int
   seq_len: int
   global_batch_size: int
-  microbatch_per_device: int    # rows per device per gradient-accumulation step; 0 = the whole batch at once
-  loss_vocab_chunk: int         # vocabulary entries per cross-entropy chunk; 0 = full logits
+  microbatch_per_device: int  # rows per device per gradient-accumulation step; 0 = the whole batch at once
+  loss_vocab_chunk: int  # vocabulary entries per cross-entropy chunk; 0 = full logits
   tokens_per_step: int
   total_steps: int
   budgets: tuple[cooldown.Budget, ...]  # cooldown branches (ascending), then the final budget
@@ -54,7 +54,7 @@ class Settings:
   keep_checkpoints: int
   log_every: int
   peak_flops: float
-  translation: Any              # TranslationSpec or None
+  translation: Any  # TranslationSpec or None
   unique_tokens: dict[str, int] | None = None  # per-language cap on distinct training tokens (data repeats)
 
   @property
@@ -117,8 +117,10 @@ def _unique_tokens(data: dict) -> dict[str, int] | None:
     return None
   if not isinstance(caps, dict):
     raise UserError(f"data.unique_tokens = {caps!r}: expected None or {{language: tokens}}")
-  return {checks.language(name, "data.unique_tokens"): checks.positive_int(cap, f"data.unique_tokens.{name}")
-          for name, cap in caps.items()} or None
+  return {
+    checks.language(name, "data.unique_tokens"): checks.positive_int(cap, f"data.unique_tokens.{name}")
+    for name, cap in caps.items()
+  } or None
 
 
 def resolve(config: Any) -> Settings:
@@ -134,8 +136,9 @@ def resolve(config: Any) -> Settings:
   translation = _translation(data)
 
   seq_len = _int(model, "model", "seq_len", 2)
-  model_keys = {k: model[k] for k in ("dtype", "attention", "remat", "tie_embeddings", "n_kv_heads", "rope_theta")
-                if k in model}
+  model_keys = {
+    k: model[k] for k in ("dtype", "attention", "remat", "tie_embeddings", "n_kv_heads", "rope_theta") if k in model
+  }
   model_cfg = model_config(model.get("size"), manifest.vocab_size, **model_keys)
 
   batch = _int(train, "train", "global_batch_size", 1)
@@ -148,29 +151,54 @@ def resolve(config: Any) -> Settings:
     raise UserError(f"train.global_batch_size = {batch} is not divisible by the {jax.process_count()} processes")
   microbatch = checks.integer(train.get("microbatch_per_device", 0), "train.microbatch_per_device", lo=0)
   if microbatch and (batch // parallel) % microbatch:
-    raise UserError(f"train.microbatch_per_device = {microbatch} does not divide the {batch // parallel} rows per "
-                    f"device (train.global_batch_size = {batch} over {parallel} data-parallel devices)")
+    raise UserError(
+      f"train.microbatch_per_device = {microbatch} does not divide the {batch // parallel} rows per "
+      f"device (train.global_batch_size = {batch} over {parallel} data-parallel devices)"
+    )
   vocab_chunk = checks.integer(train.get("loss_vocab_chunk", 0), "train.loss_vocab_chunk", lo=0)
 
   tokens_per_step = batch * seq_len
   budgets_cfg = tuple(train.get("cooldown_budgets") or ())
   if budgets_cfg and optim.get("schedule", "wsd") != "wsd":
     raise UserError(f"train.cooldown_budgets needs optim.schedule = 'wsd' (got {optim.get('schedule')!r})")
-  budgets = cooldown.plan(budgets_cfg, int(tokens), tokens_per_step,
-                          _number(train, "train", "cooldown_fraction", positive=True),
-                          warmup_steps=int(optim.get("warmup_steps", 0) or 0))
+  budgets = cooldown.plan(
+    budgets_cfg,
+    int(tokens),
+    tokens_per_step,
+    _number(train, "train", "cooldown_fraction", positive=True),
+    warmup_steps=int(optim.get("warmup_steps", 0) or 0),
+  )
 
-  eval_languages = tuple(name for name in manifest.languages
-                         if manifest.splits[name].get("val") and manifest.splits[name]["val"].documents > 0)
+  eval_languages = tuple(
+    name
+    for name in manifest.languages
+    if manifest.splits[name].get("val") and manifest.splits[name]["val"].documents > 0
+  )
   if not eval_languages:
     raise UserError(f"data.corpus: the corpus at {corpus_dir} has no validation documents to evaluate on")
   return Settings(
-      config=config, run_id=run_id(config), corpus_dir=corpus_dir, manifest=manifest, proportions=proportions,
-      model_cfg=model_cfg, mesh=mesh, seed=seed, seq_len=seq_len, global_batch_size=batch,
-      microbatch_per_device=microbatch, loss_vocab_chunk=vocab_chunk,
-      tokens_per_step=tokens_per_step, total_steps=budgets[-1].steps, budgets=tuple(budgets),
-      eval_languages=eval_languages, eval_every=_int(train, "train", "eval_every", 0),
-      eval_tokens=_int(train, "train", "eval_tokens", 1), checkpoint_every=_int(train, "train", "checkpoint_every", 1),
-      keep_checkpoints=_int(train, "train", "keep_checkpoints", 1), log_every=_int(train, "train", "log_every", 1),
-      peak_flops=_number(train, "train", "peak_flops", positive=False), translation=translation,
-      unique_tokens=_unique_tokens(data))
+    config=config,
+    run_id=run_id(config),
+    corpus_dir=corpus_dir,
+    manifest=manifest,
+    proportions=proportions,
+    model_cfg=model_cfg,
+    mesh=mesh,
+    seed=seed,
+    seq_len=seq_len,
+    global_batch_size=batch,
+    microbatch_per_device=microbatch,
+    loss_vocab_chunk=vocab_chunk,
+    tokens_per_step=tokens_per_step,
+    total_steps=budgets[-1].steps,
+    budgets=tuple(budgets),
+    eval_languages=eval_languages,
+    eval_every=_int(train, "train", "eval_every", 0),
+    eval_tokens=_int(train, "train", "eval_tokens", 1),
+    checkpoint_every=_int(train, "train", "checkpoint_every", 1),
+    keep_checkpoints=_int(train, "train", "keep_checkpoints", 1),
+    log_every=_int(train, "train", "log_every", 1),
+    peak_flops=_number(train, "train", "peak_flops", positive=False),
+    translation=translation,
+    unique_tokens=_unique_tokens(data),
+  )

@@ -44,20 +44,24 @@ def abstract_decoder(model_cfg: ModelConfig) -> tuple[nnx.GraphDef, nnx.State]:
 def param_logical_axes(model_cfg: ModelConfig) -> dict:
   """Pure-dict tree of each parameter's logical axis names."""
   _, abstract = abstract_decoder(model_cfg)
-  return jax.tree.map(lambda v: tuple(v.get_metadata()["out_sharding"]), abstract,
-                      is_leaf=lambda x: isinstance(x, nnx.Variable)).to_pure_dict()
+  return jax.tree.map(
+    lambda v: tuple(v.get_metadata()["out_sharding"]), abstract, is_leaf=lambda x: isinstance(x, nnx.Variable)
+  ).to_pure_dict()
 
 
 def param_shardings(model_cfg: ModelConfig, mesh: Mesh) -> dict:
   """Pure-dict tree of each parameter's NamedSharding under `sharding.LOGICAL_RULES`."""
   _, abstract = abstract_decoder(model_cfg)
   return jax.tree.map(
-      lambda v: sharding.logical_to_sharding(v.get_metadata()["out_sharding"], mesh, v.shape),
-      abstract, is_leaf=lambda x: isinstance(x, nnx.Variable)).to_pure_dict()
+    lambda v: sharding.logical_to_sharding(v.get_metadata()["out_sharding"], mesh, v.shape),
+    abstract,
+    is_leaf=lambda x: isinstance(x, nnx.Variable),
+  ).to_pure_dict()
 
 
-def init_train_state(model_cfg: ModelConfig, tx: optax.GradientTransformation, mesh: Mesh,
-                     seed: int) -> tuple[TrainState, TrainState]:
+def init_train_state(
+  model_cfg: ModelConfig, tx: optax.GradientTransformation, mesh: Mesh, seed: int
+) -> tuple[TrainState, TrainState]:
   """Initialises parameters, optimizer state, step and RNG directly in their shardings.
 
   Initial values do not depend on the mesh, so every mesh trains alike.
@@ -66,8 +70,9 @@ def init_train_state(model_cfg: ModelConfig, tx: optax.GradientTransformation, m
   params_sh = param_shardings(model_cfg, mesh)
   abstract_params = jax.eval_shape(lambda: init_params(model_cfg, jax.random.key(0)))
   abstract_opt = jax.eval_shape(tx.init, abstract_params)
-  opt_sh = optax.tree_map_params(tx, lambda _, sharding: sharding, abstract_opt, params_sh,
-                                 transform_non_params=lambda _: replicated)
+  opt_sh = optax.tree_map_params(
+    tx, lambda _, sharding: sharding, abstract_opt, params_sh, transform_non_params=lambda _: replicated
+  )
   shardings = TrainState(params=params_sh, opt_state=opt_sh, step=replicated, rng=replicated)
 
   def init(seed_):
@@ -75,29 +80,33 @@ def init_train_state(model_cfg: ModelConfig, tx: optax.GradientTransformation, m
     # RBG keys for the parameter draw: XLA compiles RngBitGenerator far faster than unrolled threefry
     # (4x on CPU), and on these backends the draw does not depend on the sharding (tests check it).
     params = init_params(model_cfg, jax.random.key(seed_, impl="rbg"))
-    return TrainState(params=params, opt_state=tx.init(params), step=jnp.zeros((), jnp.int32),
-                      rng=jax.random.key_data(rng))
+    return TrainState(
+      params=params, opt_state=tx.init(params), step=jnp.zeros((), jnp.int32), rng=jax.random.key_data(rng)
+    )
 
   with jax.set_mesh(mesh):
     state = jax.jit(init, out_shardings=shardings)(seed)
   return state, shardings
 
 
-def _sums(graphdef: nnx.GraphDef, params: dict, batch: Mapping[str, jax.Array],
-          vocab_chunk: int) -> tuple[jax.Array, jax.Array]:
+def _sums(
+  graphdef: nnx.GraphDef, params: dict, batch: Mapping[str, jax.Array], vocab_chunk: int
+) -> tuple[jax.Array, jax.Array]:
   model = nnx.merge(graphdef, params)
   if vocab_chunk:
     hidden_BxLxD = model.hidden(batch["inputs"], batch["positions"], batch["segment_ids"])
-    return loss_lib.chunked_cross_entropy(hidden_BxLxD, model.head_VxD(), batch["targets"], batch["weights"],
-                                          vocab_chunk)
+    return loss_lib.chunked_cross_entropy(
+      hidden_BxLxD, model.head_VxD(), batch["targets"], batch["weights"], vocab_chunk
+    )
   logits_BxLxV = model(batch["inputs"], batch["positions"], batch["segment_ids"])
   return loss_lib.weighted_cross_entropy(logits_BxLxV, batch["targets"], batch["weights"])
 
 
 def current_learning_rate(opt_state: Any) -> jax.Array:
   """The rate of the last update, as `optim.make_optimizer` records it in the state (NaN if absent)."""
-  lr = optax.tree_utils.tree_get(opt_state, "learning_rate", default=jnp.nan,
-                                 filtering=lambda _, value: isinstance(value, jax.Array))
+  lr = optax.tree_utils.tree_get(
+    opt_state, "learning_rate", default=jnp.nan, filtering=lambda _, value: isinstance(value, jax.Array)
+  )
   return jnp.asarray(lr, jnp.float32)
 
 
@@ -119,9 +128,15 @@ def _microbatches(batch: Mapping[str, jax.Array], mesh: Mesh, per_device: int) -
   return out
 
 
-def make_train_step(model_cfg: ModelConfig, tx: optax.GradientTransformation, mesh: Mesh,
-                    state_shardings: TrainState, *, microbatch_per_device: int = 0, loss_vocab_chunk: int = 0
-                    ) -> Callable[[TrainState, Mapping[str, jax.Array]], tuple[TrainState, dict]]:
+def make_train_step(
+  model_cfg: ModelConfig,
+  tx: optax.GradientTransformation,
+  mesh: Mesh,
+  state_shardings: TrainState,
+  *,
+  microbatch_per_device: int = 0,
+  loss_vocab_chunk: int = 0,
+) -> Callable[[TrainState, Mapping[str, jax.Array]], tuple[TrainState, dict]]:
   """`fn(state, batch) -> (state, {loss, grad_norm, lr, tokens})`; the input state is donated.
 
   loss = sum(weights * token loss) / sum(weights) over the global batch; tokens = sum(weights).
@@ -135,7 +150,8 @@ def make_train_step(model_cfg: ModelConfig, tx: optax.GradientTransformation, me
   def sum_grads(params, batch):
     """Gradient of the summed (not averaged) loss, with the sums: micro-batches add up exactly."""
     (sum_loss, sum_weight), grads = jax.value_and_grad(
-        lambda p: _sums(graphdef, p, batch, loss_vocab_chunk), has_aux=True)(params)
+      lambda p: _sums(graphdef, p, batch, loss_vocab_chunk), has_aux=True
+    )(params)
     return sum_loss, sum_weight, grads
 
   def accumulated(params, batch):
@@ -155,13 +171,16 @@ def make_train_step(model_cfg: ModelConfig, tx: optax.GradientTransformation, me
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     lr = current_learning_rate(opt_state)
-    metrics = {"loss": sum_loss * scale, "grad_norm": optax.global_norm(grads), "lr": lr,
-               "tokens": tokens}
+    metrics = {"loss": sum_loss * scale, "grad_norm": optax.global_norm(grads), "lr": lr, "tokens": tokens}
     return state.replace(params=params, opt_state=opt_state, step=state.step + 1), metrics
 
   metric_sh = {k: replicated for k in ("loss", "grad_norm", "lr", "tokens")}
-  jitted = jax.jit(train_step, in_shardings=(state_shardings, _batch_shardings(mesh)),
-                   out_shardings=(state_shardings, metric_sh), donate_argnums=(0,))
+  jitted = jax.jit(
+    train_step,
+    in_shardings=(state_shardings, _batch_shardings(mesh)),
+    out_shardings=(state_shardings, metric_sh),
+    donate_argnums=(0,),
+  )
 
   def step(state: TrainState, batch: Mapping[str, jax.Array]) -> tuple[TrainState, dict]:
     with jax.set_mesh(mesh):
@@ -170,14 +189,17 @@ def make_train_step(model_cfg: ModelConfig, tx: optax.GradientTransformation, me
   return step
 
 
-def make_eval_step(model_cfg: ModelConfig, mesh: Mesh, state_shardings: TrainState, *, loss_vocab_chunk: int = 0
-                   ) -> Callable[[dict, Mapping[str, jax.Array]], tuple[jax.Array, jax.Array]]:
+def make_eval_step(
+  model_cfg: ModelConfig, mesh: Mesh, state_shardings: TrainState, *, loss_vocab_chunk: int = 0
+) -> Callable[[dict, Mapping[str, jax.Array]], tuple[jax.Array, jax.Array]]:
   """`fn(params, batch) -> (sum_loss, sum_weight)`, so losses over many batches aggregate exactly."""
   graphdef, _ = abstract_decoder(model_cfg)
   replicated = NamedSharding(mesh, PartitionSpec())
-  jitted = jax.jit(lambda params, batch: _sums(graphdef, params, batch, loss_vocab_chunk),
-                   in_shardings=(state_shardings.params, _batch_shardings(mesh)),
-                   out_shardings=(replicated, replicated))
+  jitted = jax.jit(
+    lambda params, batch: _sums(graphdef, params, batch, loss_vocab_chunk),
+    in_shardings=(state_shardings.params, _batch_shardings(mesh)),
+    out_shardings=(replicated, replicated),
+  )
 
   def eval_step(params: dict, batch: Mapping[str, jax.Array]) -> tuple[jax.Array, jax.Array]:
     with jax.set_mesh(mesh):

@@ -53,9 +53,10 @@ class DivergedError(UserError):
 @dataclasses.dataclass
 class Segment:
   """One stretch of training with one optimizer schedule: the main run or one cooldown branch."""
+
   name: str
   workdir: Path
-  stop: int                       # train until state.step == stop
+  stop: int  # train until state.step == stop
   train_step: Callable
   ckpt: checkpoints.Checkpointer
   logger: metrics.RunLogger
@@ -74,19 +75,29 @@ class Trainer:
     self.state, self.shardings = step_lib.init_train_state(s.model_cfg, tx, s.mesh, s.seed)
     self.template = checkpoints.abstract_like(self.state)
     self.main_step = self._train_step(tx)
-    self.eval_step = step_lib.make_eval_step(s.model_cfg, s.mesh, self.shardings,
-                                             loss_vocab_chunk=s.loss_vocab_chunk)
-    self.dataset = mixture_dataset(s.corpus_dir, s.proportions, seq_len=s.seq_len,
-                                   global_batch_size=s.global_batch_size, seed=s.seed, translation=s.translation,
-                                   unique_tokens=s.unique_tokens)
+    self.eval_step = step_lib.make_eval_step(s.model_cfg, s.mesh, self.shardings, loss_vocab_chunk=s.loss_vocab_chunk)
+    self.dataset = mixture_dataset(
+      s.corpus_dir,
+      s.proportions,
+      seq_len=s.seq_len,
+      global_batch_size=s.global_batch_size,
+      seed=s.seed,
+      translation=s.translation,
+      unique_tokens=s.unique_tokens,
+    )
     self._meter_cls = ProportionMeter
     self.wall_time = 0.0  # seconds trained so far, carried across resumes
 
   def _train_step(self, tx: Any) -> Callable:
     s = self.s
-    return step_lib.make_train_step(s.model_cfg, tx, s.mesh, self.shardings,
-                                    microbatch_per_device=s.microbatch_per_device,
-                                    loss_vocab_chunk=s.loss_vocab_chunk)
+    return step_lib.make_train_step(
+      s.model_cfg,
+      tx,
+      s.mesh,
+      self.shardings,
+      microbatch_per_device=s.microbatch_per_device,
+      loss_vocab_chunk=s.loss_vocab_chunk,
+    )
 
   # ----------------------------------------------------------------------------------------- the run
   def run(self) -> dict:
@@ -101,8 +112,15 @@ class Trainer:
       self._load_meta(meter, restored.meta)
       if self.primary:
         print(f"resuming {self.workdir} from step {start}", file=sys.stderr)
-    main = Segment("train", self.workdir, self.s.total_steps, self.main_step, ckpt,
-                   metrics.RunLogger(self.workdir, resume_step=start), self.s.eval_every)
+    main = Segment(
+      "train",
+      self.workdir,
+      self.s.total_steps,
+      self.main_step,
+      ckpt,
+      metrics.RunLogger(self.workdir, resume_step=start),
+      self.s.eval_every,
+    )
     branch_at = {b.decay_start: b for b in self.s.budgets[:-1]}
     main.save_steps = frozenset(branch_at)
     budgets = []
@@ -130,8 +148,13 @@ class Trainer:
       if b.decay_start < start:
         record = self._branch_result(b)
         if record is None:
-          log.warning("%s: the result of cooldown branch %d is missing and the main run is past its branch "
-                      "point (step %d); it is left out of budgets", self.workdir, b.tokens, b.decay_start)
+          log.warning(
+            "%s: the result of cooldown branch %d is missing and the main run is past its branch "
+            "point (step %d); it is left out of budgets",
+            self.workdir,
+            b.tokens,
+            b.decay_start,
+          )
         else:
           budgets.append(record)
       elif b.decay_start == start:
@@ -139,8 +162,15 @@ class Trainer:
     state = self._train(main, state, it, meter, start, start_time, at_step)
     final_eval = self._evaluate(state, main, self.s.total_steps)
     final_tokens = self.s.total_steps * self.s.tokens_per_step
-    budgets.append({"tokens": final_tokens, "flops": final_tokens * self.flops_per_token, "eval": final_eval,
-                    "steps": self.s.total_steps, "decay_start": self.s.budgets[-1].decay_start})
+    budgets.append(
+      {
+        "tokens": final_tokens,
+        "flops": final_tokens * self.flops_per_token,
+        "eval": final_eval,
+        "steps": self.s.total_steps,
+        "decay_start": self.s.budgets[-1].decay_start,
+      }
+    )
     ckpt.close()
     main.logger.close()
     counts = self._global_counts(meter)
@@ -150,12 +180,20 @@ class Trainer:
       atomic_write_json(self.workdir / "result.json", result)
     return result
 
-  def _train(self, seg: Segment, state: Any, it: Any, meter: Any, start: int, start_time: float,
-             at_step: Callable | None = None) -> Any:
+  def _train(
+    self, seg: Segment, state: Any, it: Any, meter: Any, start: int, start_time: float, at_step: Callable | None = None
+  ) -> Any:
     s = self.s
     throughput = metrics.Throughput(self.flops_per_token, self.peak)
-    bar = tqdm(total=seg.stop, initial=start, desc=seg.name, unit="step", disable=not self.primary,
-               dynamic_ncols=True, mininterval=1.0)
+    bar = tqdm(
+      total=seg.stop,
+      initial=start,
+      desc=seg.name,
+      unit="step",
+      disable=not self.primary,
+      dynamic_ncols=True,
+      mininterval=1.0,
+    )
     last_saved = start
     # Metrics of dispatched steps not read yet. A step's metrics are read only after the next step is
     # dispatched, so the host waits on step t-1 while step t is queued: the device never idles while the
@@ -195,17 +233,22 @@ class Trainer:
         seg.ckpt.wait()
     return state
 
-  def _record(self, seg: Segment, bar: tqdm, done: int, m: dict, throughput: metrics.Throughput, *,
-              first: bool) -> None:
+  def _record(
+    self, seg: Segment, bar: tqdm, done: int, m: dict, throughput: metrics.Throughput, *, first: bool
+  ) -> None:
     """Checks and logs one finished step's metrics (`first`: the invocation's first step, with compilation)."""
     if not (math.isfinite(m["loss"]) and math.isfinite(m["grad_norm"])):
       seg.ckpt.wait()
       kept = seg.ckpt.steps()
       raise DivergedError(
-          f"{seg.name}: loss = {m['loss']}, grad_norm = {m['grad_norm']} at step {done}; stopped. "
-          + (f"The last good checkpoint (step {kept[-1]}) is kept in {seg.ckpt.directory}; "
-             if kept else "No checkpoint was saved yet; ")
-          + "lower optim.peak_lr or raise optim.warmup_steps")
+        f"{seg.name}: loss = {m['loss']}, grad_norm = {m['grad_norm']} at step {done}; stopped. "
+        + (
+          f"The last good checkpoint (step {kept[-1]}) is kept in {seg.ckpt.directory}; "
+          if kept
+          else "No checkpoint was saved yet; "
+        )
+        + "lower optim.peak_lr or raise optim.warmup_steps"
+      )
     throughput.add(self.s.tokens_per_step)
     if first:
       throughput.reset()  # the first step of an invocation includes compilation
@@ -243,15 +286,22 @@ class Trainer:
       state, start = restored.state, restored.step
       self._load_meta(meter, restored.meta)
     # Branches evaluate only at their end: their intermediate points are covered by the main run.
-    seg = Segment(f"cooldown {b.tokens}", bdir, b.steps, train_step, ckpt,
-                  metrics.RunLogger(bdir, resume_step=start), eval_every=0)
+    seg = Segment(
+      f"cooldown {b.tokens}", bdir, b.steps, train_step, ckpt, metrics.RunLogger(bdir, resume_step=start), eval_every=0
+    )
     state = self._train(seg, state, it, meter, start, start_time)
     evals = self._evaluate(state, seg, b.steps)
     ckpt.close()
     seg.logger.close()
     tokens = b.steps * s.tokens_per_step
-    record = {"tokens": tokens, "flops": tokens * self.flops_per_token, "eval": evals, "steps": b.steps,
-              "decay_start": b.decay_start, "budget": b.tokens}
+    record = {
+      "tokens": tokens,
+      "flops": tokens * self.flops_per_token,
+      "eval": evals,
+      "steps": b.steps,
+      "decay_start": b.decay_start,
+      "budget": b.tokens,
+    }
     if self.primary:
       atomic_write_json(bdir / "result.json", record)
     return record
@@ -259,23 +309,42 @@ class Trainer:
   # ---------------------------------------------------------------------------------- evaluation
   def _evaluate(self, state: Any, seg: Segment, step: int) -> dict:
     s = self.s
-    results = evaluate_languages(self.eval_step, state.params, s.corpus_dir, s.eval_languages, seq_len=s.seq_len,
-                                 batch_size=s.global_batch_size, max_tokens=s.eval_tokens, mesh=s.mesh)
+    results = evaluate_languages(
+      self.eval_step,
+      state.params,
+      s.corpus_dir,
+      s.eval_languages,
+      seq_len=s.seq_len,
+      batch_size=s.global_batch_size,
+      max_tokens=s.eval_tokens,
+      mesh=s.mesh,
+    )
     seg.logger.eval(step, results)
     return results
 
   def _translation_losses(self, state: Any) -> dict[str, float]:
     s = self.s
     # Every direction, not only the trained ones: transfer to unseen directions is what the study measures.
-    losses = direction_losses(self.eval_step, state.params, all_directions(), seq_len=s.seq_len,
-                              batch_size=s.global_batch_size, strategy=s.translation.strategy,
-                              corpus_dir=s.corpus_dir, data=s.translation.data, mesh=s.mesh)
+    losses = direction_losses(
+      self.eval_step,
+      state.params,
+      all_directions(),
+      seq_len=s.seq_len,
+      batch_size=s.global_batch_size,
+      strategy=s.translation.strategy,
+      corpus_dir=s.corpus_dir,
+      data=s.translation.data,
+      mesh=s.mesh,
+    )
     return {direction: v["loss"] for direction, v in losses.items()}
 
   # ------------------------------------------------------------------------------ counters / result
   def _meta(self, meter: Any, start_time: float) -> dict:
-    return {"run_id": self.s.run_id, "language_tokens": self._global_counts(meter).tolist(),
-            "wall_time_s": self.wall_time + time.perf_counter() - start_time}
+    return {
+      "run_id": self.s.run_id,
+      "language_tokens": self._global_counts(meter).tolist(),
+      "wall_time_s": self.wall_time + time.perf_counter() - start_time,
+    }
 
   def _load_meta(self, meter: Any, meta: dict) -> None:
     # Saved counts are global; process 0 carries them and the others restart at 0, so the sum stays right.
@@ -288,6 +357,7 @@ class Trainer:
     if jax.process_count() == 1:
       return np.asarray(meter.counts, dtype=np.float64)
     from jax.experimental import multihost_utils
+
     return np.asarray(multihost_utils.process_allgather(np.asarray(meter.counts, np.float64))).sum(axis=0)
 
   def _result(self, final_eval: dict, budgets: list[dict], counts: np.ndarray, state: Any) -> dict:
@@ -295,15 +365,28 @@ class Trainer:
     tokens = s.total_steps * s.tokens_per_step
     realized = realised_proportions(counts)
     result = {
-        "run_id": s.run_id, "config": s.config,
-        "n_params": counting.n_params(s.model_cfg), "n_params_total": counting.n_params_total(s.model_cfg),
-        "tokens": tokens, "flops": tokens * self.flops_per_token,
-        "proportions": {name: float(p) for name, p in s.proportions.items()},
-        "realized_proportions": {name: realized[name] for name in languages.NAMES if name in s.proportions},
-        "epochs": epochs_per_language(s.corpus_dir, s.proportions, tokens, seq_len=s.seq_len,
-                                      translation=s.translation, unique_tokens=s.unique_tokens, seed=s.seed),
-        "eval": final_eval, "budgets": budgets,
-        "wall_time_s": self.wall_time, "git_commit": _git_commit(), "status": "complete",
+      "run_id": s.run_id,
+      "config": s.config,
+      "n_params": counting.n_params(s.model_cfg),
+      "n_params_total": counting.n_params_total(s.model_cfg),
+      "tokens": tokens,
+      "flops": tokens * self.flops_per_token,
+      "proportions": {name: float(p) for name, p in s.proportions.items()},
+      "realized_proportions": {name: realized[name] for name in languages.NAMES if name in s.proportions},
+      "epochs": epochs_per_language(
+        s.corpus_dir,
+        s.proportions,
+        tokens,
+        seq_len=s.seq_len,
+        translation=s.translation,
+        unique_tokens=s.unique_tokens,
+        seed=s.seed,
+      ),
+      "eval": final_eval,
+      "budgets": budgets,
+      "wall_time_s": self.wall_time,
+      "git_commit": _git_commit(),
+      "status": "complete",
     }
     if s.translation is not None:
       result["translation"] = self._translation_losses(state)
@@ -312,8 +395,9 @@ class Trainer:
 
 def _git_commit() -> str:
   try:
-    out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True,
-                         timeout=10, check=True)
+    out = subprocess.run(
+      ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10, check=True
+    )
     return out.stdout.strip()
   except (OSError, subprocess.SubprocessError):
     return "unknown"
@@ -325,8 +409,10 @@ def _claim_workdir(workdir: Path, run_id: str) -> dict | None:
   if marker.exists():
     other = json.loads(marker.read_text()).get("run_id")
     if other != run_id:
-      raise UserError(f"--workdir {workdir} holds run {other}, but this config is run {run_id}; "
-                      "use a new workdir (or the original config)")
+      raise UserError(
+        f"--workdir {workdir} holds run {other}, but this config is run {run_id}; "
+        "use a new workdir (or the original config)"
+      )
   result_path = workdir / "result.json"
   if result_path.exists():
     result = json.loads(result_path.read_text())
@@ -354,6 +440,8 @@ def main(config: Any, workdir: str) -> dict:
   result = Trainer(s, workdir).run()
   if jax.process_index() == 0:
     means = np.mean([v["loss"] for v in result["eval"].values()])
-    print(f"run {s.run_id} complete: mean eval loss {means:.4f} over {len(result['eval'])} languages, "
-          f"{result['tokens']} tokens in {result['wall_time_s']:.1f}s -> {workdir / 'result.json'}")
+    print(
+      f"run {s.run_id} complete: mean eval loss {means:.4f} over {len(result['eval'])} languages, "
+      f"{result['tokens']} tokens in {result['wall_time_s']:.1f}s -> {workdir / 'result.json'}"
+    )
   return result

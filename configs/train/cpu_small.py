@@ -17,8 +17,18 @@ from codelaw.train.defaults import train_config
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   a = parse_arg(arg, size="cpu-200k", tokens=2_000_000)
-  return ml_collections.ConfigDict(train_config(
+  return ml_collections.ConfigDict(
+    train_config(
       model=dict(size=a.size, seq_len=256),
       optim=dict(warmup_steps=50),
-      train=dict(global_batch_size=8, tokens=a.tokens, eval_every=200, eval_tokens=32768, checkpoint_every=200,
-                 log_every=20, cooldown_budgets=(0.125, 0.25, 0.5))))
+      train=dict(
+        global_batch_size=8,
+        tokens=a.tokens,
+        eval_every=200,
+        eval_tokens=32768,
+        checkpoint_every=200,
+        log_every=20,
+        cooldown_budgets=(0.125, 0.25, 0.5),
+      ),
+    )
+  )

@@ -28,13 +28,23 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   tokens = int(float(args.pop("tokens", 64e9)))
   if args:
     raise ValueError(f"configs/train/gpu_1b.py: unknown arguments {sorted(args)}; expected size, tokens")
-  config = ml_collections.ConfigDict(train_config(
+  config = ml_collections.ConfigDict(
+    train_config(
       model=dict(size=size, seq_len=2048, dtype="bfloat16", attention="auto", remat="dots"),
       data=dict(corpus=""),
       optim=dict(peak_lr=3e-4, warmup_steps=1000, min_lr_ratio=0.1),
-      train=dict(global_batch_size=512, microbatch_per_device=8, loss_vocab_chunk=8192, tokens=tokens,
-                 eval_every=2000, eval_tokens=2 ** 22,
-                 checkpoint_every=1000, log_every=50,
-                 cooldown_budgets=tuple(tokens // 2 ** k for k in range(5, 0, -1))),
-      mesh=dict(data=1, fsdp=-1)))
+      train=dict(
+        global_batch_size=512,
+        microbatch_per_device=8,
+        loss_vocab_chunk=8192,
+        tokens=tokens,
+        eval_every=2000,
+        eval_tokens=2**22,
+        checkpoint_every=1000,
+        log_every=50,
+        cooldown_budgets=tuple(tokens // 2**k for k in range(5, 0, -1)),
+      ),
+      mesh=dict(data=1, fsdp=-1),
+    )
+  )
   return config

@@ -16,6 +16,6 @@ from codelaw.train.defaults import train_config
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   a = parse_arg(arg, size="cpu-50k", tokens=300_000, seq_len=128, batch=16)
-  return ml_collections.ConfigDict(train_config(
-      model=dict(size=a.size, seq_len=a.seq_len),
-      train=dict(global_batch_size=a.batch, tokens=a.tokens)))
+  return ml_collections.ConfigDict(
+    train_config(model=dict(size=a.size, seq_len=a.seq_len), train=dict(global_batch_size=a.batch, tokens=a.tokens))
+  )

@@ -14,11 +14,11 @@ T = TypeVar("T")
 
 @dataclasses.dataclass
 class PackageTree:
-  source: str        # debian | debian-src | pypi | npm | stdlib | local
+  source: str  # debian | debian-src | pypi | npm | stdlib | local
   name: str
   version: str
   license: str
-  root: str          # directory whose files are scanned
+  root: str  # directory whose files are scanned
   languages: tuple[str, ...]  # languages this package is taken for
 
   def to_json(self) -> dict:
@@ -57,6 +57,7 @@ def extract_archive(archive: Path, dest: Path) -> None:
   name = archive.name
   if name.endswith((".whl", ".zip")):
     import zipfile
+
     with zipfile.ZipFile(archive) as zf:
       for member in zf.infolist():
         target = (dest / member.filename).resolve()
@@ -84,14 +85,30 @@ def debian_copyright_license(text: str) -> str:
   return m.group(1).strip() if m else "unknown"
 
 
-_LICENSE_FILE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "COPYING", "LICENSE-MIT", "LICENSE-APACHE",
-                      "LICENSE.rst", "COPYING.txt", "License.md")  # matched case-insensitively
+_LICENSE_FILE_NAMES = (
+  "LICENSE",
+  "LICENSE.txt",
+  "LICENSE.md",
+  "LICENCE",
+  "COPYING",
+  "LICENSE-MIT",
+  "LICENSE-APACHE",
+  "LICENSE.rst",
+  "COPYING.txt",
+  "License.md",
+)  # matched case-insensitively
 _LICENSE_SIGNS = (  # (license, phrase), most specific first
-    ("LGPL", "GNU LESSER GENERAL PUBLIC LICENSE"), ("AGPL", "GNU AFFERO GENERAL PUBLIC LICENSE"),
-    ("GPL", "GNU GENERAL PUBLIC LICENSE"), ("Apache-2.0", "Apache License"), ("MPL-2.0", "Mozilla Public License"),
-    ("MIT", "Permission is hereby granted, free of charge"), ("BSD", "Redistribution and use in source and binary"),
-    ("ISC", "Permission to use, copy, modify, and/or distribute"),
-    ("Zlib", "This software is provided 'as-is', without any express or implied"), ("EPL", "Eclipse Public License"))
+  ("LGPL", "GNU LESSER GENERAL PUBLIC LICENSE"),
+  ("AGPL", "GNU AFFERO GENERAL PUBLIC LICENSE"),
+  ("GPL", "GNU GENERAL PUBLIC LICENSE"),
+  ("Apache-2.0", "Apache License"),
+  ("MPL-2.0", "Mozilla Public License"),
+  ("MIT", "Permission is hereby granted, free of charge"),
+  ("BSD", "Redistribution and use in source and binary"),
+  ("ISC", "Permission to use, copy, modify, and/or distribute"),
+  ("Zlib", "This software is provided 'as-is', without any express or implied"),
+  ("EPL", "Eclipse Public License"),
+)
 
 
 def license_from_tree(root: Path) -> str:

@@ -18,8 +18,16 @@ import urllib.request
 from pathlib import Path
 from typing import Sequence
 
-from codelaw.data.sources.common import (Miss, PackageTree, debian_copyright_license, extract_archive,
-                                         last_error_line, license_from_tree, parallel_map, run)
+from codelaw.data.sources.common import (
+  Miss,
+  PackageTree,
+  debian_copyright_license,
+  extract_archive,
+  last_error_line,
+  license_from_tree,
+  parallel_map,
+  run,
+)
 
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 
@@ -32,10 +40,25 @@ class PrivateApt:
 
   def options(self) -> list[str]:
     r = self.root
-    return ["-o", f"Dir::Etc::SourceList={r / 'sources.list'}", "-o", "Dir::Etc::SourceParts=/dev/null",
-            "-o", f"Dir::State::Lists={r / 'lists'}", "-o", f"Dir::Cache={r / 'cache'}",
-            "-o", "Dir::Etc::Preferences=/dev/null", "-o", "Dir::Etc::PreferencesParts=/dev/null",
-            "-o", "APT::Sandbox::User=root", "-o", "Acquire::Retries=3", "-q"]
+    return [
+      "-o",
+      f"Dir::Etc::SourceList={r / 'sources.list'}",
+      "-o",
+      "Dir::Etc::SourceParts=/dev/null",
+      "-o",
+      f"Dir::State::Lists={r / 'lists'}",
+      "-o",
+      f"Dir::Cache={r / 'cache'}",
+      "-o",
+      "Dir::Etc::Preferences=/dev/null",
+      "-o",
+      "Dir::Etc::PreferencesParts=/dev/null",
+      "-o",
+      "APT::Sandbox::User=root",
+      "-o",
+      "Acquire::Retries=3",
+      "-q",
+    ]
 
   def setup(self) -> None:
     """Writes the private sources.list and downloads the package indices (skipped when already there)."""
@@ -83,8 +106,10 @@ class PrivateApt:
 
 
 _URI_LINE = re.compile(r"^'([^']+)' (\S+) (\d+) (\S+)", re.MULTILINE)
-_UNKNOWN = re.compile(r"E: (?:Unable to locate package|Unable to find a source package for|"
-                      r"Can't select candidate version from package|Package) (\S+)")
+_UNKNOWN = re.compile(
+  r"E: (?:Unable to locate package|Unable to find a source package for|"
+  r"Can't select candidate version from package|Package) (\S+)"
+)
 
 
 def _download(url: str, target: Path, size: int, sha256: str) -> str | None:
@@ -164,8 +189,9 @@ def fetch_sources(apt: PrivateApt, names: Sequence[str], dest: Path, log) -> lis
 
 
 def _upstream_tarballs(pkg_dir: Path) -> list[Path]:
-  return [p for p in sorted(pkg_dir.glob("*.tar.*"))
-          if ".debian.tar." not in p.name and not p.name.endswith((".asc", ".sig"))]
+  return [
+    p for p in sorted(pkg_dir.glob("*.tar.*")) if ".debian.tar." not in p.name and not p.name.endswith((".asc", ".sig"))
+  ]
 
 
 def _deb_version(deb: Path) -> str:
@@ -185,7 +211,9 @@ def extract_binary(name: str, dl: Path, out: Path, langs: tuple[str, ...]) -> Pa
       raise RuntimeError(f"dpkg-deb -x {debs[0].name}: {last_error_line(proc)}")
     (root / ".done").write_text("ok\n")
   copyright_files = sorted(root.glob("usr/share/doc/*/copyright"))
-  license_name = debian_copyright_license(copyright_files[0].read_text(errors="replace")) if copyright_files else "unknown"
+  license_name = (
+    debian_copyright_license(copyright_files[0].read_text(errors="replace")) if copyright_files else "unknown"
+  )
   return PackageTree("debian", name, _deb_version(debs[0]), license_name, str(root), langs)
 
 

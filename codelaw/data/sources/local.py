@@ -11,7 +11,6 @@ from codelaw.data.sources.common import PackageTree, license_from_tree
 from codelaw.errors import UserError
 
 
-
 def _license_of(d: Path) -> str:
   found = license_from_tree(d)
   return "user-provided" if found == "unknown" else found
@@ -28,12 +27,14 @@ def local_packages(lang: str, directory: str) -> list[PackageTree]:
   for d in subdirs:
     trees.append(PackageTree("local", d.name, "local", _license_of(d), str(d), (lang,)))
   if any(p.is_file() for p in root.iterdir()):
-    trees.append(PackageTree("local", f"{root.name}(top)", "local", _license_of(root), str(root) + os.sep + "#top",
-                             (lang,)))
+    trees.append(
+      PackageTree("local", f"{root.name}(top)", "local", _license_of(root), str(root) + os.sep + "#top", (lang,))
+    )
   return trees
 
 
 def stdlib_package() -> PackageTree:
   """CPython's standard library of the running interpreter (PSF license), minus site-packages."""
-  return PackageTree("stdlib", "cpython-stdlib", platform.python_version(), "PSF-2.0",
-                     sysconfig.get_paths()["stdlib"], ("python",))
+  return PackageTree(
+    "stdlib", "cpython-stdlib", platform.python_version(), "PSF-2.0", sysconfig.get_paths()["stdlib"], ("python",)
+  )

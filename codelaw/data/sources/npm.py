@@ -22,8 +22,11 @@ def fetch(specs: Sequence[str], dest: Path, log) -> list[Miss]:
     if (pkg_dir / ".done").exists():
       return None
     pkg_dir.mkdir(parents=True, exist_ok=True)
-    proc = run(["npm", "pack", spec, "--pack-destination", str(pkg_dir), "--json", "--silent",
-                "--ignore-scripts"], cwd=pkg_dir, timeout=600)
+    proc = run(
+      ["npm", "pack", spec, "--pack-destination", str(pkg_dir), "--json", "--silent", "--ignore-scripts"],
+      cwd=pkg_dir,
+      timeout=600,
+    )
     if proc.returncode != 0 or not list(pkg_dir.glob("*.tgz")):
       return last_error_line(proc)
     (pkg_dir / ".done").write_text("ok\n")

@@ -18,7 +18,7 @@ ALL_SOURCES = (*NETWORK_SOURCES, "stdlib", "local")
 
 @dataclasses.dataclass(frozen=True)
 class PackageList:
-  kind: str          # debian (binary) | debian-src | pypi | npm
+  kind: str  # debian (binary) | debian-src | pypi | npm
   language: str
   names: tuple[str, ...]
   scratch_gb: float  # measured scratch disk (download + extracted) for the whole list
@@ -48,14 +48,14 @@ def _pin_npm(names: Sequence[str]) -> list[str]:
 
 def package_lists(extra_debian: dict[str, Sequence[str]]) -> list[PackageList]:
   return [
-      PackageList("pypi", "python", tuple(read_list("pypi-pinned.txt")), 0.6),
-      PackageList("debian-src", "java", tuple(read_list("debian-src-java.txt")), 2.5),
-      PackageList("npm", "javascript", tuple(_pin_npm(read_list("npm-js.txt"))), 0.4),
-      PackageList("npm", "typescript", tuple(_pin_npm(read_list("npm-ts.txt"))), 0.4),
-      PackageList("debian-src", "typescript", tuple(read_list("debian-src-ts.txt")), 0.5),
-      PackageList("debian-src", "csharp", tuple(read_list("debian-src-csharp.txt")), 2.0),
-      PackageList("debian", "go", (*extra_debian.get("go", ()), *read_list("debian-golang-dev.txt")), 1.0),
-      PackageList("debian", "rust", (*extra_debian.get("rust", ()), *read_list("debian-librust-dev.txt")), 1.5),
+    PackageList("pypi", "python", tuple(read_list("pypi-pinned.txt")), 0.6),
+    PackageList("debian-src", "java", tuple(read_list("debian-src-java.txt")), 2.5),
+    PackageList("npm", "javascript", tuple(_pin_npm(read_list("npm-js.txt"))), 0.4),
+    PackageList("npm", "typescript", tuple(_pin_npm(read_list("npm-ts.txt"))), 0.4),
+    PackageList("debian-src", "typescript", tuple(read_list("debian-src-ts.txt")), 0.5),
+    PackageList("debian-src", "csharp", tuple(read_list("debian-src-csharp.txt")), 2.0),
+    PackageList("debian", "go", (*extra_debian.get("go", ()), *read_list("debian-golang-dev.txt")), 1.0),
+    PackageList("debian", "rust", (*extra_debian.get("rust", ()), *read_list("debian-librust-dev.txt")), 1.5),
   ]
 
 
@@ -65,9 +65,10 @@ def selected_lists(config) -> list[PackageList]:
   out = []
   for pl in package_lists(extra):
     if pl.language in config.languages and pl.source in config.sources:
-      names = pl.names[:config.max_packages] if config.max_packages > 0 else pl.names
-      out.append(dataclasses.replace(pl, names=tuple(names),
-                                     scratch_gb=pl.scratch_gb * len(names) / max(len(pl.names), 1)))
+      names = pl.names[: config.max_packages] if config.max_packages > 0 else pl.names
+      out.append(
+        dataclasses.replace(pl, names=tuple(names), scratch_gb=pl.scratch_gb * len(names) / max(len(pl.names), 1))
+      )
   return out
 
 
@@ -140,8 +141,7 @@ def extract_all(config, lists: Sequence[PackageList], work: Path, log) -> tuple[
 
 
 def save_trees(path: Path, trees: Sequence[PackageTree], misses: Sequence[Miss]) -> None:
-  atomic_write_json(path, {"packages": [t.to_json() for t in trees],
-                           "misses": [dataclasses.asdict(m) for m in misses]})
+  atomic_write_json(path, {"packages": [t.to_json() for t in trees], "misses": [dataclasses.asdict(m) for m in misses]})
 
 
 def load_trees(path: Path) -> tuple[list[PackageTree], list[dict]]:

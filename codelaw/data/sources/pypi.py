@@ -33,8 +33,20 @@ def fetch(specs: Sequence[str], dest: Path, log) -> list[Miss]:
   def one(spec: str) -> str | None:
     if _find(dest, spec):
       return None
-    proc = run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check",
-                "-d", str(dest), spec])
+    proc = run(
+      [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--quiet",
+        "--disable-pip-version-check",
+        "-d",
+        str(dest),
+        spec,
+      ]
+    )
     return None if proc.returncode == 0 and _find(dest, spec) else last_error_line(proc)
 
   errors = parallel_map(one, specs, workers=4)

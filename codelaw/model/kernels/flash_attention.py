@@ -60,6 +60,7 @@ class BlockSizes:
   dq and dk/dv 4 (64 x 64 tiles, FlashAttention-2's Triton choice). `benchmarks/attention.py
   --pallas-blocks` sweeps any of these fields.
   """
+
   block_q: int = 128
   block_k: int = 64
   block_q_dkv: int = 64
@@ -76,8 +77,7 @@ class BlockSizes:
   def __post_init__(self):
     for field in dataclasses.fields(self):
       value = getattr(self, field.name)
-      if field.name.startswith("block_") and (not isinstance(value, int) or value < MIN_BLOCK
-                                               or value & (value - 1)):
+      if field.name.startswith("block_") and (not isinstance(value, int) or value < MIN_BLOCK or value & (value - 1)):
         raise UserError(f"attention {field.name} = {value!r}: expected a power of two >= {MIN_BLOCK}")
       if field.name.startswith("num_") and value is not None and (not isinstance(value, int) or value < 1):
         raise UserError(f"attention {field.name} = {value!r}: expected a positive integer")
@@ -85,8 +85,9 @@ class BlockSizes:
   def fitted(self, length: int) -> "BlockSizes":
     """Blocks no longer than `length` rounded up to a power of two (short sequences use one block)."""
     cap = max(MIN_BLOCK, pl.next_power_of_2(length))
-    return dataclasses.replace(self, **{f.name: min(getattr(self, f.name), cap)
-                                        for f in dataclasses.fields(self) if f.name.startswith("block_")})
+    return dataclasses.replace(
+      self, **{f.name: min(getattr(self, f.name), cap) for f in dataclasses.fields(self) if f.name.startswith("block_")}
+    )
 
   @property
   def largest(self) -> int:
@@ -103,15 +104,24 @@ class BlockSizes:
 @dataclasses.dataclass(frozen=True)
 class _Static:
   """Everything static about one call (hashable: it is a nondiff argument of the custom VJP)."""
+
   scale: float
   causal: bool
   blocks: BlockSizes
   interpret: bool
 
 
-def flash_attention(q_BxLxHxK: jax.Array, k_BxLxGxK: jax.Array, v_BxLxGxK: jax.Array,
-                    segment_ids_BxL: jax.Array, *, block_sizes: BlockSizes | None = None, causal: bool = True,
-                    scale: float | None = None, interpret: bool = False) -> jax.Array:
+def flash_attention(
+  q_BxLxHxK: jax.Array,
+  k_BxLxGxK: jax.Array,
+  v_BxLxGxK: jax.Array,
+  segment_ids_BxL: jax.Array,
+  *,
+  block_sizes: BlockSizes | None = None,
+  causal: bool = True,
+  scale: float | None = None,
+  interpret: bool = False,
+) -> jax.Array:
   """Fused attention; returns `[batch, length, heads, head_dim]` in q's dtype. Differentiable in q, k, v."""
   batch, length, heads, head_dim = q_BxLxHxK.shape
   kv_heads = k_BxLxGxK.shape[2]
@@ -123,10 +133,16 @@ def flash_attention(q_BxLxHxK: jax.Array, k_BxLxGxK: jax.Array, v_BxLxGxK: jax.A
     raise UserError(f"attention: segment ids {segment_ids_BxL.shape} do not match q {q_BxLxHxK.shape}")
   dtype = q_BxLxHxK.dtype
   if dtype not in DTYPES or k_BxLxGxK.dtype != dtype or v_BxLxGxK.dtype != dtype:
-    raise UserError(f"pallas attention: q/k/v dtypes {dtype}/{k_BxLxGxK.dtype}/{v_BxLxGxK.dtype}: "
-                    "expected one shared dtype of float32, bfloat16, float16")
-  static = _Static(scale=float(head_dim ** -0.5 if scale is None else scale), causal=causal,
-                   blocks=(block_sizes or BlockSizes()).fitted(length), interpret=interpret)
+    raise UserError(
+      f"pallas attention: q/k/v dtypes {dtype}/{k_BxLxGxK.dtype}/{v_BxLxGxK.dtype}: "
+      "expected one shared dtype of float32, bfloat16, float16"
+    )
+  static = _Static(
+    scale=float(head_dim**-0.5 if scale is None else scale),
+    causal=causal,
+    blocks=(block_sizes or BlockSizes()).fitted(length),
+    interpret=interpret,
+  )
 
   padded_len = -(-length // static.blocks.largest) * static.blocks.largest
   padded_dim = max(MIN_BLOCK, pl.next_power_of_2(head_dim))
@@ -162,8 +178,13 @@ _flash.defvjp(_flash_fwd, _flash_bwd)
 def _dot(a, b, *, trans_a=False, trans_b=False):
   """Float32-accumulating matmul of two tiles; float32 tiles multiply at full precision."""
   precision = lax.Precision.HIGHEST if a.dtype == jnp.float32 else None
-  return lax.dot_general(a, b, (((0 if trans_a else 1,), (1 if trans_b else 0,)), ((), ())),
-                         precision=precision, preferred_element_type=jnp.float32)
+  return lax.dot_general(
+    a,
+    b,
+    (((0 if trans_a else 1,), (1 if trans_b else 0,)), ((), ())),
+    precision=precision,
+    preferred_element_type=jnp.float32,
+  )
 
 
 def _visible(seg_q, seg_k, start_q, start_k, causal: bool):
@@ -203,8 +224,9 @@ def _block_id_range(segments_BxL, block: int):
   return jnp.min(jnp.where(real, seg, info.max), axis=-1), jnp.max(jnp.where(real, seg, info.min), axis=-1)
 
 
-def tile_ranges(segments_BxL: jax.Array, block_outer: int, block_inner: int, *, causal: bool,
-                outer_is_query: bool) -> tuple[jax.Array, jax.Array]:
+def tile_ranges(
+  segments_BxL: jax.Array, block_outer: int, block_inner: int, *, causal: bool, outer_is_query: bool
+) -> tuple[jax.Array, jax.Array]:
   """For each outer block, `[start, stop)` of the inner blocks a kernel must visit, `[batch, n_outer]` each.
 
   An (outer, inner) tile is visited when the two blocks' non-padding id ranges overlap and, if causal,
@@ -275,8 +297,11 @@ def _forward_kernel(q_ref, k_ref, v_ref, seg_ref, start_ref, stop_ref, o_ref, ls
     acc = acc * correction[:, None] + _dot(p.astype(v.dtype), v)
     return acc, m_new, l
 
-  init = (jnp.zeros(o_ref.shape, jnp.float32), jnp.full((block_q,), MASK_VALUE, jnp.float32),
-          jnp.zeros((block_q,), jnp.float32))
+  init = (
+    jnp.zeros(o_ref.shape, jnp.float32),
+    jnp.full((block_q,), MASK_VALUE, jnp.float32),
+    jnp.zeros((block_q,), jnp.float32),
+  )
   acc, m, l = lax.fori_loop(_at(start_ref[...], i), _at(stop_ref[...], i), body, init)
   # Padding rows see no key (l = 0): output 0; their lse is never used (their mask is all False).
   l_safe = jnp.where(l == 0.0, 1.0, l)
@@ -291,29 +316,30 @@ def _forward(q, k, v, segments, static: _Static):
   start, stop = tile_ranges(segments, block_q, static.blocks.block_k, causal=static.causal, outer_is_query=True)
   kernel = functools.partial(_forward_kernel, static=static)
   return pl.pallas_call(
-      kernel,
-      grid=(length // block_q, batch, heads),
-      in_specs=[
-          pl.BlockSpec((None, block_q, None, head_dim), lambda i, b, h: (b, i, h, 0)),
-          pl.BlockSpec((None, length, None, head_dim), lambda i, b, h: (b, 0, h // group, 0)),
-          pl.BlockSpec((None, length, None, head_dim), lambda i, b, h: (b, 0, h // group, 0)),
-          pl.BlockSpec((None, length), lambda i, b, h: (b, 0)),
-          _range_spec(start.shape[1]), _range_spec(stop.shape[1]),
-      ],
-      out_specs=[
-          pl.BlockSpec((None, block_q, None, head_dim), lambda i, b, h: (b, i, h, 0)),
-          pl.BlockSpec((None, None, block_q), lambda i, b, h: (b, h, i)),
-      ],
-      out_shape=[jax.ShapeDtypeStruct(q.shape, q.dtype),
-                 jax.ShapeDtypeStruct((batch, heads, length), jnp.float32)],
-      compiler_params=static.blocks.compiler_params("fwd", head_dim),
-      interpret=static.interpret,
-      name="codelaw_flash_fwd",
+    kernel,
+    grid=(length // block_q, batch, heads),
+    in_specs=[
+      pl.BlockSpec((None, block_q, None, head_dim), lambda i, b, h: (b, i, h, 0)),
+      pl.BlockSpec((None, length, None, head_dim), lambda i, b, h: (b, 0, h // group, 0)),
+      pl.BlockSpec((None, length, None, head_dim), lambda i, b, h: (b, 0, h // group, 0)),
+      pl.BlockSpec((None, length), lambda i, b, h: (b, 0)),
+      _range_spec(start.shape[1]),
+      _range_spec(stop.shape[1]),
+    ],
+    out_specs=[
+      pl.BlockSpec((None, block_q, None, head_dim), lambda i, b, h: (b, i, h, 0)),
+      pl.BlockSpec((None, None, block_q), lambda i, b, h: (b, h, i)),
+    ],
+    out_shape=[jax.ShapeDtypeStruct(q.shape, q.dtype), jax.ShapeDtypeStruct((batch, heads, length), jnp.float32)],
+    compiler_params=static.blocks.compiler_params("fwd", head_dim),
+    interpret=static.interpret,
+    name="codelaw_flash_fwd",
   )(q, k, v, segments, start, stop)
 
 
 def _probs(s, lse, seg_q, seg_k, q_info, k_info, start_q, start_k, static: _Static):
   """The tile's softmax probabilities from the saved log-sum-exp, masked only where the tile needs it."""
+
   def unmasked(s):
     return jnp.exp2(s - lse[:, None])
 
@@ -325,8 +351,9 @@ def _probs(s, lse, seg_q, seg_k, q_info, k_info, start_q, start_k, static: _Stat
   return lax.cond(needs_mask, masked, unmasked, s)
 
 
-def _dq_kernel(q_ref, k_ref, v_ref, seg_ref, do_ref, lse_ref, delta_ref, start_ref, stop_ref, dq_ref, *,
-               static: _Static):
+def _dq_kernel(
+  q_ref, k_ref, v_ref, seg_ref, do_ref, lse_ref, delta_ref, start_ref, stop_ref, dq_ref, *, static: _Static
+):
   block_q, block_k = dq_ref.shape[0], static.blocks.block_k_dq
   i = pl.program_id(0)
   start_q = i * block_q
@@ -340,8 +367,7 @@ def _dq_kernel(q_ref, k_ref, v_ref, seg_ref, do_ref, lse_ref, delta_ref, start_r
     k = k_ref[pl.ds(start_k, block_k), :]
     v = v_ref[pl.ds(start_k, block_k), :]
     seg_k = seg_ref[pl.ds(start_k, block_k)]
-    p = _probs(_scaled_scores(q, k, static), lse, seg_q, seg_k, q_info, _one_segment(seg_k), start_q, start_k,
-               static)
+    p = _probs(_scaled_scores(q, k, static), lse, seg_q, seg_k, q_info, _one_segment(seg_k), start_q, start_k, static)
     ds = p * (_dot(do, v, trans_b=True) - delta[:, None])
     return dq + _dot(ds.astype(k.dtype), k)
 
@@ -353,26 +379,35 @@ def _backward_dq(q, k, v, segments, d_out, lse, delta, static: _Static):
   batch, length, heads, head_dim = q.shape
   group = heads // k.shape[2]
   block_q = static.blocks.block_q_dq
-  start, stop = tile_ranges(segments, block_q, static.blocks.block_k_dq, causal=static.causal,
-                            outer_is_query=True)
+  start, stop = tile_ranges(segments, block_q, static.blocks.block_k_dq, causal=static.causal, outer_is_query=True)
   q_tile = pl.BlockSpec((None, block_q, None, head_dim), lambda i, b, h: (b, i, h, 0))
   kv_full = pl.BlockSpec((None, length, None, head_dim), lambda i, b, h: (b, 0, h // group, 0))
   row_tile = pl.BlockSpec((None, None, block_q), lambda i, b, h: (b, h, i))
   return pl.pallas_call(
-      functools.partial(_dq_kernel, static=static),
-      grid=(length // block_q, batch, heads),
-      in_specs=[q_tile, kv_full, kv_full, pl.BlockSpec((None, length), lambda i, b, h: (b, 0)),
-                q_tile, row_tile, row_tile, _range_spec(start.shape[1]), _range_spec(stop.shape[1])],
-      out_specs=q_tile,
-      out_shape=jax.ShapeDtypeStruct(q.shape, q.dtype),
-      compiler_params=static.blocks.compiler_params("dq", head_dim),
-      interpret=static.interpret,
-      name="codelaw_flash_dq",
+    functools.partial(_dq_kernel, static=static),
+    grid=(length // block_q, batch, heads),
+    in_specs=[
+      q_tile,
+      kv_full,
+      kv_full,
+      pl.BlockSpec((None, length), lambda i, b, h: (b, 0)),
+      q_tile,
+      row_tile,
+      row_tile,
+      _range_spec(start.shape[1]),
+      _range_spec(stop.shape[1]),
+    ],
+    out_specs=q_tile,
+    out_shape=jax.ShapeDtypeStruct(q.shape, q.dtype),
+    compiler_params=static.blocks.compiler_params("dq", head_dim),
+    interpret=static.interpret,
+    name="codelaw_flash_dq",
   )(q, k, v, segments, d_out, lse, delta, start, stop)
 
 
-def _dkv_kernel(q_ref, k_ref, v_ref, seg_ref, do_ref, lse_ref, delta_ref, start_ref, stop_ref, dk_ref, dv_ref, *,
-                static: _Static):
+def _dkv_kernel(
+  q_ref, k_ref, v_ref, seg_ref, do_ref, lse_ref, delta_ref, start_ref, stop_ref, dk_ref, dv_ref, *, static: _Static
+):
   block_k, block_q = dk_ref.shape[0], static.blocks.block_q_dkv
   j = pl.program_id(0)
   start_k = j * block_k
@@ -388,8 +423,7 @@ def _dkv_kernel(q_ref, k_ref, v_ref, seg_ref, do_ref, lse_ref, delta_ref, start_
     lse = lse_ref[pl.ds(start_q, block_q)]
     delta = delta_ref[pl.ds(start_q, block_q)]
     seg_q = seg_ref[pl.ds(start_q, block_q)]
-    p = _probs(_scaled_scores(q, k, static), lse, seg_q, seg_k, _one_segment(seg_q), k_info, start_q, start_k,
-               static)
+    p = _probs(_scaled_scores(q, k, static), lse, seg_q, seg_k, _one_segment(seg_q), k_info, start_q, start_k, static)
     dv = dv + _dot(p.astype(do.dtype), do, trans_a=True)
     ds = p * (_dot(do, v, trans_b=True) - delta[:, None])
     dk = dk + _dot(ds.astype(q.dtype), q, trans_a=True)
@@ -407,23 +441,31 @@ def _backward_dkv(q, k, v, segments, d_out, lse, delta, static: _Static):
   kv_heads = k.shape[2]
   group = heads // kv_heads
   block_k = static.blocks.block_k_dkv
-  start, stop = tile_ranges(segments, block_k, static.blocks.block_q_dkv, causal=static.causal,
-                            outer_is_query=False)
+  start, stop = tile_ranges(segments, block_k, static.blocks.block_q_dkv, causal=static.causal, outer_is_query=False)
   q_full = pl.BlockSpec((None, length, None, head_dim), lambda j, b, h: (b, 0, h, 0))
   kv_tile = pl.BlockSpec((None, block_k, None, head_dim), lambda j, b, h: (b, j, h // group, 0))
   row_full = pl.BlockSpec((None, None, length), lambda j, b, h: (b, h, 0))
   out_tile = pl.BlockSpec((None, block_k, None, head_dim), lambda j, b, h: (b, j, h, 0))
   grad_dtype = k.dtype if group == 1 else jnp.float32
   dk, dv = pl.pallas_call(
-      functools.partial(_dkv_kernel, static=static),
-      grid=(length // block_k, batch, heads),
-      in_specs=[q_full, kv_tile, kv_tile, pl.BlockSpec((None, length), lambda j, b, h: (b, 0)),
-                q_full, row_full, row_full, _range_spec(start.shape[1]), _range_spec(stop.shape[1])],
-      out_specs=[out_tile, out_tile],
-      out_shape=[jax.ShapeDtypeStruct(q.shape, grad_dtype)] * 2,
-      compiler_params=static.blocks.compiler_params("dkv", head_dim),
-      interpret=static.interpret,
-      name="codelaw_flash_dkv",
+    functools.partial(_dkv_kernel, static=static),
+    grid=(length // block_k, batch, heads),
+    in_specs=[
+      q_full,
+      kv_tile,
+      kv_tile,
+      pl.BlockSpec((None, length), lambda j, b, h: (b, 0)),
+      q_full,
+      row_full,
+      row_full,
+      _range_spec(start.shape[1]),
+      _range_spec(stop.shape[1]),
+    ],
+    out_specs=[out_tile, out_tile],
+    out_shape=[jax.ShapeDtypeStruct(q.shape, grad_dtype)] * 2,
+    compiler_params=static.blocks.compiler_params("dkv", head_dim),
+    interpret=static.interpret,
+    name="codelaw_flash_dkv",
   )(q, k, v, segments, d_out, lse, delta, start, stop)
   if group > 1:
     shape = (batch, length, kv_heads, group, head_dim)

@@ -7,11 +7,11 @@ from codelaw.study.spec import Run, check_unique
 from codelaw.study.studies import mixtures, per_language, synergy, translation, validation
 
 EXPANDERS = {
-    "per_language": per_language.expand,
-    "synergy": synergy.expand,
-    "translation": translation.expand,
-    "mixtures": mixtures.expand,
-    "validation": validation.expand,
+  "per_language": per_language.expand,
+  "synergy": synergy.expand,
+  "translation": translation.expand,
+  "mixtures": mixtures.expand,
+  "validation": validation.expand,
 }
 
 

@@ -25,13 +25,13 @@ SCALES_FILE = Path(__file__).resolve().parents[3] / "configs" / "scales.py"
 
 # (section, key) pairs each study expander fills in per run, with the study key that sets them.
 PER_RUN_KEYS: dict[tuple[str, ...], str] = {
-    ("seed",): "config.seeds",
-    ("model", "size"): "config.sizes / config.size",
-    ("data", "proportions"): "config.languages (and the study's mixtures)",
-    ("data", "translation"): "the translation study's strategies",
-    ("train", "tokens"): "config.budgets / config.tokens",
-    ("train", "cooldown_budgets"): "config.budgets",
-    ("optim", "peak_lr"): "config.peak_lr, the (size, learning rate) pairs",
+  ("seed",): "config.seeds",
+  ("model", "size"): "config.sizes / config.size",
+  ("data", "proportions"): "config.languages (and the study's mixtures)",
+  ("data", "translation"): "the translation study's strategies",
+  ("train", "tokens"): "config.budgets / config.tokens",
+  ("train", "cooldown_budgets"): "config.budgets",
+  ("optim", "peak_lr"): "config.peak_lr, the (size, learning rate) pairs",
 }
 
 
@@ -58,8 +58,9 @@ def _typed(key: str, text: str, default: Any) -> Any:
     if isinstance(default, str):
       return text
   except ValueError:
-    raise ConfigArgError(f"config argument {key}={text!r}: expected {type(default).__name__} "
-                         f"(like the default {default!r})") from None
+    raise ConfigArgError(
+      f"config argument {key}={text!r}: expected {type(default).__name__} (like the default {default!r})"
+    ) from None
   raise TypeError(f"parse_arg: default of {key} has unsupported type {type(default).__name__}")
 
 
@@ -120,12 +121,18 @@ def train_config(scale: str) -> dict[str, Any]:
   tokens = max(p["per_language"]["budgets"])
   steps = max(1, tokens // (t["seq_len"] * t["global_batch_size"]))
   return defaults.train_config(
-      model=dict(size=size, seq_len=t["seq_len"], dtype=t["dtype"]),
-      data=dict(corpus=t["corpus"], proportions={"python": 1.0}),
-      optim=dict(peak_lr=p["peak_lr"][size], warmup_steps=t["warmup_steps"]),
-      train=dict(global_batch_size=t["global_batch_size"], tokens=tokens, eval_every=0,
-                 eval_tokens=t["eval_tokens"], checkpoint_every=t["checkpoint_every"], keep_checkpoints=2,
-                 log_every=max(1, steps // 10)),
+    model=dict(size=size, seq_len=t["seq_len"], dtype=t["dtype"]),
+    data=dict(corpus=t["corpus"], proportions={"python": 1.0}),
+    optim=dict(peak_lr=p["peak_lr"][size], warmup_steps=t["warmup_steps"]),
+    train=dict(
+      global_batch_size=t["global_batch_size"],
+      tokens=tokens,
+      eval_every=0,
+      eval_tokens=t["eval_tokens"],
+      checkpoint_every=t["checkpoint_every"],
+      keep_checkpoints=2,
+      log_every=max(1, steps // 10),
+    ),
   )
 
 
@@ -142,15 +149,28 @@ def study_base(scale: str) -> dict[str, Any]:
 
 def executor_config() -> ml_collections.ConfigDict:
   """How runs are executed: local processes (N at a time) or SLURM job arrays, both through submitit."""
-  return ml_collections.ConfigDict(dict(
-      kind="local",            # "local" | "slurm"
-      parallel=1,              # local: runs at a time (1 fits 2 cores); slurm: array parallelism (0 = no cap)
-      retries=2,               # a failing run is tried 1 + retries times, then recorded failed
-      poll_s=1.0,              # seconds between status checks
-      timeout_min=24 * 60,     # per job; SLURM requeues a preempted or timed-out job (resumes from checkpoint)
-      slurm=dict(partition="", account="", qos="", gpus_per_node=0, cpus_per_task=2, mem_gb=0, nodes=1,
-                 tasks_per_node=1, constraint="", setup=(), max_requeues=3),
-  ))
+  return ml_collections.ConfigDict(
+    dict(
+      kind="local",  # "local" | "slurm"
+      parallel=1,  # local: runs at a time (1 fits 2 cores); slurm: array parallelism (0 = no cap)
+      retries=2,  # a failing run is tried 1 + retries times, then recorded failed
+      poll_s=1.0,  # seconds between status checks
+      timeout_min=24 * 60,  # per job; SLURM requeues a preempted or timed-out job (resumes from checkpoint)
+      slurm=dict(
+        partition="",
+        account="",
+        qos="",
+        gpus_per_node=0,
+        cpus_per_task=2,
+        mem_gb=0,
+        nodes=1,
+        tasks_per_node=1,
+        constraint="",
+        setup=(),
+        max_requeues=3,
+      ),
+    )
+  )
 
 
 def study_config(study: str, scale: str, **study_keys: Any) -> ml_collections.ConfigDict:

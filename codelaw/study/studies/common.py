@@ -76,21 +76,32 @@ def check_tokens(config, key: str, tokens: int) -> None:
   step_tokens = config.base.model.seq_len * config.base.train.global_batch_size
   min_steps = config.base.optim.warmup_steps + 2
   if tokens < step_tokens * min_steps:
-    raise UserError(f"config.{key} = {tokens}: shorter than {min_steps} steps of {step_tokens} tokens "
-                    f"(warmup + 2) at base.model.seq_len x base.train.global_batch_size")
+    raise UserError(
+      f"config.{key} = {tokens}: shorter than {min_steps} steps of {step_tokens} tokens "
+      f"(warmup + 2) at base.model.seq_len x base.train.global_batch_size"
+    )
 
 
-def train_config(config, *, size: str, proportions: Mapping[str, float], tokens: int, seed: int,
-                 cooldown_budgets: Iterable[int] = (), translation: Mapping[str, Any] | None = None
-                 ) -> dict[str, Any]:
+def train_config(
+  config,
+  *,
+  size: str,
+  proportions: Mapping[str, float],
+  tokens: int,
+  seed: int,
+  cooldown_budgets: Iterable[int] = (),
+  translation: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
   """The base training config of a study with one run's size, mixture, length, seed and learning rate filled
   in. A base that already holds one of those keys is refused: the study would overwrite it unseen."""
   base = to_plain(config.base)
   present = study_base.per_run_overrides(base)
   if present:
     key = present[0]
-    raise UserError(f"config.base.{key}: set per run by the {config.study} study "
-                    f"(from {study_base.PER_RUN_KEYS[tuple(key.split('.'))]}); remove it from config.base")
+    raise UserError(
+      f"config.base.{key}: set per run by the {config.study} study "
+      f"(from {study_base.PER_RUN_KEYS[tuple(key.split('.'))]}); remove it from config.base"
+    )
   cfg = copy.deepcopy(base)
   cfg["seed"] = int(seed)
   cfg["model"]["size"] = size
@@ -112,8 +123,9 @@ def peak_lr(config, size: str) -> float:
   except (TypeError, ValueError):
     raise UserError(f"config.peak_lr = {pairs!r}: expected (size, learning rate) pairs") from None
   if size not in table:
-    raise UserError(f"config.peak_lr has no learning rate for size {size!r} "
-                    f"(sizes in it: {', '.join(table) or 'none'})")
+    raise UserError(
+      f"config.peak_lr has no learning rate for size {size!r} (sizes in it: {', '.join(table) or 'none'})"
+    )
   lr = table[size]
   if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 1:
     raise UserError(f"config.peak_lr: {size} = {lr!r}: expected a learning rate in (0, 1)")

@@ -30,12 +30,22 @@ def expand(config) -> list[Run]:
   budgets = sorted(set(common.get_positive_ints(config, "budgets")))
   common.check_tokens(config, "budgets", budgets[0])
   runs = []
-  for i, p in enumerate(sample_mixtures(langs, int(config.n_mixtures), float(config.alpha),
-                                        int(config.mixture_seed))):
+  for i, p in enumerate(sample_mixtures(langs, int(config.n_mixtures), float(config.alpha), int(config.mixture_seed))):
     for size in common.get_sizes(config):
       for seed in common.seeds(config):
-        cfg = common.train_config(config, size=size, proportions=p, tokens=budgets[-1], seed=seed,
-                                  cooldown_budgets=budgets[:-1])
-        runs.append(make_run(config.study, f"mix{i}-{size}-s{seed}", cfg, eval_languages=langs,
-                             kind="mixture", size=size, seed=seed, mixture=i))
+        cfg = common.train_config(
+          config, size=size, proportions=p, tokens=budgets[-1], seed=seed, cooldown_budgets=budgets[:-1]
+        )
+        runs.append(
+          make_run(
+            config.study,
+            f"mix{i}-{size}-s{seed}",
+            cfg,
+            eval_languages=langs,
+            kind="mixture",
+            size=size,
+            seed=seed,
+            mixture=i,
+          )
+        )
   return runs

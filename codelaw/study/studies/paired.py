@@ -25,6 +25,7 @@ class SeedInterval:
 
   estimate: NaN without seeds. interval: (lo, hi) at `level`, None with fewer than 2 seeds.
   """
+
   estimate: float
   interval: tuple[float, float] | None
   seeds: tuple[str, ...]
@@ -33,17 +34,23 @@ class SeedInterval:
 
   @property
   def status(self) -> str:
-    """"positive" / "negative" where the interval excludes 0, else "inconclusive" (or "not enough data")."""
+    """ "positive" / "negative" where the interval excludes 0, else "inconclusive" (or "not enough data")."""
     if self.interval is None:
       return NOT_ENOUGH
     lo, hi = self.interval
     return "positive" if lo > 0 else "negative" if hi < 0 else "inconclusive"
 
   def to_json(self) -> dict[str, Any]:
-    return {"estimate": self.estimate if math.isfinite(self.estimate) else None,
-            "interval": list(self.interval) if self.interval is not None else None,
-            "level": self.level, "method": METHOD, "n_seeds": len(self.seeds), "seeds": list(self.seeds),
-            "per_seed": list(self.values), "status": self.status}
+    return {
+      "estimate": self.estimate if math.isfinite(self.estimate) else None,
+      "interval": list(self.interval) if self.interval is not None else None,
+      "level": self.level,
+      "method": METHOD,
+      "n_seeds": len(self.seeds),
+      "seeds": list(self.seeds),
+      "per_seed": list(self.values),
+      "status": self.status,
+    }
 
 
 def seed_interval(values: Mapping[Any, float], level: float = 0.95) -> SeedInterval:

@@ -41,8 +41,19 @@ def expand(config) -> list[Run]:
     for size in sizes:
       budgets = by_size[size]
       for seed in common.seeds(config):
-        cfg = common.train_config(config, size=size, proportions={lang: 1.0}, tokens=budgets[-1], seed=seed,
-                                  cooldown_budgets=budgets[:-1])
-        runs.append(make_run(config.study, f"{lang}-{size}-s{seed}", cfg, eval_languages=(lang,),
-                             kind="monolingual", size=size, seed=seed, target=lang))
+        cfg = common.train_config(
+          config, size=size, proportions={lang: 1.0}, tokens=budgets[-1], seed=seed, cooldown_budgets=budgets[:-1]
+        )
+        runs.append(
+          make_run(
+            config.study,
+            f"{lang}-{size}-s{seed}",
+            cfg,
+            eval_languages=(lang,),
+            kind="monolingual",
+            size=size,
+            seed=seed,
+            target=lang,
+          )
+        )
   return runs

@@ -34,13 +34,43 @@ def expand(config) -> list[Run]:
       fresh = common.train_config(config, size=size, proportions={lang: 1.0}, tokens=tokens, seed=seed)
       capped = copy.deepcopy(fresh)
       capped["data"]["unique_tokens"] = {lang: tokens // 2}
-      runs.append(make_run(config.study, f"capped-{lang}-{size}-s{seed}", capped, eval_languages=(lang,),
-                           kind="self_capped", size=size, seed=seed, pair=f"{lang}+{lang}"))
+      runs.append(
+        make_run(
+          config.study,
+          f"capped-{lang}-{size}-s{seed}",
+          capped,
+          eval_languages=(lang,),
+          kind="self_capped",
+          size=size,
+          seed=seed,
+          pair=f"{lang}+{lang}",
+        )
+      )
       # The label of the fresh arm is the one the single-baseline design used, so its runs are reused.
-      runs.append(make_run(config.study, f"self-{lang}-{size}-s{seed}", fresh, eval_languages=(lang,),
-                           kind="self_fresh", size=size, seed=seed, pair=f"{lang}+{lang}"))
+      runs.append(
+        make_run(
+          config.study,
+          f"self-{lang}-{size}-s{seed}",
+          fresh,
+          eval_languages=(lang,),
+          kind="self_fresh",
+          size=size,
+          seed=seed,
+          pair=f"{lang}+{lang}",
+        )
+      )
     for a, b in itertools.combinations(langs, 2):
       cfg = common.train_config(config, size=size, proportions={a: 0.5, b: 0.5}, tokens=tokens, seed=seed)
-      runs.append(make_run(config.study, f"pair-{a}-{b}-{size}-s{seed}", cfg, eval_languages=(a, b),
-                           kind="pair", size=size, seed=seed, pair=f"{a}+{b}"))
+      runs.append(
+        make_run(
+          config.study,
+          f"pair-{a}-{b}-{size}-s{seed}",
+          cfg,
+          eval_languages=(a, b),
+          kind="pair",
+          size=size,
+          seed=seed,
+          pair=f"{a}+{b}",
+        )
+      )
   return runs

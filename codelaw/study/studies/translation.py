@@ -39,8 +39,17 @@ def expand(config) -> list[Run]:
     for size in common.get_sizes(config):
       for seed in common.seeds(config):
         spec = dict(strategy=strategy, directions=seen, weight=float(config.weight))
-        cfg = common.train_config(config, size=size, proportions=uniform, tokens=tokens, seed=seed,
-                                  translation=spec)
-        runs.append(make_run(config.study, f"{strategy}-{size}-s{seed}", cfg, eval_languages=langs,
-                             kind="translation", strategy=strategy, size=size, seed=seed))
+        cfg = common.train_config(config, size=size, proportions=uniform, tokens=tokens, seed=seed, translation=spec)
+        runs.append(
+          make_run(
+            config.study,
+            f"{strategy}-{size}-s{seed}",
+            cfg,
+            eval_languages=langs,
+            kind="translation",
+            strategy=strategy,
+            size=size,
+            seed=seed,
+          )
+        )
   return runs

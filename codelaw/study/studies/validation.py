@@ -30,8 +30,10 @@ from codelaw.study.studies.paired import paired_difference
 
 PREDICTION = "prediction.json"
 MEASURED = "measured.json"
-STATISTIC = ("uniform - guided: weighted mean over languages of the final validation loss (nats/token); "
-             "positive = the guided mixture is better")
+STATISTIC = (
+  "uniform - guided: weighted mean over languages of the final validation loss (nats/token); "
+  "positive = the guided mixture is better"
+)
 ARMS = ("guided", "uniform")
 # What a prediction is about: a change in any of these is another allocation.
 _ALLOCATION_KEYS = ("p_star", "p_uniform", "weights", "N", "D", "gain")
@@ -74,16 +76,27 @@ def expand(config) -> list[Run]:
   for arm, p in mixtures.items():
     for seed in common.seeds(config):
       cfg = common.train_config(config, size=size, proportions=p, tokens=tokens, seed=seed)
-      runs.append(make_run(config.study, f"{arm}-{size}-s{seed}", cfg, eval_languages=eval_languages,
-                           kind="validation", arm=arm, size=size, seed=seed))
+      runs.append(
+        make_run(
+          config.study,
+          f"{arm}-{size}-s{seed}",
+          cfg,
+          eval_languages=eval_languages,
+          kind="validation",
+          arm=arm,
+          size=size,
+          seed=seed,
+        )
+      )
   return runs
 
 
 # ------------------------------------------------------------------------------------------- prediction
 def _git_commit() -> str:
   try:
-    out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True,
-                         timeout=10, check=True)
+    out = subprocess.run(
+      ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10, check=True
+    )
     return out.stdout.strip()
   except (OSError, subprocess.SubprocessError):
     return "unknown"
@@ -114,24 +127,34 @@ def prediction(allocation_path: str, runs: list[Run], runs_dir: Path) -> dict[st
   """The prediction the validation runs test, from the allocation they were expanded from."""
   data = _load_allocation(allocation_path)
   if data.get("converged") is False:
-    raise UserError(f"config.allocation = {allocation_path}: the allocation did not converge "
-                    f"({data.get('reason') or 'no reason given'}); there is no p* to validate")
+    raise UserError(
+      f"config.allocation = {allocation_path}: the allocation did not converge "
+      f"({data.get('reason') or 'no reason given'}); there is no p* to validate"
+    )
   mixtures = read_allocation(allocation_path)
   langs = tuple(n for n in languages.NAMES if n in set(mixtures["guided"]) | set(mixtures["uniform"]))
   started = sorted(r.run_id for r in runs if (runs_dir / r.run_id).exists())
   return {
-      "statistic": STATISTIC, "gain": _predicted_gain(data, allocation_path),
-      "p_star": mixtures["guided"], "p_uniform": mixtures["uniform"], "weights": _weights(data, langs),
-      "languages": list(langs), "N": checks.positive(data.get("N"), f"{allocation_path}: N"),
-      "D": checks.positive(data.get("D"), f"{allocation_path}: D"),
-      "law": data.get("law"), "warnings": list(data.get("warnings") or []),
-      "allocation": {"path": str(allocation_path),
-                     "sha256": hashlib.sha256(Path(allocation_path).read_bytes()).hexdigest()},
-      "runs": {r.run_id: {"arm": r.meta["arm"], "seed": r.meta["seed"]} for r in runs},
-      # A prediction made after some runs had started is still recorded, and says so.
-      "written_before_runs": not started, "runs_started_before": started,
-      "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-      "git_commit": _git_commit(),
+    "statistic": STATISTIC,
+    "gain": _predicted_gain(data, allocation_path),
+    "p_star": mixtures["guided"],
+    "p_uniform": mixtures["uniform"],
+    "weights": _weights(data, langs),
+    "languages": list(langs),
+    "N": checks.positive(data.get("N"), f"{allocation_path}: N"),
+    "D": checks.positive(data.get("D"), f"{allocation_path}: D"),
+    "law": data.get("law"),
+    "warnings": list(data.get("warnings") or []),
+    "allocation": {
+      "path": str(allocation_path),
+      "sha256": hashlib.sha256(Path(allocation_path).read_bytes()).hexdigest(),
+    },
+    "runs": {r.run_id: {"arm": r.meta["arm"], "seed": r.meta["seed"]} for r in runs},
+    # A prediction made after some runs had started is still recorded, and says so.
+    "written_before_runs": not started,
+    "runs_started_before": started,
+    "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    "git_commit": _git_commit(),
   }
 
 
@@ -145,8 +168,9 @@ def _same(a: Any, b: Any) -> bool:
   return a == b
 
 
-def write_prediction(allocation_path: str, runs: list[Run], study_dir: str | Path,
-                     runs_dir: str | Path) -> dict[str, Any]:
+def write_prediction(
+  allocation_path: str, runs: list[Run], study_dir: str | Path, runs_dir: str | Path
+) -> dict[str, Any]:
   """Writes study_dir/prediction.json unless it exists; returns the prediction in force. Raises UserError
   when an existing prediction was made from another allocation (its numbers differ beyond rounding)."""
   path = Path(study_dir) / PREDICTION
@@ -157,18 +181,22 @@ def write_prediction(allocation_path: str, runs: list[Run], study_dir: str | Pat
   try:
     old = json.loads(path.read_text())
   except (OSError, ValueError) as e:
-    raise UserError(f"{path}: not a readable prediction ({e}); it is never rewritten, move it away to predict "
-                    "again") from None
+    raise UserError(
+      f"{path}: not a readable prediction ({e}); it is never rewritten, move it away to predict again"
+    ) from None
   changed = [k for k in _ALLOCATION_KEYS if not _same(old.get(k), new[k])]
   if changed:
-    raise UserError(f"{path} was made from another allocation ({', '.join(changed)} differ from "
-                    f"{allocation_path}); a prediction is never rewritten: move it away, or restore that allocation")
+    raise UserError(
+      f"{path} was made from another allocation ({', '.join(changed)} differ from "
+      f"{allocation_path}); a prediction is never rewritten: move it away, or restore that allocation"
+    )
   return old
 
 
 # --------------------------------------------------------------------------------------------- measured
-def measure(runs: list[Run], prediction: Mapping[str, Any], runs_dir: str | Path,
-            level: float = 0.95) -> dict[str, Any]:
+def measure(
+  runs: list[Run], prediction: Mapping[str, Any], runs_dir: str | Path, level: float = 0.95
+) -> dict[str, Any]:
   """Per seed and arm the weighted mean final validation loss, and the paired gain uniform - guided."""
   weights = prediction["weights"]
   by_arm: dict[str, dict[str, float]] = {arm: {} for arm in ARMS}
@@ -181,13 +209,20 @@ def measure(runs: list[Run], prediction: Mapping[str, Any], runs_dir: str | Path
       continue
     by_arm[run.meta["arm"]][str(run.meta["seed"])] = sum(w * evals[lang].loss for lang, w in weights.items())
   gain = paired_difference(by_arm["uniform"], by_arm["guided"], level)
-  return {"statistic": STATISTIC, "measured_gain": gain.to_json(),
-          "predicted_gain": prediction["gain"], "prediction_time": prediction["time"],
-          "weights": dict(weights), "per_seed": by_arm, "missing_runs": missing}
+  return {
+    "statistic": STATISTIC,
+    "measured_gain": gain.to_json(),
+    "predicted_gain": prediction["gain"],
+    "prediction_time": prediction["time"],
+    "weights": dict(weights),
+    "per_seed": by_arm,
+    "missing_runs": missing,
+  }
 
 
-def write_measured(runs: list[Run], prediction: Mapping[str, Any], study_dir: str | Path,
-                   runs_dir: str | Path) -> dict[str, Any]:
+def write_measured(
+  runs: list[Run], prediction: Mapping[str, Any], study_dir: str | Path, runs_dir: str | Path
+) -> dict[str, Any]:
   out = measure(runs, prediction, runs_dir)
   atomic_write_json(Path(study_dir) / MEASURED, out)
   return out
