@@ -21,6 +21,7 @@ LAYERS = {
   "errors": 0,
   "io": 0,
   "checks": 0,
+  "provenance": 0,
   "languages": 0,
   "__init__": 0,
   "contracts": 0,

@@ -62,12 +62,16 @@ def test_smoke_quickstart_end_to_end(tmp_path):
   assert len({r["N"] for r in per_language}) == 2 and len({r["D"] for r in per_language}) == 3
   assert all(0 < float(r["loss"]) < 20 for r in per_language)
   synergy = rows(tmp_path / "synergy" / "results.csv")
-  assert sorted((r["language"], r["aux"]) for r in synergy) == [
-    ("java", "java"),
-    ("java", "python"),
-    ("python", "java"),
-    ("python", "python"),
+  # Three arms per cell: the target seen twice under a unique-token cap, the target fresh, and the pair.
+  assert sorted((r["language"], r["aux"], r["kind"]) for r in synergy) == [
+    ("java", "java", "self_capped"),
+    ("java", "java", "self_fresh"),
+    ("java", "python", "pair"),
+    ("python", "java", "pair"),
+    ("python", "python", "self_capped"),
+    ("python", "python", "self_fresh"),
   ]
+  assert (tmp_path / "validation" / "prediction.json").exists()  # written before the validation runs
   assert (tmp_path / "translation" / "results.csv").exists()
   assert len({r["run_id"] for r in rows(tmp_path / "mixtures" / "results.csv")}) == 2
   fit = json.loads((tmp_path / "fit" / "fit.json").read_text())

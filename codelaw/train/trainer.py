@@ -21,7 +21,6 @@ import dataclasses
 import json
 import logging
 import math
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ import jax
 import numpy as np
 from tqdm import tqdm
 
-from codelaw import languages
+from codelaw import languages, provenance
 from codelaw.contracts.result import Result
 from codelaw.data.accounting import ProportionMeter, epochs_per_language, realised_proportions
 from codelaw.data.pipeline import mixture_dataset
@@ -385,22 +384,12 @@ class Trainer:
       "eval": final_eval,
       "budgets": budgets,
       "wall_time_s": self.wall_time,
-      "git_commit": _git_commit(),
+      "git_commit": provenance.git_commit(),
       "status": "complete",
     }
     if s.translation is not None:
       result["translation"] = self._translation_losses(state)
     return Result.from_json(result).to_json()  # the contract refuses a key it does not define
-
-
-def _git_commit() -> str:
-  try:
-    out = subprocess.run(
-      ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10, check=True
-    )
-    return out.stdout.strip()
-  except (OSError, subprocess.SubprocessError):
-    return "unknown"
 
 
 def _claim_workdir(workdir: Path, run_id: str) -> dict | None:

@@ -16,11 +16,10 @@ import datetime
 import hashlib
 import json
 import math
-import subprocess
 from pathlib import Path
 from typing import Any, Mapping
 
-from codelaw import checks, languages
+from codelaw import checks, languages, provenance
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_json
 from codelaw.study.results import read_result
@@ -92,16 +91,6 @@ def expand(config) -> list[Run]:
 
 
 # ------------------------------------------------------------------------------------------- prediction
-def _git_commit() -> str:
-  try:
-    out = subprocess.run(
-      ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10, check=True
-    )
-    return out.stdout.strip()
-  except (OSError, subprocess.SubprocessError):
-    return "unknown"
-
-
 def _predicted_gain(data: Mapping[str, Any], path: str) -> dict[str, Any]:
   """The allocation's gain {estimate, interval}: objective(uniform) - objective(p*) under the fitted law,
   the interval from evaluating the fixed p* and uniform under every bootstrap law (None without them)."""
@@ -154,7 +143,7 @@ def prediction(allocation_path: str, runs: list[Run], runs_dir: Path) -> dict[st
     "written_before_runs": not started,
     "runs_started_before": started,
     "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    "git_commit": _git_commit(),
+    "git_commit": provenance.git_commit(),
   }
 
 
