@@ -42,6 +42,19 @@ def without_none(obj: Mapping[str, Any]) -> dict[str, Any]:
   return {k: v for k, v in obj.items() if v is not None}
 
 
+def with_extra(core: dict[str, Any], extra: Mapping[str, Any], reserved: tuple[str, ...], name: str) -> dict[str, Any]:
+  """`core` plus the free-form `extra` keys a writer added; an extra key may not shadow a `reserved` one."""
+  clash = set(extra) & set(reserved)
+  if clash:
+    raise ValueError(f"{name} extra keys {sorted(clash)} collide with the contract's own")
+  return {**core, **extra}
+
+
+def extra_of(obj: Mapping[str, Any], reserved: tuple[str, ...]) -> dict[str, Any]:
+  """The keys of a read file that the contract does not define itself (kept, and written back as they were)."""
+  return {k: v for k, v in obj.items() if k not in reserved}
+
+
 class Flat:
   """Mixin for a contract whose fields are all plain JSON values (numbers, strings, None)."""
 

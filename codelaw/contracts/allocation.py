@@ -13,6 +13,7 @@ import dataclasses
 import math
 from typing import Any, Mapping
 
+from codelaw.contracts import extra_of, with_extra
 from codelaw.errors import UserError
 
 _CORE = (
@@ -107,11 +108,7 @@ class Allocation:
       "kkt_tolerance": self.kkt_tolerance,
       "warnings": list(self.warnings),
     }
-    clash = set(self.extra) & set(_CORE)
-    if clash:
-      raise ValueError(f"allocation.json extra keys {sorted(clash)} collide with the contract's own")
-    out.update(self.extra)
-    return out
+    return with_extra(out, self.extra, _CORE, "allocation.json")
 
   @classmethod
   def from_json(cls, obj: Any, where: str = "allocation.json") -> "Allocation":
@@ -139,7 +136,7 @@ class Allocation:
         float(obj["kkt_residual"]),
         float(obj["kkt_tolerance"]),
         tuple(obj["warnings"]),
-        {k: v for k, v in obj.items() if k not in _CORE},
+        extra_of(obj, _CORE),
       )
     except (TypeError, ValueError) as e:
       raise UserError(f"{where}: {e}") from None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
+from codelaw.contracts import extra_of, with_extra
 from codelaw.errors import UserError
 
 DESIGN_KEYS = ("distinct_N", "distinct_D", "runs", "rows", "dof")
@@ -95,11 +96,7 @@ class FitResult:
       out["bootstrap"] = self.bootstrap
     if self.profile is not None:
       out["profile"] = dict(self.profile)
-    clash = set(self.extra) & set(_CORE)
-    if clash:
-      raise ValueError(f"fit.json extra keys {sorted(clash)} collide with the contract's own")
-    out.update(self.extra)
-    return out
+    return with_extra(out, self.extra, _CORE, "fit.json")
 
   @classmethod
   def from_json(cls, obj: Any, where: str = "fit.json") -> "FitResult":
@@ -120,8 +117,6 @@ class FitResult:
       for k, v in (block or {}).items():
         if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)):
           raise UserError(f"{where}.profile.{lang}.{k}: expected [lo, hi]")
-    result = cls(
-      obj["law"], langs, diag, obj.get("bootstrap"), profile, {k: v for k, v in obj.items() if k not in _CORE}
-    )
+    result = cls(obj["law"], langs, diag, obj.get("bootstrap"), profile, extra_of(obj, _CORE))
     result.identifiability(where)  # validates every recorded block
     return result
