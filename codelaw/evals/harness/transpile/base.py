@@ -1,11 +1,15 @@
-"""Shared machinery for the target languages: docstring translation, test-suffix assembly."""
+"""Shared machinery for the target languages: spelling types and values from their tables (spellings.json),
+docstring translation, test-suffix assembly."""
 
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
+import string
 from collections.abc import Callable, Mapping
+from importlib import resources
 from typing import Any
 
 from codelaw.evals.harness.transpile import pytypes as T
@@ -33,27 +37,57 @@ def float_lit(v: float) -> str:
   return r if any(c in r for c in ".e") else r + ".0"
 
 
-# How a type is spelled: a fixed name, a format over its inner types' names ({0}, {1}; {items} = all of them,
-# comma-separated), or a function of the list of inner names.
-TypeSpelling = str | Callable[[list[str]], str]
-# How a value of a kind is written: f(target, value, type).
-LiteralWriter = Callable[["Target", Any, T.Type], str]
+# Per target: {"types": {key: format}, "literals": {key: format}, "boxed": {kind: name}} (see spellings.json).
+SPELLINGS: dict[str, dict[str, Any]] = json.loads((resources.files(__package__) / "spellings.json").read_text())
+
+_SCALARS: dict[str, Callable[[Any], str]] = {
+  "int": str,
+  "float": float_lit,
+  "bool": lambda v: "true" if v else "false",
+  "str": str_lit,
+}
 
 
-def items(target: "Target", v, t: T.Type, sep: str = ", ") -> str:
+def _items(target: "Target", v, t: T.Type) -> str:
   """The literals of a tuple's elements (t = ("tuple", T1, ..., Tn)) or a list's (t = ("list", T))."""
   if t[0] == "tuple":
-    return sep.join(target.literal(x, xt) for x, xt in zip(v, t[1:]))
-  return sep.join(target.literal(x, t[1]) for x in v)
+    return ", ".join(target.literal(x, xt) for x, xt in zip(v, t[1:]))
+  return ", ".join(target.literal(x, t[1]) for x in v)
 
 
-# The C-family scalar literals most targets share; targets override single kinds.
-SCALAR_LITERALS: dict[str, LiteralWriter] = {
-  "int": lambda tg, v, t: str(v),
-  "float": lambda tg, v, t: float_lit(v),
-  "bool": lambda tg, v, t: "true" if v else "false",
-  "str": lambda tg, v, t: str_lit(v),
+# What the fields of a literal's format stand for, given the target, the value and its type; a dict's entry is the
+# value (key, value) of type ("entry", K, V).
+_LITERAL_FIELDS: dict[str, Callable[["Target", Any, T.Type], str]] = {
+  "v": lambda tg, v, t: _SCALARS[t[0]](v),
+  "type": lambda tg, v, t: tg.type_name(t),
+  "elem": lambda tg, v, t: tg.type_name(t[1]),
+  "inner": lambda tg, v, t: tg.inner_type_name(t[1]),
+  "items": _items,
+  "entries": lambda tg, v, t: ", ".join(tg.literal(e, ("entry", t[1], t[2])) for e in v.items()),
+  "key": lambda tg, v, t: tg.literal(v[0], t[1]),
+  "value": lambda tg, v, t: tg.literal(v[1], t[2]),
+  "key_text": lambda tg, v, t: str_lit(str(v[0])),
+  "some": lambda tg, v, t: tg.literal(v, t[1]),
 }
+
+_NO_VALUE = object()
+
+
+def _keys(t: T.Type, v: Any = _NO_VALUE) -> tuple[str, ...]:
+  """Where a type (or, given v, a value of it) is looked up in a table: "kind:tag" first, then "kind"."""
+  kind = t[0]
+  if kind == "tuple":
+    tag = str(len(t) - 1)
+  elif v is _NO_VALUE:
+    tag = t[1][0] if kind == "optional" else ""
+  else:
+    tag = "none" if v is None else "empty" if kind == "list" and not v else ""
+  return (f"{kind}:{tag}", kind) if tag else (kind,)
+
+
+@functools.cache
+def _fields(fmt: str) -> tuple[str, ...]:
+  return tuple(name for _, name, _, _ in string.Formatter().parse(fmt) if name)
 
 
 class Target:
@@ -61,10 +95,8 @@ class Target:
   stop_sequences: tuple[str, ...] = ()
   comment = "//"
   keywords: frozenset[str] = frozenset()
-  needs_complete_types = True
-  # One entry per kind of T.Type ("int", "list", "optional", ...) the target can express.
-  types: Mapping[str, TypeSpelling] = {}
-  literals: Mapping[str, LiteralWriter] = {}
+  # How the target spells types and values: one of SPELLINGS.
+  spellings: Mapping[str, Mapping[str, Any]] = {"types": {}, "literals": {}}
   prelude = ""  # text before the doc comment (imports, an enclosing class)
   # The solution's first line: formats over {fn}, {params} and {type} (the return type); each parameter over
   # {name} and {type}.
@@ -73,27 +105,25 @@ class Target:
   # One test line: formats over {call} and {expected} (and {tol} for floats compared within a tolerance).
   assert_equal = ""
   assert_close = ""
+  # What follows the completion: text that closes the solution and opens a main, the test lines, text that closes it.
+  tests_open = ""
+  tests_close = ""
 
   # --- per language -------------------------------------------------------------------------
   def fn_name(self, name: str) -> str:
     return name
 
   def type_name(self, t: T.Type) -> str:
-    spelling = self.types.get(t[0])
-    if spelling is None:
-      raise ValueError(t)
     inner = [self.inner_type_name(x) for x in t[1:]]
-    return spelling(inner) if callable(spelling) else spelling.format(*inner, items=", ".join(inner))
+    return self._spelling("types", t).format(*inner, items=", ".join(inner))
 
   def inner_type_name(self, t: T.Type) -> str:
     """The name of a type inside a container (Java boxes its primitives there)."""
-    return self.type_name(t)
+    return self.spellings.get("boxed", {}).get(t[0]) or self.type_name(t)
 
   def literal(self, v, t: T.Type) -> str:
-    write = self.literals.get(t[0])
-    if write is None:
-      raise ValueError(t)
-    return write(self, v, t)
+    fmt = self._spelling("literals", t, v)
+    return fmt.format_map({name: _LITERAL_FIELDS[name](self, v, t) for name in _fields(fmt)})
 
   def header(self, pp: PyProblem) -> str:
     return self.prelude
@@ -113,15 +143,25 @@ class Target:
     return self.assert_close.format(call=call, expected=expected, tol=tol)
 
   def suffix(self, checks: list[str]) -> str:
-    raise NotImplementedError
+    return self.tests_open + "\n".join(checks) + self.tests_close
 
   def supports(self, t: T.Type) -> bool:
-    return True
+    return self._spelled("types", t) is not None and all(self.supports(x) for x in t[1:])
 
   def doc_indent(self) -> str:
     return ""
 
   # --- shared -------------------------------------------------------------------------------
+  def _spelled(self, table: str, t: T.Type, v: Any = _NO_VALUE) -> str | None:
+    spellings = self.spellings[table]
+    return next((spellings[k] for k in _keys(t, v) if k in spellings), None)
+
+  def _spelling(self, table: str, t: T.Type, v: Any = _NO_VALUE) -> str:
+    fmt = self._spelled(table, t, v)
+    if fmt is None:
+      raise ValueError(t)
+    return fmt
+
   def param(self, name: str) -> str:
     return name + "_" if name in self.keywords else name
 

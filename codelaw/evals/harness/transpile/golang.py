@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import re
 
-from codelaw.evals.harness.transpile import pytypes as T
-from codelaw.evals.harness.transpile.base import SCALAR_LITERALS, Target, camel, items
+from codelaw.evals.harness.transpile.base import SPELLINGS, Target, camel
 
 STD_PACKAGES = (
   "bytes",
@@ -42,6 +41,21 @@ def add_imports(src: str) -> str:
   return src.replace("package main\n", "package main\n\n" + block, 1)
 
 
+# nil and empty slices are the same answer; reflect.DeepEqual alone says they differ.
+_DEEP_EQ = """func deepEq__(a, b interface{}) bool {
+    va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+    if va.Kind() == reflect.Slice && vb.Kind() == reflect.Slice {
+        if va.Len() != vb.Len() { return false }
+        for i := 0; i < va.Len(); i++ {
+            if !deepEq__(va.Index(i).Interface(), vb.Index(i).Interface()) { return false }
+        }
+        return true
+    }
+    return reflect.DeepEqual(a, b)
+}
+"""
+
+
 class Go(Target):
   name = "go"
   stop_sequences = ("\n}",)
@@ -55,27 +69,7 @@ class Go(Target):
   )
 
   fn_name = staticmethod(camel)
-
-  def supports(self, t: T.Type) -> bool:
-    if t[0] in ("tuple", "optional"):
-      return False
-    return all(self.supports(x) for x in t[1:])
-
-  types = {
-    "int": "int",
-    "float": "float64",
-    "bool": "bool",
-    "str": "string",
-    "list": "[]{0}",
-    "dict": "map[{0}]{1}",
-  }
-  literals = {
-    **SCALAR_LITERALS,
-    "list": lambda tg, v, t: f"{tg.type_name(t)}{{{items(tg, v, t)}}}",
-    "dict": lambda tg, v, t: (
-      tg.type_name(t) + "{" + ", ".join(f"{tg.literal(a, t[1])}: {tg.literal(b, t[2])}" for a, b in v.items()) + "}"
-    ),
-  }
+  spellings = SPELLINGS["go"]
 
   prelude = "package main\n\n"
 
@@ -86,19 +80,5 @@ class Go(Target):
 
   assert_close = "    if d := {call} - {expected}; !(d < {tol} && -d < {tol}) {{ panic(\"test failed\") }}"
 
-  def suffix(self, checks: list[str]) -> str:
-    # nil and empty slices are the same answer; reflect.DeepEqual alone says they differ.
-    eq = (
-      "func deepEq__(a, b interface{}) bool {\n"
-      "    va, vb := reflect.ValueOf(a), reflect.ValueOf(b)\n"
-      "    if va.Kind() == reflect.Slice && vb.Kind() == reflect.Slice {\n"
-      "        if va.Len() != vb.Len() { return false }\n"
-      "        for i := 0; i < va.Len(); i++ {\n"
-      "            if !deepEq__(va.Index(i).Interface(), vb.Index(i).Interface()) { return false }\n"
-      "        }\n"
-      "        return true\n"
-      "    }\n"
-      "    return reflect.DeepEqual(a, b)\n"
-      "}\n"
-    )
-    return "\n}\n\n" + eq + "\nfunc main() {\n" + "\n".join(checks) + "\n}\n"
+  tests_open = "\n}\n\n" + _DEEP_EQ + "\nfunc main() {\n"
+  tests_close = "\n}\n"

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
-from codelaw.evals.harness.transpile import pytypes as T
-from codelaw.evals.harness.transpile.base import SCALAR_LITERALS, Target, camel, items, pascal
+from codelaw.evals.harness.transpile.base import SPELLINGS, Target, camel, pascal
 
-_JAVA_TUPLES = {2: "Pair", 3: "Triplet", 4: "Quartet"}
-_JAVA_BOXED = {"int": "Long", "float": "Double", "bool": "Boolean"}
+# Structural equality: List/Dictionary compare by reference in .NET, so compare element-wise.
+_CS_EQ = """    static bool Eq(object a, object b) {
+        if (a == null || b == null) return a == null && b == null;
+        if (a is string || b is string) return a.Equals(b);
+        if (a is System.Collections.IDictionary && b is System.Collections.IDictionary) {
+            var da = (System.Collections.IDictionary)a; var db = (System.Collections.IDictionary)b;
+            if (da.Count != db.Count) return false;
+            foreach (var k in da.Keys) { if (!db.Contains(k) || !Eq(da[k], db[k])) return false; }
+            return true;
+        }
+        if (a is System.Collections.IEnumerable && b is System.Collections.IEnumerable) {
+            var ea = ((System.Collections.IEnumerable)a).Cast<object>().ToList();
+            var eb = ((System.Collections.IEnumerable)b).Cast<object>().ToList();
+            if (ea.Count != eb.Count) return false;
+            for (int i = 0; i < ea.Count; i++) { if (!Eq(ea[i], eb[i])) return false; }
+            return true;
+        }
+        return a.Equals(b);
+    }
+"""
 
 
 class _StaticMethod(Target):
@@ -15,13 +32,13 @@ class _StaticMethod(Target):
   def doc_indent(self) -> str:
     return "    "
 
+  stop_sequences = ("\n    }\n",)
   signature_format = "    public static {type} {fn}({params}) {{"
   param_format = "{type} {name}"
 
 
 class Java(_StaticMethod):
   name = "java"
-  stop_sequences = ("\n    }\n",)
   keywords = frozenset(
     "abstract assert boolean break byte case catch char class const continue default do "
     "double else enum extends final finally float for goto if implements import instanceof "
@@ -31,37 +48,7 @@ class Java(_StaticMethod):
   )
 
   fn_name = staticmethod(camel)
-
-  def supports(self, t: T.Type) -> bool:
-    if t[0] == "tuple" and len(t) - 1 not in _JAVA_TUPLES:
-      return False
-    return all(self.supports(x) for x in t[1:])
-
-  types = {
-    "int": "long",
-    "float": "double",
-    "bool": "boolean",
-    "str": "String",
-    "list": "ArrayList<{0}>",
-    "tuple": lambda inner: f"{_JAVA_TUPLES[len(inner)]}<{','.join(inner)}>",
-    "dict": "HashMap<{0},{1}>",
-    "optional": "Optional<{0}>",
-  }
-  literals = {
-    **SCALAR_LITERALS,
-    "int": lambda tg, v, t: f"(long){v}L",
-    "list": lambda tg, v, t: f"new ArrayList<{tg.inner_type_name(t[1])}>(Arrays.asList({items(tg, v, t)}))",
-    "tuple": lambda tg, v, t: f"{_JAVA_TUPLES[len(t) - 1]}.with({items(tg, v, t)})",
-    "dict": lambda tg, v, t: (
-      f"new {tg.type_name(t)}(Map.ofEntries("
-      + ", ".join(f"Map.entry({tg.literal(a, t[1])}, {tg.literal(b, t[2])})" for a, b in v.items())
-      + "))"
-    ),
-    "optional": lambda tg, v, t: "Optional.empty()" if v is None else f"Optional.of({tg.literal(v, t[1])})",
-  }
-
-  def inner_type_name(self, t: T.Type) -> str:
-    return _JAVA_BOXED.get(t[0]) or self.type_name(t)
+  spellings = SPELLINGS["java"]
 
   prelude = (
     "import java.util.*;\nimport java.lang.reflect.*;\nimport org.javatuples.*;\n"
@@ -73,13 +60,12 @@ class Java(_StaticMethod):
 
   assert_close = "        if (!(Math.abs({call} - {expected}) < {tol})) throw new AssertionError();"
 
-  def suffix(self, checks: list[str]) -> str:
-    return "\n    }\n    public static void main(String[] args) {\n" + "\n".join(checks) + "\n    }\n\n}\n"
+  tests_open = "\n    }\n    public static void main(String[] args) {\n"
+  tests_close = "\n    }\n\n}\n"
 
 
 class CSharp(_StaticMethod):
   name = "csharp"
-  stop_sequences = ("\n    }\n",)
   keywords = frozenset(
     "abstract as base bool break byte case catch char checked class const continue decimal "
     "default delegate do double else enum event explicit extern false finally fixed float "
@@ -90,38 +76,10 @@ class CSharp(_StaticMethod):
   )
 
   fn_name = staticmethod(pascal)
+  spellings = SPELLINGS["csharp"]
 
   def param(self, name: str) -> str:
     return "@" + name if name in self.keywords else name
-
-  def supports(self, t: T.Type) -> bool:
-    if t[0] == "optional" and t[1][0] not in ("int", "float", "bool", "str"):
-      return False
-    return all(self.supports(x) for x in t[1:])
-
-  types = {
-    "int": "long",
-    "float": "double",
-    "bool": "bool",
-    "str": "string",
-    "list": "List<{0}>",
-    "tuple": "Tuple<{items}>",
-    "dict": "Dictionary<{0},{1}>",
-    # string is a reference type (already nullable); value types get `?`.
-    "optional": lambda inner: inner[0] if inner[0] == "string" else inner[0] + "?",
-  }
-  literals = {
-    **SCALAR_LITERALS,
-    "int": lambda tg, v, t: f"{v}L",
-    "list": lambda tg, v, t: f"new {tg.type_name(t)}(new {tg.type_name(t[1])}[]{{{items(tg, v, t)}}})",
-    "tuple": lambda tg, v, t: f"Tuple.Create({items(tg, v, t)})",
-    "dict": lambda tg, v, t: (
-      f"new {tg.type_name(t)}(){{"
-      + ", ".join(f"{{{tg.literal(a, t[1])}, {tg.literal(b, t[2])}}}" for a, b in v.items())
-      + "}"
-    ),
-    "optional": lambda tg, v, t: "null" if v is None else tg.literal(v, t[1]),
-  }
 
   prelude = (
     "using System;\nusing System.Numerics;\nusing System.Diagnostics;\nusing System.Collections.Generic;\n"
@@ -132,26 +90,5 @@ class CSharp(_StaticMethod):
 
   assert_close = "        if (!(Math.Abs({call} - {expected}) < {tol})) throw new Exception(\"test failed\");"
 
-  def suffix(self, checks: list[str]) -> str:
-    # Structural equality: List/Dictionary compare by reference in .NET, so compare element-wise.
-    eq = (
-      "    static bool Eq(object a, object b) {\n"
-      "        if (a == null || b == null) return a == null && b == null;\n"
-      "        if (a is string || b is string) return a.Equals(b);\n"
-      "        if (a is System.Collections.IDictionary && b is System.Collections.IDictionary) {\n"
-      "            var da = (System.Collections.IDictionary)a; var db = (System.Collections.IDictionary)b;\n"
-      "            if (da.Count != db.Count) return false;\n"
-      "            foreach (var k in da.Keys) { if (!db.Contains(k) || !Eq(da[k], db[k])) return false; }\n"
-      "            return true;\n"
-      "        }\n"
-      "        if (a is System.Collections.IEnumerable && b is System.Collections.IEnumerable) {\n"
-      "            var ea = ((System.Collections.IEnumerable)a).Cast<object>().ToList();\n"
-      "            var eb = ((System.Collections.IEnumerable)b).Cast<object>().ToList();\n"
-      "            if (ea.Count != eb.Count) return false;\n"
-      "            for (int i = 0; i < ea.Count; i++) { if (!Eq(ea[i], eb[i])) return false; }\n"
-      "            return true;\n"
-      "        }\n"
-      "        return a.Equals(b);\n"
-      "    }\n"
-    )
-    return "\n    }\n" + eq + "    public static void Main(string[] args) {\n" + "\n".join(checks) + "\n    }\n}\n"
+  tests_open = "\n    }\n" + _CS_EQ + "    public static void Main(string[] args) {\n"
+  tests_close = "\n    }\n}\n"

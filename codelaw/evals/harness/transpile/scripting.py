@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from codelaw.evals.harness.transpile.base import SCALAR_LITERALS, Target, items, str_lit
+from codelaw.evals.harness.transpile.base import SPELLINGS, Target
 
-_DEEP_EQ = (
-  "function __deepEqual(a{any}, b{any}){ret} {{\n"
-  "  if (a === b) return true;\n"
-  "  if (a === null || b === null || typeof a !== \"object\" || typeof b !== \"object\") return false;\n"
-  "  if (Array.isArray(a) !== Array.isArray(b)) return false;\n"
-  "  const ka = Object.keys(a), kb = Object.keys(b);\n"
-  "  if (ka.length !== kb.length) return false;\n"
-  "  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && __deepEqual(a[k], b[k]));\n"
-  "}}\n"
-)
+# Closes the solution, defines a structural deep-equal ({any}, {ret}: its TypeScript annotations), opens the tests.
+_TESTS_OPEN = """
+}}
+
+function __deepEqual(a{any}, b{any}){ret} {{
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a), kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && __deepEqual(a[k], b[k]));
+}}
+
+function __test() {{
+"""
 
 
 class JavaScript(Target):
@@ -25,27 +30,7 @@ class JavaScript(Target):
     "typeof var void while with yield let static enum await implements package protected "
     "interface private public arguments eval".split()
   )
-  typed = False
-  needs_complete_types = False
-
-  types = {
-    "int": "number",
-    "float": "number",
-    "bool": "boolean",
-    "str": "string",
-    "list": "{0}[]",
-    "tuple": "[{items}]",
-    "dict": "{{[key: {0}]: {1}}}",
-    "optional": "{0} | undefined",
-  }
-  literals = {
-    **SCALAR_LITERALS,
-    "list": lambda tg, v, t: f"[{items(tg, v, t)}]",
-    "tuple": lambda tg, v, t: f"[{items(tg, v, t)}]",
-    # Object keys are strings whatever the Python key type was.
-    "dict": lambda tg, v, t: "{" + ", ".join(f"{str_lit(str(a))}: {tg.literal(b, t[2])}" for a, b in v.items()) + "}",
-    "optional": lambda tg, v, t: "undefined" if v is None else tg.literal(v, t[1]),
-  }
+  spellings = SPELLINGS["javascript"]
 
   signature_format = "function {fn}({params}){{"
   param_format = "{name}"
@@ -54,19 +39,14 @@ class JavaScript(Target):
 
   assert_close = "  if (!(Math.abs({call} - {expected}) < {tol})) throw new Error(\"test failed\");"
 
-  def suffix(self, checks: list[str]) -> str:
-    if self.typed:
-      eq = _DEEP_EQ.format(any=": any", ret=": boolean")
-    else:
-      eq = _DEEP_EQ.format(any="", ret="")
-    body = "\n}\n\n" + eq + "\nfunction __test() {\n" + "\n".join(checks) + "\n}\n__test();\n"
-    # In TypeScript a file without import/export is a global script: batch compiles would clash.
-    return body + ("export {};\n" if self.typed else "")
+  tests_open = _TESTS_OPEN.format(any="", ret="")
+  tests_close = "\n}\n__test();\n"
 
 
 class TypeScript(JavaScript):
   name = "typescript"
-  typed = True
   signature_format = "function {fn}({params}): {type} {{"
   param_format = "{name}: {type}"
-  needs_complete_types = True
+  tests_open = _TESTS_OPEN.format(any=": any", ret=": boolean")
+  # In TypeScript a file without import/export is a global script: batch compiles would clash.
+  tests_close = JavaScript.tests_close + "export {};\n"
