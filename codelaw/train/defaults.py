@@ -8,36 +8,22 @@ from typing import Any
 
 from codelaw import languages
 
+# The larger sections are put together from these groups, in this order.
+_SCHEDULE = dict(peak_lr=3e-3, warmup_steps=20, schedule="wsd", decay_fraction=0.2, min_lr_ratio=0.0)
+_ADAMW = dict(b1=0.9, b2=0.95, weight_decay=0.1, grad_clip=1.0)
+_BATCH = dict(global_batch_size=16, microbatch_per_device=0, loss_vocab_chunk=0, tokens=300_000)
+# Evaluation, checkpoints and logs (the *_every keys count steps); peak_flops is the MFU denominator (0: looked
+# up for the device, or measured).
+_CADENCE = dict(eval_every=50, eval_tokens=8192, checkpoint_every=50, keep_checkpoints=3, log_every=10, peak_flops=0.0)
+_COOLDOWN = dict(cooldown_budgets=(), cooldown_fraction=0.2)
+
 _DEFAULTS: dict[str, Any] = dict(
   job="train",
   seed=0,
   model=dict(size="cpu-50k", seq_len=128, dtype="float32", attention="xla", remat="none", tie_embeddings=True),
   data=dict(corpus="sample", proportions={name: 1.0 for name in languages.NAMES}, translation=None),
-  optim=dict(
-    peak_lr=3e-3,
-    warmup_steps=20,
-    schedule="wsd",
-    decay_fraction=0.2,
-    min_lr_ratio=0.0,
-    b1=0.9,
-    b2=0.95,
-    weight_decay=0.1,
-    grad_clip=1.0,
-  ),
-  train=dict(
-    global_batch_size=16,
-    microbatch_per_device=0,
-    loss_vocab_chunk=0,
-    tokens=300_000,
-    eval_every=50,
-    eval_tokens=8192,
-    checkpoint_every=50,
-    keep_checkpoints=3,
-    log_every=10,
-    peak_flops=0.0,
-    cooldown_budgets=(),
-    cooldown_fraction=0.2,
-  ),
+  optim={**_SCHEDULE, **_ADAMW},
+  train={**_BATCH, **_CADENCE, **_COOLDOWN},
   mesh=dict(data=-1, fsdp=1, tensor=1),
   distributed=dict(coordinator="", num_processes=0, process_id=-1),
 )

@@ -1,4 +1,5 @@
-"""Helpers the study expansions share: checked reads of study keys and building one run's training config."""
+"""Helpers the study expansions share: checked reads of study keys and building one run (its training config,
+label, evaluated languages and results-table columns)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any, Iterable, Mapping
 
 from codelaw import languages
 from codelaw.errors import UserError
-from codelaw.study.spec import to_plain
+from codelaw.study.spec import Run, make_run, to_plain
 from codelaw.study.studies import base as study_base
 
 
@@ -91,9 +92,11 @@ def train_config(
   seed: int,
   cooldown_budgets: Iterable[int] = (),
   translation: Mapping[str, Any] | None = None,
+  unique_tokens: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
   """The base training config of a study with one run's size, mixture, length, seed and learning rate filled
-  in. A base that already holds one of those keys is refused: the study would overwrite it unseen."""
+  in (and, given `unique_tokens`, a cap on the distinct tokens of some languages). A base that already holds
+  one of those keys is refused: the study would overwrite it unseen."""
   base = to_plain(config.base)
   present = study_base.per_run_overrides(base)
   if present:
@@ -107,12 +110,20 @@ def train_config(
   cfg["model"]["size"] = size
   cfg["data"]["proportions"] = {k: round(float(v), 6) for k, v in proportions.items() if v > 0}
   cfg["data"]["translation"] = to_plain(translation) if translation else None
+  if unique_tokens:
+    cfg["data"]["unique_tokens"] = dict(unique_tokens)
   cfg["optim"]["peak_lr"] = peak_lr(config, size)
   cfg["train"]["tokens"] = int(tokens)
   cfg["train"]["cooldown_budgets"] = sorted(int(b) for b in cooldown_budgets)
   steps = max(1, tokens // (cfg["model"]["seq_len"] * cfg["train"]["global_batch_size"]))
   cfg["train"]["log_every"] = max(1, min(cfg["train"]["log_every"], steps // 10 or 1))
   return cfg
+
+
+def study_run(config, label: str, eval_languages: Iterable[str], meta: Mapping[str, Any], **train: Any) -> Run:
+  """One run of the study: `train_config(config, **train)` under `label`, its validation loss taken on
+  `eval_languages`, with the results-table columns `meta` (kind, size, seed, ...) in their order."""
+  return make_run(config.study, label, train_config(config, **train), eval_languages=eval_languages, **meta)
 
 
 def peak_lr(config, size: str) -> float:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from codelaw.errors import UserError
-from codelaw.study.spec import Run, make_run
+from codelaw.study.spec import Run
 from codelaw.study.studies import common
 
 
@@ -33,19 +33,7 @@ def expand(config) -> list[Run]:
   for i, p in enumerate(sample_mixtures(langs, int(config.n_mixtures), float(config.alpha), int(config.mixture_seed))):
     for size in common.get_sizes(config):
       for seed in common.seeds(config):
-        cfg = common.train_config(
-          config, size=size, proportions=p, tokens=budgets[-1], seed=seed, cooldown_budgets=budgets[:-1]
-        )
-        runs.append(
-          make_run(
-            config.study,
-            f"mix{i}-{size}-s{seed}",
-            cfg,
-            eval_languages=langs,
-            kind="mixture",
-            size=size,
-            seed=seed,
-            mixture=i,
-          )
-        )
+        meta = dict(kind="mixture", size=size, seed=seed, mixture=i)
+        train = dict(size=size, proportions=p, tokens=budgets[-1], seed=seed, cooldown_budgets=budgets[:-1])
+        runs.append(common.study_run(config, f"mix{i}-{size}-s{seed}", langs, meta, **train))
   return runs

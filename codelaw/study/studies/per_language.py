@@ -9,7 +9,7 @@ compute, and spreads the distinct D values of the grid.
 from __future__ import annotations
 
 from codelaw.errors import UserError
-from codelaw.study.spec import Run, make_run, to_plain
+from codelaw.study.spec import Run, to_plain
 from codelaw.study.studies import common
 
 
@@ -41,19 +41,7 @@ def expand(config) -> list[Run]:
     for size in sizes:
       budgets = by_size[size]
       for seed in common.seeds(config):
-        cfg = common.train_config(
-          config, size=size, proportions={lang: 1.0}, tokens=budgets[-1], seed=seed, cooldown_budgets=budgets[:-1]
-        )
-        runs.append(
-          make_run(
-            config.study,
-            f"{lang}-{size}-s{seed}",
-            cfg,
-            eval_languages=(lang,),
-            kind="monolingual",
-            size=size,
-            seed=seed,
-            target=lang,
-          )
-        )
+        meta = dict(kind="monolingual", size=size, seed=seed, target=lang)
+        train = dict(size=size, proportions={lang: 1.0}, tokens=budgets[-1], seed=seed, cooldown_budgets=budgets[:-1])
+        runs.append(common.study_run(config, f"{lang}-{size}-s{seed}", (lang,), meta, **train))
   return runs

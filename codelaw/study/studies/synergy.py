@@ -11,11 +11,11 @@ Every arm runs with every seed of config.seeds, so cells compare runs of the sam
 
 from __future__ import annotations
 
-import copy
 import itertools
+from typing import Any
 
 from codelaw.errors import UserError
-from codelaw.study.spec import Run, make_run
+from codelaw.study.spec import Run
 from codelaw.study.studies import common
 
 KINDS = ("self_capped", "self_fresh", "pair")
@@ -28,49 +28,20 @@ def expand(config) -> list[Run]:
   size = common.get_size(config)
   tokens = common.get_positive_int(config, "tokens")
   common.check_tokens(config, "tokens", tokens)
+
+  def arm(kind: str, label: str, seed: int, mixture: dict[str, float], pair: str, **train: Any) -> Run:
+    """One arm's run: `mixture` at the study's size and tokens, evaluated on the languages it trains on."""
+    meta = dict(kind=kind, size=size, seed=seed, pair=pair)
+    train = dict(size=size, proportions=mixture, tokens=tokens, seed=seed, **train)
+    return common.study_run(config, f"{label}-{size}-s{seed}", tuple(mixture), meta, **train)
+
   runs = []
   for seed in common.seeds(config):
     for lang in langs:
-      fresh = common.train_config(config, size=size, proportions={lang: 1.0}, tokens=tokens, seed=seed)
-      capped = copy.deepcopy(fresh)
-      capped["data"]["unique_tokens"] = {lang: tokens // 2}
-      runs.append(
-        make_run(
-          config.study,
-          f"capped-{lang}-{size}-s{seed}",
-          capped,
-          eval_languages=(lang,),
-          kind="self_capped",
-          size=size,
-          seed=seed,
-          pair=f"{lang}+{lang}",
-        )
-      )
+      alone = ({lang: 1.0}, f"{lang}+{lang}")
+      runs.append(arm("self_capped", f"capped-{lang}", seed, *alone, unique_tokens={lang: tokens // 2}))
       # The label of the fresh arm is the one the single-baseline design used, so its runs are reused.
-      runs.append(
-        make_run(
-          config.study,
-          f"self-{lang}-{size}-s{seed}",
-          fresh,
-          eval_languages=(lang,),
-          kind="self_fresh",
-          size=size,
-          seed=seed,
-          pair=f"{lang}+{lang}",
-        )
-      )
+      runs.append(arm("self_fresh", f"self-{lang}", seed, *alone))
     for a, b in itertools.combinations(langs, 2):
-      cfg = common.train_config(config, size=size, proportions={a: 0.5, b: 0.5}, tokens=tokens, seed=seed)
-      runs.append(
-        make_run(
-          config.study,
-          f"pair-{a}-{b}-{size}-s{seed}",
-          cfg,
-          eval_languages=(a, b),
-          kind="pair",
-          size=size,
-          seed=seed,
-          pair=f"{a}+{b}",
-        )
-      )
+      runs.append(arm("pair", f"pair-{a}-{b}", seed, {a: 0.5, b: 0.5}, f"{a}+{b}"))
   return runs

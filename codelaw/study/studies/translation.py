@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 
 from codelaw.errors import UserError
-from codelaw.study.spec import Run, make_run
+from codelaw.study.spec import Run
 from codelaw.study.studies import common
 
 STRATEGIES = ("shuffle", "concat", "paired")
@@ -39,17 +39,7 @@ def expand(config) -> list[Run]:
     for size in common.get_sizes(config):
       for seed in common.seeds(config):
         spec = dict(strategy=strategy, directions=seen, weight=float(config.weight))
-        cfg = common.train_config(config, size=size, proportions=uniform, tokens=tokens, seed=seed, translation=spec)
-        runs.append(
-          make_run(
-            config.study,
-            f"{strategy}-{size}-s{seed}",
-            cfg,
-            eval_languages=langs,
-            kind="translation",
-            strategy=strategy,
-            size=size,
-            seed=seed,
-          )
-        )
+        meta = dict(kind="translation", strategy=strategy, size=size, seed=seed)
+        train = dict(size=size, proportions=uniform, tokens=tokens, seed=seed, translation=spec)
+        runs.append(common.study_run(config, f"{strategy}-{size}-s{seed}", langs, meta, **train))
   return runs

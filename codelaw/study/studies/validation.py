@@ -23,7 +23,7 @@ from codelaw import checks, languages, provenance
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_json
 from codelaw.study.results import read_result
-from codelaw.study.spec import Run, make_run
+from codelaw.study.spec import Run
 from codelaw.study.studies import common
 from codelaw.study.studies.paired import paired_difference
 
@@ -74,19 +74,9 @@ def expand(config) -> list[Run]:
   runs = []
   for arm, p in mixtures.items():
     for seed in common.seeds(config):
-      cfg = common.train_config(config, size=size, proportions=p, tokens=tokens, seed=seed)
-      runs.append(
-        make_run(
-          config.study,
-          f"{arm}-{size}-s{seed}",
-          cfg,
-          eval_languages=eval_languages,
-          kind="validation",
-          arm=arm,
-          size=size,
-          seed=seed,
-        )
-      )
+      meta = dict(kind="validation", arm=arm, size=size, seed=seed)
+      train = dict(size=size, proportions=p, tokens=tokens, seed=seed)
+      runs.append(common.study_run(config, f"{arm}-{size}-s{seed}", eval_languages, meta, **train))
   return runs
 
 
