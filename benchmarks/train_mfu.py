@@ -145,24 +145,10 @@ def main(argv: list[str] | None = None) -> int:
       )
     )
     return 2
+  # The options are named as `bench`'s parameters: every one but the implementation list passes through.
+  options = {k: v for k, v in vars(args).items() if k not in ("attention", "allow_cpu")}
   for attention in args.attention.split(","):
-    print(
-      json.dumps(
-        bench(
-          args.size,
-          attention,
-          args.vocab,
-          args.seq_len,
-          args.batch,
-          args.steps,
-          args.warmup,
-          remat=args.remat,
-          microbatch=args.microbatch,
-          loss_chunk=args.loss_chunk,
-        )
-      ),
-      flush=True,
-    )
+    print(json.dumps(bench(attention=attention, **options)), flush=True)
   return 0
 
 

@@ -206,7 +206,7 @@ def test_bad_fit_files(tmp_path):
       load_fit(path)
     assert "\n" not in str(e.value)
   (tmp_path / "bad.json").write_text("{not json")
-  with pytest.raises(UserError, match="bad.json is not valid JSON"):
+  with pytest.raises(UserError, match="bad.json: is not valid JSON"):
     load_fit(tmp_path / "bad.json")
   with pytest.raises(UserError, match="does not exist"):
     load_fit(tmp_path / "missing.json")

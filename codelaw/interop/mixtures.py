@@ -103,21 +103,23 @@ def train_files_pattern(lang: str, data_dir: str = "TFDS_DATA_DIR") -> str:
   return f"{data_dir}/{TFDS_NAME}/{lang}/1.0.0/{TFDS_NAME}-train.array_record*"
 
 
+def _text_file(mix: Mix, *lines: str) -> str:
+  """A config file for another trainer: a comment naming the mixture's budget, then `lines`, newline-ended."""
+  return "".join(f"{line}\n" for line in (f"# {mix.budget_line}.", *lines))
+
+
 def maxtext_grain(mix: Mix) -> str:
   blend = ";".join(f"{train_files_pattern(n)},{p:g}" for n, p in mix.active.items())
-  return "\n".join(
-    [
-      f"# {mix.budget_line}.",
-      "# MaxText (configs/base.yml keys). The files are the TFDS ArrayRecord build of the corpus",
-      "# (codelaw.interop.tfds_corpus.prepare): replace TFDS_DATA_DIR with its data_dir. MaxText mixes whole documents",
-      "# before tokenizing: for token shares, divide each weight by that language's mean tokens per document.",
-      f"# train tokens = steps * global_batch_size * max_target_length = {mix.tokens:.6g}",
-      "dataset_type: grain",
-      "grain_file_type: arrayrecord",
-      "train_data_columns: ['text']",
-      f'grain_train_files: "{blend}"',
-      "",
-    ]
+  return _text_file(
+    mix,
+    "# MaxText (configs/base.yml keys). The files are the TFDS ArrayRecord build of the corpus",
+    "# (codelaw.interop.tfds_corpus.prepare): replace TFDS_DATA_DIR with its data_dir. MaxText mixes whole documents",
+    "# before tokenizing: for token shares, divide each weight by that language's mean tokens per document.",
+    f"# train tokens = steps * global_batch_size * max_target_length = {mix.tokens:.6g}",
+    "dataset_type: grain",
+    "grain_file_type: arrayrecord",
+    "train_data_columns: ['text']",
+    f'grain_train_files: "{blend}"',
   )
 
 
@@ -148,15 +150,15 @@ def seqio_snippet(mix: Mix) -> str:
 
 
 def levanter_yaml(mix: Mix) -> str:
-  lines = [
-    f"# {mix.budget_line}.",
+  return _text_file(
+    mix,
     "# Levanter LMMixtureDatasetConfig / Marin lm_mixture_data_config weights; the keys must match the",
     "# names of your data.configs (one source per language).",
     f"# train tokens = num_train_steps * train_batch_size * seq_len = {mix.tokens:.6g}",
     "data:",
     "  train_weights:",
-  ]
-  return "\n".join(lines + [f"    {n}: {p!r}" for n, p in mix.shares.items()]) + "\n"
+    *(f"    {n}: {p!r}" for n, p in mix.shares.items()),
+  )
 
 
 def megatron_prefix(lang: str) -> str:
@@ -167,16 +169,13 @@ def megatron_prefix(lang: str) -> str:
 def megatron_blend(mix: Mix) -> str:
   blend = " ".join(f"{p!r} {megatron_prefix(n)}" for n, p in mix.active.items())
   nemo = ",".join(f"{p!r},{megatron_prefix(n)}" for n, p in mix.active.items())
-  return "\n".join(
-    [
-      f"# {mix.budget_line}.",
-      "# Megatron-LM: weights then prefixes (indexed datasets from tools/preprocess_data.py --json-keys text).",
-      f"# train tokens = train_samples * seq_length = {mix.tokens:.6g}",
-      f"--data-path {blend}",
-      "# NeMo (Megatron GPT data config):",
-      f"model.data.data_prefix=[{nemo}]",
-      "",
-    ]
+  return _text_file(
+    mix,
+    "# Megatron-LM: weights then prefixes (indexed datasets from tools/preprocess_data.py --json-keys text).",
+    f"# train tokens = train_samples * seq_length = {mix.tokens:.6g}",
+    f"--data-path {blend}",
+    "# NeMo (Megatron GPT data config):",
+    f"model.data.data_prefix=[{nemo}]",
   )
 
 

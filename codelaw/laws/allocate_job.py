@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from codelaw import checks
 from codelaw.contracts.allocation import Allocation, Gain
 from codelaw.errors import UserError
 from codelaw.interop import mixtures
@@ -28,13 +29,7 @@ PAPER_N, PAPER_D = 1.5e9, 350e9
 
 
 def _num(config, key: str, *, minimum: float = 0.0) -> float:
-  try:
-    x = float(config[key])
-  except (TypeError, ValueError):
-    raise UserError(f"config.{key} = {config[key]!r}: expected a number") from None
-  if not math.isfinite(x) or x < minimum:
-    raise UserError(f"config.{key} = {x}: expected a finite number >= {minimum}")
-  return x
+  return checks.number(config[key], f"config.{key}", lo=minimum)
 
 
 def _subset(values: Mapping[str, Any], langs: tuple[str, ...], skip: float) -> dict[str, float]:
@@ -92,29 +87,20 @@ def run(config) -> dict:
   k_flops = _num(config, "flops_per_param_token", minimum=1e-12)
   if config.method not in ("auto", "water_filling", "numerical"):
     raise UserError(f"config.method = {config.method!r}: expected auto, water_filling or numerical")
-  level = _num(config, "confidence")
-  if not 0 < level < 1:
-    raise UserError(f"config.confidence = {level}: expected a number in (0, 1)")
+  level = checks.fraction(config.confidence, "config.confidence")
   weights = allocation.normalise_weights(_subset(config.weights, langs, math.nan), langs)
-  min_share = _subset(config.min_share, langs, 0.0)
-  max_share = _subset(config.max_share, langs, 1.0)
-  unique = _subset(config.unique_tokens, langs, 0.0)
-  max_epochs = _num(config, "max_epochs") or None
+  # The feasible set of p, as the solver, the compute-optimal plan and allocation.json's "constraints" name it.
+  limits = dict(
+    min_share=_subset(config.min_share, langs, 0.0),
+    max_share=_subset(config.max_share, langs, 1.0),
+    max_epochs=_num(config, "max_epochs") or None,
+    unique_tokens=_subset(config.unique_tokens, langs, 0.0),
+  )
   notes = []
   plan = None
   if C > 0:
     fpt = lambda n: k_flops * n
-    plan = compute_optimal.for_mix(
-      law,
-      C,
-      weights=weights,
-      min_share=min_share,
-      max_share=max_share,
-      max_epochs=max_epochs,
-      unique_tokens=unique,
-      flops_per_token=fpt,
-      method=config.method,
-    )
+    plan = compute_optimal.for_mix(law, C, weights=weights, flops_per_token=fpt, method=config.method, **limits)
   if N == 0 and D == 0:
     if plan is not None:
       N, D = plan.N, plan.D
@@ -125,13 +111,9 @@ def run(config) -> dict:
   if not (N > 0 and D > 0):
     raise UserError(f"config.N = {N}, config.D = {D}: both must be > 0 (or set config.flops to plan them)")
 
-  cons = allocation.build_constraints(
-    law, D, min_share=min_share, max_share=max_share, max_epochs=max_epochs, unique_tokens=unique
-  )
-  max_iter = int(config.get("max_iter", allocation.MAX_ITER))
+  cons = allocation.build_constraints(law, D, **limits)
+  max_iter = checks.positive_int(config.get("max_iter", allocation.MAX_ITER), "config.max_iter")
   kkt_tol = _num(config, "kkt_tol") if "kkt_tol" in config else allocation.KKT_TOL
-  if max_iter < 1:
-    raise UserError(f"config.max_iter = {max_iter}: expected an integer >= 1")
   sol = allocation.solve(
     law, N, D, weights=weights, constraints=cons, method=config.method, max_iter=max_iter, kkt_tol=kkt_tol
   )
@@ -164,10 +146,7 @@ def run(config) -> dict:
       "lower": as_dict(cons.lower),
       "upper": as_dict(cons.upper),
       "upper_kind": dict(zip(langs, cons.upper_kind)),
-      "min_share": min_share,
-      "max_share": max_share,
-      "max_epochs": max_epochs,
-      "unique_tokens": unique,
+      **limits,
     },
     "uncertainty": None,
     "notes": notes,

@@ -9,16 +9,15 @@ L_i = (E_i + A_i/N^alpha_i + B_i/D^beta_i) p_i^-gamma_i). The paper's aggregate 
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-from codelaw import languages
+from codelaw import checks, languages
 from codelaw.contracts.fit import FitResult
 from codelaw.errors import UserError
+from codelaw.io import read_json
 
 FAMILIES = ("effective_data", "chinchilla", "he")
 _PARAMS = ("E", "A", "B", "alpha", "beta")
@@ -60,20 +59,6 @@ class FitFile:
   unidentifiable: Mapping[str, tuple[str, ...]] | None = None
 
 
-def _num(value: Any, where: str, *, positive: bool = False, allow_negative: bool = True) -> float:
-  try:
-    x = float(value)
-  except (TypeError, ValueError):
-    raise UserError(f"{where} = {value!r}: expected a number") from None
-  if not math.isfinite(x):
-    raise UserError(f"{where} = {value!r}: expected a finite number")
-  if positive and x <= 0:
-    raise UserError(f"{where} = {x}: expected a number > 0")
-  if not allow_negative and x < 0:
-    raise UserError(f"{where} = {x}: expected a number >= 0")
-  return x
-
-
 def _langs(block: Any, where: str) -> tuple[str, ...]:
   if not isinstance(block, Mapping) or not block:
     raise UserError(f"{where}: expected a non-empty object {{language: parameters}}")
@@ -94,7 +79,7 @@ def _param_arrays(block: Mapping, langs: tuple[str, ...], names: tuple[str, ...]
       if p not in entry:
         raise UserError(f"{where}.{lang}.{p}: missing")
       # Exponents and scales must be positive for the law to decrease in N and D; E may be any finite value.
-      vals.append(_num(entry[p], f"{where}.{lang}.{p}", positive=p != "E"))
+      vals.append((checks.finite if p == "E" else checks.positive)(entry[p], f"{where}.{lang}.{p}"))
     out[p] = np.asarray(vals, dtype=np.float64)
   return out
 
@@ -113,7 +98,7 @@ def _tau(block: Any, langs: tuple[str, ...], where: str) -> np.ndarray:
         continue  # the diagonal is 1 by definition (own data)
       if src not in row:
         raise UserError(f"{where}.{tgt}.{src}: missing transfer coefficient")
-      tau[i, j] = _num(row[src], f"{where}.{tgt}.{src}")
+      tau[i, j] = checks.finite(row[src], f"{where}.{tgt}.{src}")
   return tau
 
 
@@ -151,13 +136,13 @@ def parse_law(
     unique = np.full(len(langs), np.nan)
     for i, lang in enumerate(langs):
       if lang in ut:
-        unique[i] = _num(ut[lang], f"{where}.unique_tokens.{lang}", positive=True)
+        unique[i] = checks.positive(ut[lang], f"{where}.unique_tokens.{lang}")
   decay = None
   if obj.get("repetition_decay") is not None and unique is not None and np.all(np.isfinite(unique)):
     rd = obj["repetition_decay"]
     if not isinstance(rd, Mapping):
       raise UserError(f"{where}.repetition_decay: expected an object {{language: R*}}")
-    decay = np.asarray([_num(rd.get(l), f"{where}.repetition_decay.{l}", positive=True) for l in langs])
+    decay = np.asarray([checks.positive(rd.get(l), f"{where}.repetition_decay.{l}") for l in langs])
   return LawParams(
     family=family,
     langs=langs,
@@ -208,19 +193,13 @@ def _bootstrap(obj: Mapping, law: LawParams, where: str) -> tuple[LawParams, ...
   raise UserError(f"{where}.bootstrap: expected a list or an object")
 
 
-def load_fit(source: str | Path | Mapping) -> FitFile:
-  """Reads fit.json (a path, or an already-parsed dict) and validates what allocation needs."""
+def load_fit(source: str | Path | Mapping, what: str = "config.fit") -> FitFile:
+  """Reads fit.json (a path, given as config key `what`, or an already-parsed dict) through its contract and
+  validates what allocation needs."""
   if isinstance(source, Mapping):
     obj, where = source, "fit.json"
   else:
-    path = Path(source)
-    where = str(path)
-    if not path.is_file():
-      raise UserError(f"fit file {where} does not exist")
-    try:
-      obj = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-      raise UserError(f"fit file {where} is not valid JSON: {e}") from None
+    obj, where = read_json(checks.readable_file(source, what), what), str(source)
   law = parse_law(obj, where)
   recorded = FitResult.from_json(obj, where).identifiability(where)
   unidentifiable = (

@@ -10,7 +10,6 @@ report instead of a crash; only a missing directory or a missing results table s
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import math
@@ -18,7 +17,11 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from codelaw import languages
+from codelaw.contracts.allocation import Allocation
+from codelaw.contracts.fit import FitResult
+from codelaw.contracts.result import Result
 from codelaw.errors import UserError
+from codelaw.io import read_csv, read_json
 
 REQUIRED_COLUMNS = ("run_id", "language", "N", "D", "loss")
 FLOAT_COLUMNS = ("N", "D", "loss", "bpb", "flops") + tuple(f"p_{n}" for n in languages.NAMES)
@@ -57,16 +60,11 @@ def _float(value: Any) -> float:
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
-  try:
-    with open(path, newline="") as f:
-      reader = csv.DictReader(f)
-      header = reader.fieldnames or []
-      missing = [c for c in required if c not in header]
-      if missing:
-        raise UserError(f"{path}: missing column(s) {', '.join(missing)}")
-      return list(reader)
-  except (OSError, UnicodeDecodeError, csv.Error) as e:
-    raise UserError(f"{path}: not a readable CSV file ({e})") from None
+  header, rows = read_csv(path)
+  missing = [c for c in required if c not in header]
+  if missing:
+    raise UserError(f"{path}: missing column(s) {', '.join(missing)}")
+  return rows
 
 
 def _parse_result_row(row: dict[str, Any]) -> dict[str, Any] | None:
@@ -109,6 +107,16 @@ def _read_json(path: Path, problems: list[str]) -> Any:
     return None
 
 
+def _valid_fit(path: Path, block: dict, problems: list[str]) -> bool:
+  """Whether a law block reads as fit.json's contract (its identifiability blocks included); if not, why."""
+  try:
+    FitResult.from_json(block, str(path))
+  except UserError as e:
+    problems.append(f"{e}; law {block.get('law')!r} left out")
+    return False
+  return True
+
+
 def _run_configs(root: Path, results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
   """run_id -> config of its runs/<id>/result.json (in root/runs or one level below); runs without one are absent."""
   run_dirs = [root / "runs"] + sorted(p for p in root.glob("*/runs") if p.is_dir())
@@ -119,12 +127,10 @@ def _run_configs(root: Path, results: list[dict[str, Any]]) -> dict[str, dict[st
       if not path.is_file():
         continue
       try:
-        cfg = json.loads(path.read_text()).get("config")
-      except (OSError, ValueError):
-        continue
-      if isinstance(cfg, Mapping):
-        out[run_id] = dict(cfg)
+        out[run_id] = dict(Result.from_json(read_json(path), str(path)).config)
         break
+      except (UserError, ValueError):
+        continue
   return out
 
 
@@ -203,15 +209,18 @@ def load(study_dir: str | Path) -> StudyInputs:
     blocks = list(law_blocks(obj))
     if obj is not None and not blocks:
       problems.append(f"{path}: no law block (keys 'law' and 'languages') found; left out")
-    fits += [(path, b) for b in blocks]
+    fits += [(path, b) for b in blocks if _valid_fit(path, b, problems)]
   allocation = None
   alloc_files = candidates(root, "allocation.json")
   for path in alloc_files:
     obj = _read_json(path, problems)
     if isinstance(obj, Mapping) and isinstance(obj.get("p_star"), Mapping):
-      allocation = (path, dict(obj))
-      break
-    if obj is not None:
+      try:
+        allocation = (path, Allocation.from_json(obj, str(path)).to_json())
+        break
+      except UserError as e:
+        problems.append(f"{e}; left out")
+    elif obj is not None:
       problems.append(f"{path}: no p_star mixture in it; left out")
   prediction = None
   pred_files = candidates(root, "prediction.json")

@@ -93,6 +93,14 @@ class BlockSizes:
   def largest(self) -> int:
     return max(getattr(self, f.name) for f in dataclasses.fields(self) if f.name.startswith("block_"))
 
+  def tiles(self, kernel: str) -> tuple[int, int]:
+    """(outer, inner) block of `kernel` ("fwd", "dq" or "dkv"); only dk/dv's outer block is a key block."""
+    return {
+      "fwd": (self.block_q, self.block_k),
+      "dq": (self.block_q_dq, self.block_k_dq),
+      "dkv": (self.block_k_dkv, self.block_q_dkv),
+    }[kernel]
+
   def compiler_params(self, kernel: str, head_dim: int):
     """Triton launch parameters of `kernel` ("fwd", "dq" or "dkv")."""
     warps = getattr(self, f"num_warps_{kernel}")
@@ -250,8 +258,45 @@ def tile_ranges(
   return jnp.pad(start.astype(jnp.int32), pad), jnp.pad(stop.astype(jnp.int32), pad)
 
 
-def _range_spec(n_padded: int):
-  return pl.BlockSpec((None, n_padded), lambda i, b, h: (b, 0))
+def _per_row_spec(n: int):
+  """The whole `[batch, n]` row of the grid's batch element: segment ids, tile ranges."""
+  return pl.BlockSpec((None, n), lambda i, b, h: (b, 0))
+
+
+def _kernel_call(kernel, name: str, static: _Static, operands, specs, out_specs, out_shape):
+  """Kernel `name` ("fwd", "dq" or "dkv") over its (outer block, batch, head) grid, skipping dead tiles.
+
+  `operands`: q, k, v, segments, then for the backward kernels d_out, lse, delta; `specs` = (q, kv, row)
+  BlockSpecs they are read through (d_out like q, lse and delta by row). Every kernel also reads its outer
+  block's [start, stop) of inner blocks (`tile_ranges`).
+  """
+  q, segments = operands[0], operands[3]
+  batch, length, heads, head_dim = q.shape
+  outer, inner = static.blocks.tiles(name)
+  start, stop = tile_ranges(segments, outer, inner, causal=static.causal, outer_is_query=name != "dkv")
+  q_spec, kv_spec, row_spec = specs
+  grad_specs = [q_spec, row_spec, row_spec] if len(operands) > 4 else []
+  return pl.pallas_call(
+    functools.partial(kernel, static=static),
+    grid=(length // outer, batch, heads),
+    in_specs=[q_spec, kv_spec, kv_spec, _per_row_spec(length), *grad_specs]
+    + [_per_row_spec(start.shape[1]), _per_row_spec(stop.shape[1])],
+    out_specs=out_specs,
+    out_shape=out_shape,
+    compiler_params=static.blocks.compiler_params(name, head_dim),
+    interpret=static.interpret,
+    name=f"codelaw_flash_{name}",
+  )(*operands, start, stop)
+
+
+def _query_tiled_specs(q, k, block_q: int):
+  """Specs of a kernel whose outer block is a query block: q tile, full k/v of its kv head, per-row tile."""
+  _, length, heads, head_dim = q.shape
+  group = heads // k.shape[2]
+  q_tile = pl.BlockSpec((None, block_q, None, head_dim), lambda i, b, h: (b, i, h, 0))
+  kv_full = pl.BlockSpec((None, length, None, head_dim), lambda i, b, h: (b, 0, h // group, 0))
+  row_tile = pl.BlockSpec((None, None, block_q), lambda i, b, h: (b, h, i))
+  return q_tile, kv_full, row_tile
 
 
 def _at(row, index):
@@ -310,31 +355,11 @@ def _forward_kernel(q_ref, k_ref, v_ref, seg_ref, start_ref, stop_ref, o_ref, ls
 
 
 def _forward(q, k, v, segments, static: _Static):
-  batch, length, heads, head_dim = q.shape
-  group = heads // k.shape[2]
-  block_q = static.blocks.block_q
-  start, stop = tile_ranges(segments, block_q, static.blocks.block_k, causal=static.causal, outer_is_query=True)
-  kernel = functools.partial(_forward_kernel, static=static)
-  return pl.pallas_call(
-    kernel,
-    grid=(length // block_q, batch, heads),
-    in_specs=[
-      pl.BlockSpec((None, block_q, None, head_dim), lambda i, b, h: (b, i, h, 0)),
-      pl.BlockSpec((None, length, None, head_dim), lambda i, b, h: (b, 0, h // group, 0)),
-      pl.BlockSpec((None, length, None, head_dim), lambda i, b, h: (b, 0, h // group, 0)),
-      pl.BlockSpec((None, length), lambda i, b, h: (b, 0)),
-      _range_spec(start.shape[1]),
-      _range_spec(stop.shape[1]),
-    ],
-    out_specs=[
-      pl.BlockSpec((None, block_q, None, head_dim), lambda i, b, h: (b, i, h, 0)),
-      pl.BlockSpec((None, None, block_q), lambda i, b, h: (b, h, i)),
-    ],
-    out_shape=[jax.ShapeDtypeStruct(q.shape, q.dtype), jax.ShapeDtypeStruct((batch, heads, length), jnp.float32)],
-    compiler_params=static.blocks.compiler_params("fwd", head_dim),
-    interpret=static.interpret,
-    name="codelaw_flash_fwd",
-  )(q, k, v, segments, start, stop)
+  batch, length, heads, _ = q.shape
+  q_tile, kv_full, row_tile = _query_tiled_specs(q, k, static.blocks.block_q)
+  specs, out_specs = (q_tile, kv_full, row_tile), [q_tile, row_tile]  # the output like q, lse by row
+  out_shape = [jax.ShapeDtypeStruct(q.shape, q.dtype), jax.ShapeDtypeStruct((batch, heads, length), jnp.float32)]
+  return _kernel_call(_forward_kernel, "fwd", static, (q, k, v, segments), specs, out_specs, out_shape)
 
 
 def _probs(s, lse, seg_q, seg_k, q_info, k_info, start_q, start_k, static: _Static):
@@ -376,33 +401,9 @@ def _dq_kernel(
 
 
 def _backward_dq(q, k, v, segments, d_out, lse, delta, static: _Static):
-  batch, length, heads, head_dim = q.shape
-  group = heads // k.shape[2]
-  block_q = static.blocks.block_q_dq
-  start, stop = tile_ranges(segments, block_q, static.blocks.block_k_dq, causal=static.causal, outer_is_query=True)
-  q_tile = pl.BlockSpec((None, block_q, None, head_dim), lambda i, b, h: (b, i, h, 0))
-  kv_full = pl.BlockSpec((None, length, None, head_dim), lambda i, b, h: (b, 0, h // group, 0))
-  row_tile = pl.BlockSpec((None, None, block_q), lambda i, b, h: (b, h, i))
-  return pl.pallas_call(
-    functools.partial(_dq_kernel, static=static),
-    grid=(length // block_q, batch, heads),
-    in_specs=[
-      q_tile,
-      kv_full,
-      kv_full,
-      pl.BlockSpec((None, length), lambda i, b, h: (b, 0)),
-      q_tile,
-      row_tile,
-      row_tile,
-      _range_spec(start.shape[1]),
-      _range_spec(stop.shape[1]),
-    ],
-    out_specs=q_tile,
-    out_shape=jax.ShapeDtypeStruct(q.shape, q.dtype),
-    compiler_params=static.blocks.compiler_params("dq", head_dim),
-    interpret=static.interpret,
-    name="codelaw_flash_dq",
-  )(q, k, v, segments, d_out, lse, delta, start, stop)
+  specs = _query_tiled_specs(q, k, static.blocks.block_q_dq)
+  operands = (q, k, v, segments, d_out, lse, delta)
+  return _kernel_call(_dq_kernel, "dq", static, operands, specs, specs[0], jax.ShapeDtypeStruct(q.shape, q.dtype))
 
 
 def _dkv_kernel(
@@ -441,32 +442,13 @@ def _backward_dkv(q, k, v, segments, d_out, lse, delta, static: _Static):
   kv_heads = k.shape[2]
   group = heads // kv_heads
   block_k = static.blocks.block_k_dkv
-  start, stop = tile_ranges(segments, block_k, static.blocks.block_q_dkv, causal=static.causal, outer_is_query=False)
   q_full = pl.BlockSpec((None, length, None, head_dim), lambda j, b, h: (b, 0, h, 0))
   kv_tile = pl.BlockSpec((None, block_k, None, head_dim), lambda j, b, h: (b, j, h // group, 0))
   row_full = pl.BlockSpec((None, None, length), lambda j, b, h: (b, h, 0))
   out_tile = pl.BlockSpec((None, block_k, None, head_dim), lambda j, b, h: (b, j, h, 0))
-  grad_dtype = k.dtype if group == 1 else jnp.float32
-  dk, dv = pl.pallas_call(
-    functools.partial(_dkv_kernel, static=static),
-    grid=(length // block_k, batch, heads),
-    in_specs=[
-      q_full,
-      kv_tile,
-      kv_tile,
-      pl.BlockSpec((None, length), lambda j, b, h: (b, 0)),
-      q_full,
-      row_full,
-      row_full,
-      _range_spec(start.shape[1]),
-      _range_spec(stop.shape[1]),
-    ],
-    out_specs=[out_tile, out_tile],
-    out_shape=[jax.ShapeDtypeStruct(q.shape, grad_dtype)] * 2,
-    compiler_params=static.blocks.compiler_params("dkv", head_dim),
-    interpret=static.interpret,
-    name="codelaw_flash_dkv",
-  )(q, k, v, segments, d_out, lse, delta, start, stop)
+  out_shape = [jax.ShapeDtypeStruct(q.shape, k.dtype if group == 1 else jnp.float32)] * 2
+  operands = (q, k, v, segments, d_out, lse, delta)
+  dk, dv = _kernel_call(_dkv_kernel, "dkv", static, operands, (q_full, kv_tile, row_full), [out_tile] * 2, out_shape)
   if group > 1:
     shape = (batch, length, kv_heads, group, head_dim)
     dk = dk.reshape(shape).sum(axis=3).astype(k.dtype)
