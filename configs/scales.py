@@ -27,10 +27,49 @@ a rule, not a sweep.
 """
 
 CPU_LANGUAGES = ("python", "java", "javascript", "typescript", "csharp", "go", "rust")
+STRATEGIES = ("shuffle", "concat", "paired")  # the translation study's three ways of adding parallel data
 
-_CPU_TRAIN = dict(
-  corpus="sample", seq_len=256, global_batch_size=8, warmup_steps=10, dtype="float32", checkpoint_every=100
-)
+
+def _train(corpus: str, seq_len: int, batch: int, warmup: int, dtype: str, eval_tokens: int, checkpoint_every: int):
+  return dict(
+    corpus=corpus,
+    seq_len=seq_len,
+    global_batch_size=batch,
+    warmup_steps=warmup,
+    dtype=dtype,
+    eval_tokens=eval_tokens,
+    checkpoint_every=checkpoint_every,
+  )
+
+
+def _grid(sizes, budgets, budget_scale=(), languages=CPU_LANGUAGES, seeds=(0,)):
+  return dict(languages=languages, sizes=sizes, budgets=budgets, budget_scale=budget_scale, seeds=seeds)
+
+
+def _synergy(size, tokens, seeds=(0,), languages=CPU_LANGUAGES):
+  return dict(languages=languages, size=size, tokens=tokens, seeds=seeds)
+
+
+def _translation(sizes, tokens, seeds=(0,), strategies=STRATEGIES, languages=CPU_LANGUAGES):
+  return dict(
+    languages=languages, pivot="python", strategies=strategies, weight=0.25, sizes=sizes, tokens=tokens, seeds=seeds
+  )
+
+
+def _mixtures(n_mixtures, sizes, budgets, languages=CPU_LANGUAGES):
+  return dict(
+    languages=languages, n_mixtures=n_mixtures, alpha=1.0, mixture_seed=0, sizes=sizes, budgets=budgets, seeds=(0,)
+  )
+
+
+def _validation(size, tokens, seeds=(0,)):
+  return dict(allocation="", size=size, tokens=tokens, seeds=seeds)
+
+
+def _cpu_train(eval_tokens: int):
+  return _train("sample", 256, 8, 10, "float32", eval_tokens, 100)
+
+
 _CPU_LR = {
   "cpu-50k": 1e-2,
   "cpu-100k": 8e-3,
@@ -40,194 +79,70 @@ _CPU_LR = {
   "cpu-2m": 4.5e-3,
   "cpu-5m": 3.5e-3,
 }
+_PAPER_SIZES = ("0.1B", "0.2B", "0.4B", "0.6B", "1.1B", "1.3B", "1.6B", "2.0B", "2.4B", "3.1B")
+_PAPER_BUDGETS = tuple(2_000_000_000 * 2**i for i in range(6))  # 2B .. 64B
+_GPU_SMALL_BUDGETS = (250_000_000, 500_000_000, 1_000_000_000, 2_000_000_000)
+_SMOKE_PAIR = ("python", "java")
 
 SCALES = {
   "smoke": dict(
-    train=dict(
-      corpus="sample",
-      seq_len=64,
-      global_batch_size=4,
-      warmup_steps=2,
-      dtype="float32",
-      eval_tokens=1024,
-      checkpoint_every=6,
-    ),
+    train=_train("sample", 64, 4, 2, "float32", 1024, 6),
     peak_lr={"cpu-50k": 3e-3, "cpu-100k": 3e-3},
-    per_language=dict(
-      languages=("python", "java"),
-      sizes=("cpu-50k", "cpu-100k"),
-      budgets=(1536, 3072, 6144),
-      budget_scale=(),
-      seeds=(0,),
-    ),
-    synergy=dict(languages=("python", "java"), size="cpu-100k", tokens=3072, seeds=(0,)),
-    translation=dict(
-      languages=("python", "java"),
-      pivot="python",
-      strategies=("paired",),
-      weight=0.25,
-      sizes=("cpu-50k",),
-      tokens=3072,
-      seeds=(0,),
-    ),
-    mixtures=dict(
-      languages=("python", "java"),
-      n_mixtures=2,
-      alpha=1.0,
-      mixture_seed=0,
-      sizes=("cpu-50k",),
-      budgets=(3072,),
-      seeds=(0,),
-    ),
-    validation=dict(allocation="", size="cpu-100k", tokens=6144, seeds=(0,)),
+    per_language=_grid(("cpu-50k", "cpu-100k"), (1536, 3072, 6144), languages=_SMOKE_PAIR),
+    synergy=_synergy("cpu-100k", 3072, languages=_SMOKE_PAIR),
+    translation=_translation(("cpu-50k",), 3072, strategies=("paired",), languages=_SMOKE_PAIR),
+    mixtures=_mixtures(2, ("cpu-50k",), (3072,), languages=_SMOKE_PAIR),
+    validation=_validation("cpu-100k", 6144),
     fit=dict(grid="small", starts=32, bootstrap=20),
     # Two sizes cannot identify a law; the smoke test checks that allocation runs, not what it says.
     allocate=dict(allow_unidentifiable=True),
   ),
   "cpu-tiny": dict(
-    train=dict(_CPU_TRAIN, eval_tokens=16384),
+    train=_cpu_train(16384),
     peak_lr=dict(_CPU_LR),
-    per_language=dict(
-      languages=CPU_LANGUAGES,
-      sizes=("cpu-50k", "cpu-200k", "cpu-500k"),
-      budgets=(196608, 393216, 786432),
-      budget_scale=(("cpu-200k", 0.75), ("cpu-500k", 0.5)),
-      seeds=(0,),
+    per_language=_grid(
+      ("cpu-50k", "cpu-200k", "cpu-500k"), (196608, 393216, 786432), (("cpu-200k", 0.75), ("cpu-500k", 0.5))
     ),
-    synergy=dict(languages=("python", "javascript", "typescript"), size="cpu-50k", tokens=393216, seeds=(0,)),
-    translation=dict(
-      languages=CPU_LANGUAGES,
-      pivot="python",
-      strategies=("shuffle", "concat", "paired"),
-      weight=0.25,
-      sizes=("cpu-50k",),
-      tokens=393216,
-      seeds=(0,),
-    ),
-    mixtures=dict(
-      languages=CPU_LANGUAGES,
-      n_mixtures=4,
-      alpha=1.0,
-      mixture_seed=0,
-      sizes=("cpu-50k",),
-      budgets=(196608, 393216),
-      seeds=(0,),
-    ),
-    validation=dict(allocation="", size="cpu-50k", tokens=393216, seeds=(0,)),
+    synergy=_synergy("cpu-50k", 393216, languages=("python", "javascript", "typescript")),
+    translation=_translation(("cpu-50k",), 393216),
+    mixtures=_mixtures(4, ("cpu-50k",), (196608, 393216)),
+    validation=_validation("cpu-50k", 393216),
     fit=dict(),
   ),
   "cpu-study": dict(
-    train=dict(_CPU_TRAIN, eval_tokens=51200),
+    train=_cpu_train(51200),
     peak_lr=dict(_CPU_LR),
-    per_language=dict(
-      languages=CPU_LANGUAGES,
-      sizes=("cpu-50k", "cpu-100k", "cpu-200k", "cpu-500k", "cpu-1m"),
-      budgets=(196608, 393216, 786432, 1376256),
-      budget_scale=(("cpu-500k", 0.5), ("cpu-1m", 0.5)),
-      seeds=(0,),
+    per_language=_grid(
+      ("cpu-50k", "cpu-100k", "cpu-200k", "cpu-500k", "cpu-1m"),
+      (196608, 393216, 786432, 1376256),
+      (("cpu-500k", 0.5), ("cpu-1m", 0.5)),
     ),
-    synergy=dict(languages=("python", "javascript", "typescript"), size="cpu-50k", tokens=393216, seeds=(0, 1, 2)),
-    translation=dict(
-      languages=CPU_LANGUAGES,
-      pivot="python",
-      strategies=("shuffle", "concat", "paired"),
-      weight=0.25,
-      sizes=("cpu-50k", "cpu-100k"),
-      tokens=393216,
-      seeds=(0, 1, 2),
-    ),
-    mixtures=dict(
-      languages=CPU_LANGUAGES,
-      n_mixtures=24,
-      alpha=1.0,
-      mixture_seed=0,
-      sizes=("cpu-50k",),
-      budgets=(196608, 393216),
-      seeds=(0,),
-    ),
-    validation=dict(allocation="", size="cpu-50k", tokens=786432, seeds=(0, 1, 2)),
+    synergy=_synergy("cpu-50k", 393216, seeds=(0, 1, 2), languages=("python", "javascript", "typescript")),
+    translation=_translation(("cpu-50k", "cpu-100k"), 393216, seeds=(0, 1, 2)),
+    mixtures=_mixtures(24, ("cpu-50k",), (196608, 393216)),
+    validation=_validation("cpu-50k", 786432, seeds=(0, 1, 2)),
     fit=dict(),
   ),
   "gpu-small": dict(
-    train=dict(
-      corpus="full",
-      seq_len=1024,
-      global_batch_size=128,
-      warmup_steps=200,
-      dtype="bfloat16",
-      eval_tokens=2_000_000,
-      checkpoint_every=1000,
-    ),
+    train=_train("full", 1024, 128, 200, "bfloat16", 2_000_000, 1000),
     peak_lr={"0.1B": 1e-3, "0.2B": 1e-3, "0.4B": 1e-3},
-    per_language=dict(
-      languages=CPU_LANGUAGES,
-      sizes=("0.1B", "0.2B", "0.4B"),
-      budgets=(250_000_000, 500_000_000, 1_000_000_000, 2_000_000_000),
-      budget_scale=(),
-      seeds=(0,),
-    ),
-    synergy=dict(languages=CPU_LANGUAGES, size="0.4B", tokens=2_000_000_000, seeds=(0,)),
-    translation=dict(
-      languages=CPU_LANGUAGES,
-      pivot="python",
-      strategies=("shuffle", "concat", "paired"),
-      weight=0.25,
-      sizes=("0.1B", "0.4B"),
-      tokens=2_000_000_000,
-      seeds=(0,),
-    ),
-    mixtures=dict(
-      languages=CPU_LANGUAGES,
-      n_mixtures=12,
-      alpha=1.0,
-      mixture_seed=0,
-      sizes=("0.2B",),
-      budgets=(250_000_000, 500_000_000, 1_000_000_000, 2_000_000_000),
-      seeds=(0,),
-    ),
-    validation=dict(allocation="", size="0.4B", tokens=2_000_000_000, seeds=(0, 1)),
+    per_language=_grid(("0.1B", "0.2B", "0.4B"), _GPU_SMALL_BUDGETS),
+    synergy=_synergy("0.4B", 2_000_000_000),
+    translation=_translation(("0.1B", "0.4B"), 2_000_000_000),
+    mixtures=_mixtures(12, ("0.2B",), _GPU_SMALL_BUDGETS),
+    validation=_validation("0.4B", 2_000_000_000, seeds=(0, 1)),
     fit=dict(),
   ),
   # The paper's grid (arXiv 2512.13472): 10 sizes x 6 budgets; synergy's baseline is 64B of the target
   # seen twice vs 64B target + 64B auxiliary, i.e. 2x the largest budget.
   "paper": dict(
-    train=dict(
-      corpus="sample",
-      seq_len=2048,
-      global_batch_size=256,
-      warmup_steps=1000,
-      dtype="bfloat16",
-      eval_tokens=20_000_000,
-      checkpoint_every=2000,
-    ),
-    peak_lr={size: 3e-4 for size in ("0.1B", "0.2B", "0.4B", "0.6B", "1.1B", "1.3B", "1.6B", "2.0B", "2.4B", "3.1B")},
-    per_language=dict(
-      languages=CPU_LANGUAGES,
-      sizes=("0.1B", "0.2B", "0.4B", "0.6B", "1.1B", "1.3B", "1.6B", "2.0B", "2.4B", "3.1B"),
-      budgets=(2_000_000_000, 4_000_000_000, 8_000_000_000, 16_000_000_000, 32_000_000_000, 64_000_000_000),
-      budget_scale=(),
-      seeds=(0,),
-    ),
-    synergy=dict(languages=CPU_LANGUAGES, size="3.1B", tokens=128_000_000_000, seeds=(0,)),
-    translation=dict(
-      languages=CPU_LANGUAGES,
-      pivot="python",
-      strategies=("shuffle", "concat", "paired"),
-      weight=0.25,
-      sizes=("0.2B", "0.6B", "1.6B", "3.1B"),
-      tokens=64_000_000_000,
-      seeds=(0,),
-    ),
-    mixtures=dict(
-      languages=CPU_LANGUAGES,
-      n_mixtures=16,
-      alpha=1.0,
-      mixture_seed=0,
-      sizes=("0.6B", "1.6B"),
-      budgets=(2_000_000_000, 4_000_000_000, 8_000_000_000, 16_000_000_000, 32_000_000_000, 64_000_000_000),
-      seeds=(0,),
-    ),
-    validation=dict(allocation="", size="3.1B", tokens=64_000_000_000, seeds=(0,)),
+    train=_train("sample", 2048, 256, 1000, "bfloat16", 20_000_000, 2000),
+    peak_lr={size: 3e-4 for size in _PAPER_SIZES},
+    per_language=_grid(_PAPER_SIZES, _PAPER_BUDGETS),
+    synergy=_synergy("3.1B", 128_000_000_000),
+    translation=_translation(("0.2B", "0.6B", "1.6B", "3.1B"), 64_000_000_000),
+    mixtures=_mixtures(16, ("0.6B", "1.6B"), _PAPER_BUDGETS),
+    validation=_validation("3.1B", 64_000_000_000),
     fit=dict(),
   ),
 }
