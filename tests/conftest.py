@@ -8,6 +8,7 @@ pinned to CPU before it is imported and the `gpu` tests skip, saying how to run 
 import os
 import re
 
+import helpers
 import pytest
 
 
@@ -40,3 +41,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
       pytrace=False,
     )
   pytest.skip("needs a GPU: run `pytest -m gpu` on a GPU machine (it fails there if jax finds none)")
+
+
+@pytest.fixture
+def run_launcher():
+  """helpers.run_launcher, for test modules that are imported outside pytest too (as `tests.<module>`, where
+  helpers is not importable by its plain name)."""
+  return helpers.run_launcher

@@ -4,12 +4,11 @@ import dataclasses
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_launcher
 
 from codelaw.contracts.allocation import Allocation
 from codelaw.errors import UserError
@@ -132,24 +131,7 @@ def test_bad_config_values(tmp_path):
 
 
 def _launch(*args, workdir):
-  env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-  return subprocess.run(
-    [
-      sys.executable,
-      "-m",
-      "codelaw.launch",
-      "--config",
-      str(ROOT / "configs" / "allocate.py"),
-      *args,
-      "--workdir",
-      str(workdir),
-    ],
-    capture_output=True,
-    text=True,
-    env=env,
-    cwd=ROOT,
-    timeout=300,
-  )
+  return run_launcher("configs/allocate.py", workdir, *args, env={**os.environ, "JAX_PLATFORMS": "cpu"})
 
 
 def test_launcher_paper_preset_and_bad_file(tmp_path):

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_launcher
 
 from codelaw import languages, launch
 from codelaw.data import translation
@@ -184,22 +183,7 @@ def test_run_without_checkpoints(run_dir, tmp_path):
 
 
 def test_cli_reports_bad_run_in_one_line(tmp_path):
-  proc = subprocess.run(
-    [
-      sys.executable,
-      "-m",
-      "codelaw.launch",
-      "--config",
-      str(ROOT / "configs" / "evaluate.py"),
-      f"--config.run={tmp_path / 'missing'}",
-      "--workdir",
-      str(tmp_path / "out"),
-    ],
-    capture_output=True,
-    text=True,
-    timeout=120,
-    cwd=ROOT,
-  )
+  proc = run_launcher("configs/evaluate.py", tmp_path / "out", f"--config.run={tmp_path / 'missing'}", timeout=120)
   assert proc.returncode == 2
   assert proc.stderr.strip().splitlines() == [
     f"codelaw: error: config.run: {tmp_path / 'missing'} is not a directory (expected a training run's workdir)"

@@ -2,17 +2,13 @@
 
 import csv
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_launcher
 
 from codelaw.errors import UserError
 from codelaw.laws import fit_job
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _write(path, header, rows):
@@ -35,22 +31,7 @@ def _good_rows(langs=("python", "go"), seed=0):
 
 
 def _launch(tmp_path, *overrides):
-  return subprocess.run(
-    [
-      sys.executable,
-      "-m",
-      "codelaw.launch",
-      "--config",
-      str(ROOT / "configs/fit.py"),
-      "--workdir",
-      str(tmp_path / "out"),
-      *overrides,
-    ],
-    capture_output=True,
-    text=True,
-    cwd=ROOT,
-    timeout=600,
-  )
+  return run_launcher("configs/fit.py", tmp_path / "out", *overrides, timeout=600)
 
 
 def test_job_writes_fit_json(tmp_path):

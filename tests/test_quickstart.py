@@ -6,10 +6,10 @@ import importlib.util
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_launcher
 
 from codelaw.study import studies
 
@@ -21,22 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def launch(workdir: Path) -> subprocess.CompletedProcess:
   # As a user runs it: one CPU device per process, not the 8 fake devices of the test session.
   env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-  return subprocess.run(
-    [
-      sys.executable,
-      "-m",
-      "codelaw.launch",
-      "--config",
-      "configs/quickstart.py:scale=smoke",
-      "--workdir",
-      str(workdir),
-    ],
-    cwd=ROOT,
-    env=env,
-    capture_output=True,
-    text=True,
-    timeout=1200,
-  )
+  return run_launcher("configs/quickstart.py:scale=smoke", workdir, env=env, timeout=1200)
 
 
 def quickstart_config(arg: str = "scale=smoke"):

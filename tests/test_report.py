@@ -5,12 +5,11 @@ plus a partial study and the bad inputs."""
 import importlib.util
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_launcher
 from PIL import Image
 
 from codelaw.errors import UserError
@@ -297,22 +296,7 @@ def _check_table(path: Path):
 def report(study, tmp_path_factory):
   """The report of the full study, built once through the real command line."""
   out = tmp_path_factory.mktemp("report")
-  proc = subprocess.run(
-    [
-      sys.executable,
-      "-m",
-      "codelaw.launch",
-      "--config",
-      str(ROOT / "configs" / "report.py"),
-      f"--config.study={study}",
-      "--workdir",
-      str(out),
-    ],
-    capture_output=True,
-    text=True,
-    cwd=ROOT,
-    timeout=300,
-  )
+  proc = run_launcher("configs/report.py", out, f"--config.study={study}")
   assert proc.returncode == 0, proc.stderr[-3000:]
   return out
 
@@ -460,22 +444,7 @@ def test_bad_inputs(tmp_path):
 
 
 def test_bad_input_exits_2_through_the_launcher(tmp_path):
-  proc = subprocess.run(
-    [
-      sys.executable,
-      "-m",
-      "codelaw.launch",
-      "--config",
-      str(ROOT / "configs" / "report.py"),
-      f"--config.study={tmp_path / 'missing'}",
-      "--workdir",
-      str(tmp_path / "out"),
-    ],
-    capture_output=True,
-    text=True,
-    cwd=ROOT,
-    timeout=120,
-  )
+  proc = run_launcher("configs/report.py", tmp_path / "out", f"--config.study={tmp_path / 'missing'}", timeout=120)
   assert proc.returncode == 2 and "config.study" in proc.stderr
 
 

@@ -272,14 +272,8 @@ def test_parse_arg_converts_to_the_defaults_types():
     ("configs/train/tiny.py:tokens=many", "--config.seed=0", "tokens='many'"),
   ],
 )
-def test_bad_config_is_a_one_line_error(tmp_path, config, override, message):
-  out = subprocess.run(
-    [sys.executable, "-m", "codelaw.launch", "--config", config, "--workdir", str(tmp_path), override],
-    capture_output=True,
-    text=True,
-    timeout=120,
-    cwd=ROOT,
-  )
+def test_bad_config_is_a_one_line_error(tmp_path, config, override, message, run_launcher):
+  out = run_launcher(config, tmp_path, override, timeout=120)
   assert out.returncode == 2
   assert len(out.stderr.strip().splitlines()) == 1 and message in out.stderr, out.stderr
   assert not (tmp_path / "runs").exists()

@@ -12,8 +12,9 @@ import ml_collections
 import numpy as np
 import pytest
 import scipy.stats
+from helpers import write_corpus
 
-from codelaw.data import accounting, corpus_format, pipeline
+from codelaw.data import accounting, pipeline
 from codelaw.errors import UserError
 from codelaw.laws.synergy import load_synergy, synergy
 from codelaw.study import studies
@@ -27,18 +28,9 @@ VOCAB = 512
 def make_corpus(path: Path, train_docs: int = 100) -> Path:
   """python and java, ~85 random tokens per document (so a document is known by its bigrams): ~8.5k
   training tokens each, more than a smoke run reads."""
-  rng = np.random.default_rng(0)
-  splits = {}
-  for lang in ("python", "java"):
-    splits[lang] = {}
-    for split, n in (("train", train_docs), ("val", 4)):
-      docs = []
-      for _ in range(n):
-        length = int(rng.integers(20, 150))
-        docs.append((rng.integers(2, VOCAB, length).astype(np.int32), 3 * length))
-      splits[lang][split] = corpus_format.write_token_shards(path, lang, split, docs)
-  corpus_format.write_manifest(path, vocab_size=VOCAB, pad_id=0, eos_id=1, splits=splits)
-  return path
+  return write_corpus(
+    path, ("python", "java"), VOCAB, {"train": train_docs, "val": 4}, lambda rng, _, n: rng.integers(2, VOCAB, n)
+  )
 
 
 @pytest.fixture(scope="module")

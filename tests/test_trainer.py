@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import launcher_command, write_corpus
 
 from codelaw import languages
-from codelaw.data import corpus_format
 from codelaw.errors import UserError
 from codelaw.train import settings, trainer
 from codelaw.train.metrics import read_jsonl
@@ -27,21 +27,14 @@ VOCAB = 96
 
 def make_corpus(path: Path, langs=languages.NAMES, train_docs: int = 30, val_docs: int = 4) -> Path:
   """A small corpus in the real on-disk format: each language a different noisy arithmetic sequence."""
-  rng = np.random.default_rng(0)
-  splits = {}
-  for li, lang in enumerate(langs):
-    splits[lang] = {}
-    for split, n in (("train", train_docs), ("val", val_docs)):
-      docs = []
-      for _ in range(n):
-        length = int(rng.integers(20, 150))
-        ids = (int(rng.integers(2, VOCAB)) + (li + 1) * np.arange(length)) % (VOCAB - 2) + 2
-        noise = rng.random(length) < 0.2
-        ids[noise] = rng.integers(2, VOCAB, noise.sum())
-        docs.append((ids.astype(np.int32), 3 * length))
-      splits[lang][split] = corpus_format.write_token_shards(path, lang, split, docs)
-  corpus_format.write_manifest(path, vocab_size=VOCAB, pad_id=0, eos_id=1, splits=splits)
-  return path
+
+  def token_ids(rng: np.random.Generator, li: int, length: int) -> np.ndarray:
+    ids = (int(rng.integers(2, VOCAB)) + (li + 1) * np.arange(length)) % (VOCAB - 2) + 2
+    noise = rng.random(length) < 0.2
+    ids[noise] = rng.integers(2, VOCAB, noise.sum())
+    return ids
+
+  return write_corpus(path, langs, VOCAB, {"train": train_docs, "val": val_docs}, token_ids)
 
 
 @pytest.fixture(scope="module")
@@ -202,14 +195,9 @@ def _env() -> dict:
 
 
 def _cli(corpus: Path, workdir: Path) -> list[str]:
-  return [
-    sys.executable,
-    "-m",
-    "codelaw.launch",
-    "--config",
+  return launcher_command(
     f"{TINY}:size=cpu-50k,tokens=12288,seq_len=32,batch=8",
-    "--workdir",
-    str(workdir),
+    workdir,
     f"--config.data.corpus={corpus}",
     "--config.optim.warmup_steps=2",
     "--config.train.checkpoint_every=5",
@@ -217,7 +205,7 @@ def _cli(corpus: Path, workdir: Path) -> list[str]:
     "--config.train.log_every=5",
     "--config.train.eval_tokens=256",
     "--config.train.cooldown_budgets=(6144,)",
-  ]
+  )
 
 
 def _losses(path: Path) -> list[tuple]:
