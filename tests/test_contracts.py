@@ -9,9 +9,11 @@ import json
 import pytest
 
 from codelaw import languages
+from codelaw.contracts.allocation import Allocation
 from codelaw.contracts.evaluation import Checkpoint, DirectionLoss, Evaluation, ModelInfo, TranslationEval
 from codelaw.contracts.result import BudgetResult, LanguageEval, Result
 from codelaw.contracts.results_row import COLUMNS, ResultsRow
+from codelaw.errors import UserError
 from codelaw.study import results
 from codelaw.study.spec import make_run
 
@@ -157,3 +159,27 @@ def test_evaluation_round_trip():
   assert Evaluation.from_json(_through_json(bare)) == bare
   with pytest.raises(ValueError, match="checkpoint: missing key 'step'"):
     Evaluation.from_json({**_through_json(e), "checkpoint": {"dir": "/x", "tokens": 1}})
+
+
+def test_allocation_round_trip_and_an_unconverged_solve_is_refused_with_its_reason():
+  data = {
+    "law": "effective_data",
+    "fit": "fit.json",
+    "languages": ["python", "go"],
+    "N": 1e5,
+    "D": 6144.0,
+    "p_star": {"python": 0.7, "go": 0.3},
+    "p_uniform": {"python": 0.5, "go": 0.5},
+    "objective_star": 2.9,
+    "objective_uniform": 3.0,
+    "gain": {"estimate": 0.1, "interval": [0.05, 0.15], "level": 0.95, "resamples": 20},
+    "converged": True,
+    "reason": "",
+    "kkt_residual": 1e-7,
+    "kkt_tolerance": 1e-4,
+    "warnings": [],
+    "weights": {"python": 0.5, "go": 0.5},  # a key of the job's own, kept as it is
+  }
+  assert Allocation.from_json(json.loads(json.dumps(data))).to_json() == data
+  with pytest.raises(UserError, match=r"a.json: converged = False: the allocation did not converge \(KKT residual"):
+    Allocation.from_json(data | {"converged": False, "reason": "KKT residual 3e-2 > 1e-4"}, "a.json")

@@ -95,6 +95,16 @@ def test_crashing_run_is_retried_then_recorded_failed(tmp_path):
   assert not is_complete(tmp_path / "runs" / always.run_id)
 
 
+def test_complete_means_a_result_json_that_meets_its_contract(tmp_path):
+  result = {"run_id": "r", "config": {}, "n_params": 1, "tokens": 2, "eval": {}, "status": "complete"}
+  assert not is_complete(tmp_path)  # no result.json yet
+  for text in ("{", json.dumps({"status": "complete"}), json.dumps(result | {"status": "running"})):
+    (tmp_path / "result.json").write_text(text)
+    assert not is_complete(tmp_path), text
+  (tmp_path / "result.json").write_text(json.dumps(result))
+  assert is_complete(tmp_path)
+
+
 def test_bad_executor_config_is_a_user_error(tmp_path):
   with pytest.raises(UserError, match="executor.kind"):
     StudyExecutor(tmp_path, executor_cfg(kind="pbs"), fake_train)

@@ -56,18 +56,24 @@ def recording_run(config: dict, workdir: str) -> None:
 
 
 def write_allocation(path: Path, p_star=None, gain=None) -> Path:
+  """An allocation.json with every key its contract requires, as the allocate job writes it."""
   path.write_text(
     json.dumps(
       {
         "law": "effective_data",
+        "fit": "fit.json",
         "languages": list(LANGS),
         "N": 1.0e5,
         "D": 6144.0,
         "weights": {"python": 0.5, "java": 0.5},
         "p_star": p_star or {"python": 0.7, "java": 0.3},
         "p_uniform": {"python": 0.5, "java": 0.5},
+        "objective_star": 2.988,
+        "objective_uniform": 3.0,
         "converged": True,
         "reason": "",
+        "kkt_residual": 1e-7,
+        "kkt_tolerance": 1e-4,
         "gain": gain or {"estimate": 0.012, "interval": [-0.004, 0.03]},
         "warnings": [],
       }

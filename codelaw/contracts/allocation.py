@@ -118,7 +118,10 @@ class Allocation:
     if missing:
       raise UserError(f"{where}: missing key(s) {', '.join(missing)}")
     if obj["converged"] is not True:
-      raise UserError(f"{where}: converged = {obj['converged']!r}: the solver's p* is not a recommendation")
+      raise UserError(
+        f"{where}: converged = {obj['converged']!r}: the allocation did not converge "
+        f"({obj['reason'] or 'no reason given'}); the solver's p* is not a recommendation"
+      )
     try:
       return cls(
         obj["law"],

@@ -27,6 +27,7 @@ import submitit
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_json
 from codelaw.study.progress import Progress
+from codelaw.study.results import read_result
 from codelaw.study.spec import Run
 from codelaw.train import host
 
@@ -44,10 +45,8 @@ def train_run(config: dict, workdir: str) -> None:
 
 
 def is_complete(run_dir: str | Path) -> bool:
-  try:
-    return json.loads((Path(run_dir) / "result.json").read_text()).get("status") == "complete"
-  except (OSError, ValueError):
-    return False
+  """Whether the run's result.json is there, meets its contract and says the run completed."""
+  return read_result(Path(run_dir)) is not None
 
 
 class RunJob(submitit.helpers.Checkpointable):

@@ -31,12 +31,12 @@ import numpy as np
 from tqdm import tqdm
 
 from codelaw import languages, provenance
-from codelaw.contracts.result import Result
+from codelaw.contracts.result import BudgetResult, LanguageEval, Result, evals_from_json
 from codelaw.data.accounting import ProportionMeter, epochs_per_language, realised_proportions
 from codelaw.data.pipeline import mixture_dataset
 from codelaw.data.translation import all_directions
 from codelaw.errors import UserError
-from codelaw.io import atomic_write_json
+from codelaw.io import atomic_write_json, read_json
 from codelaw.model import counting
 from codelaw.train import checkpoints, cooldown, distributed, host, metrics, optim, settings
 from codelaw.train import step as step_lib
@@ -75,17 +75,26 @@ class Trainer:
     self.template = checkpoints.abstract_like(self.state)
     self.main_step = self._train_step(tx)
     self.eval_step = step_lib.make_eval_step(s.model_cfg, s.mesh, self.shardings, loss_vocab_chunk=s.loss_vocab_chunk)
-    self.dataset = mixture_dataset(
-      s.corpus_dir,
-      s.proportions,
+    self.dataset = mixture_dataset(global_batch_size=s.global_batch_size, **self._stream())
+    self._meter_cls = ProportionMeter
+    self.wall_time = 0.0  # seconds trained so far, carried across resumes
+
+  def _stream(self) -> dict[str, Any]:
+    """What fixes the training data stream: the dataset draws it, and the epoch count describes the same one."""
+    s = self.s
+    return dict(
+      corpus_dir=s.corpus_dir,
+      proportions=s.proportions,
       seq_len=s.seq_len,
-      global_batch_size=s.global_batch_size,
       seed=s.seed,
       translation=s.translation,
       unique_tokens=s.unique_tokens,
     )
-    self._meter_cls = ProportionMeter
-    self.wall_time = 0.0  # seconds trained so far, carried across resumes
+
+  def _eval_batches(self) -> dict[str, Any]:
+    """How every evaluation batches its sequences: the language losses and the translation losses alike."""
+    s = self.s
+    return dict(corpus_dir=s.corpus_dir, seq_len=s.seq_len, batch_size=s.global_batch_size, mesh=s.mesh)
 
   def _train_step(self, tx: Any) -> Callable:
     s = self.s
@@ -99,7 +108,7 @@ class Trainer:
     )
 
   # ----------------------------------------------------------------------------------------- the run
-  def run(self) -> dict:
+  def run(self) -> Result:
     start_time = time.perf_counter()
     it = iter(self.dataset)
     ckpt = checkpoints.Checkpointer(self.workdir / "checkpoints", keep=self.s.keep_checkpoints)
@@ -160,23 +169,14 @@ class Trainer:
         state = at_step(start, state)
     state = self._train(main, state, it, meter, start, start_time, at_step)
     final_eval = self._evaluate(state, main, self.s.total_steps)
-    final_tokens = self.s.total_steps * self.s.tokens_per_step
-    budgets.append(
-      {
-        "tokens": final_tokens,
-        "flops": final_tokens * self.flops_per_token,
-        "eval": final_eval,
-        "steps": self.s.total_steps,
-        "decay_start": self.s.budgets[-1].decay_start,
-      }
-    )
+    budgets.append(self._budget_result(self.s.budgets[-1], final_eval))
     ckpt.close()
     main.logger.close()
     counts = self._global_counts(meter)
     self.wall_time += time.perf_counter() - start_time
     result = self._result(final_eval, budgets, counts, state)
     if self.primary:
-      atomic_write_json(self.workdir / "result.json", result)
+      atomic_write_json(self.workdir / "result.json", result.to_json())
     return result
 
   def _train(
@@ -263,13 +263,27 @@ class Trainer:
   def _branch_dir(self, b: cooldown.Budget) -> Path:
     return self.workdir / "branches" / str(b.tokens)
 
-  def _branch_result(self, b: cooldown.Budget) -> dict | None:
+  def _branch_result(self, b: cooldown.Budget) -> BudgetResult | None:
     path = self._branch_dir(b) / "result.json"
     if not path.exists():
       return None
-    return json.loads(path.read_text())
+    return _read_own(path, BudgetResult)
 
-  def _run_branch(self, b: cooldown.Budget, state: Any, data_state: Any, main_meter: Any, start_time: float) -> dict:
+  def _budget_result(self, b: cooldown.Budget, evals: dict[str, LanguageEval]) -> BudgetResult:
+    """What budget `b` measured; a branch also records the budget it was asked for (the final one is the run's)."""
+    tokens = b.steps * self.s.tokens_per_step
+    return BudgetResult(
+      tokens=tokens,
+      eval=evals,
+      flops=tokens * self.flops_per_token,
+      steps=b.steps,
+      decay_start=b.decay_start,
+      budget=None if b.final else b.tokens,
+    )
+
+  def _run_branch(
+    self, b: cooldown.Budget, state: Any, data_state: Any, main_meter: Any, start_time: float
+  ) -> BudgetResult:
     """Decays from the main run's state at `b.decay_start` to `b.steps` on the main run's data stream."""
     s = self.s
     bdir = self._branch_dir(b)
@@ -292,34 +306,19 @@ class Trainer:
     evals = self._evaluate(state, seg, b.steps)
     ckpt.close()
     seg.logger.close()
-    tokens = b.steps * s.tokens_per_step
-    record = {
-      "tokens": tokens,
-      "flops": tokens * self.flops_per_token,
-      "eval": evals,
-      "steps": b.steps,
-      "decay_start": b.decay_start,
-      "budget": b.tokens,
-    }
+    record = self._budget_result(b, evals)
     if self.primary:
-      atomic_write_json(bdir / "result.json", record)
+      atomic_write_json(bdir / "result.json", record.to_json())
     return record
 
   # ---------------------------------------------------------------------------------- evaluation
-  def _evaluate(self, state: Any, seg: Segment, step: int) -> dict:
+  def _evaluate(self, state: Any, seg: Segment, step: int) -> dict[str, LanguageEval]:
     s = self.s
     results = evaluate_languages(
-      self.eval_step,
-      state.params,
-      s.corpus_dir,
-      s.eval_languages,
-      seq_len=s.seq_len,
-      batch_size=s.global_batch_size,
-      max_tokens=s.eval_tokens,
-      mesh=s.mesh,
+      self.eval_step, state.params, languages=s.eval_languages, max_tokens=s.eval_tokens, **self._eval_batches()
     )
     seg.logger.eval(step, results)
-    return results
+    return evals_from_json(results, f"{seg.name}: eval at step {step}")
 
   def _translation_losses(self, state: Any) -> dict[str, float]:
     s = self.s
@@ -328,12 +327,9 @@ class Trainer:
       self.eval_step,
       state.params,
       all_directions(),
-      seq_len=s.seq_len,
-      batch_size=s.global_batch_size,
       strategy=s.translation.strategy,
-      corpus_dir=s.corpus_dir,
       data=s.translation.data,
-      mesh=s.mesh,
+      **self._eval_batches(),
     )
     return {direction: v["loss"] for direction, v in losses.items()}
 
@@ -359,40 +355,40 @@ class Trainer:
 
     return np.asarray(multihost_utils.process_allgather(np.asarray(meter.counts, np.float64))).sum(axis=0)
 
-  def _result(self, final_eval: dict, budgets: list[dict], counts: np.ndarray, state: Any) -> dict:
+  def _result(
+    self, final_eval: dict[str, LanguageEval], budgets: list[BudgetResult], counts: np.ndarray, state: Any
+  ) -> Result:
     s = self.s
     tokens = s.total_steps * s.tokens_per_step
     realized = realised_proportions(counts)
-    result = {
-      "run_id": s.run_id,
-      "config": s.config,
-      "n_params": counting.n_params(s.model_cfg),
-      "n_params_total": counting.n_params_total(s.model_cfg),
-      "tokens": tokens,
-      "flops": tokens * self.flops_per_token,
-      "proportions": {name: float(p) for name, p in s.proportions.items()},
-      "realized_proportions": {name: realized[name] for name in languages.NAMES if name in s.proportions},
-      "epochs": epochs_per_language(
-        s.corpus_dir,
-        s.proportions,
-        tokens,
-        seq_len=s.seq_len,
-        translation=s.translation,
-        unique_tokens=s.unique_tokens,
-        seed=s.seed,
-      ),
-      "eval": final_eval,
-      "budgets": budgets,
-      "wall_time_s": self.wall_time,
-      "git_commit": provenance.git_commit(),
-      "status": "complete",
-    }
-    if s.translation is not None:
-      result["translation"] = self._translation_losses(state)
-    return Result.from_json(result).to_json()  # the contract refuses a key it does not define
+    return Result(
+      run_id=s.run_id,
+      config=s.config,
+      n_params=counting.n_params(s.model_cfg),
+      n_params_total=counting.n_params_total(s.model_cfg),
+      tokens=tokens,
+      flops=tokens * self.flops_per_token,
+      proportions={name: float(p) for name, p in s.proportions.items()},
+      realized_proportions={name: realized[name] for name in languages.NAMES if name in s.proportions},
+      epochs=epochs_per_language(tokens=tokens, **self._stream()),
+      eval=final_eval,
+      budgets=tuple(budgets),
+      wall_time_s=self.wall_time,
+      git_commit=provenance.git_commit(),
+      translation=None if s.translation is None else self._translation_losses(state),
+    )
 
 
-def _claim_workdir(workdir: Path, run_id: str) -> dict | None:
+def _read_own(path: Path, contract: Any) -> Any:
+  """A result file an earlier invocation of this run wrote, through its contract (`Result`, `BudgetResult`);
+  one that breaks the contract stops the run with one line naming it rather than being trained over."""
+  try:
+    return contract.from_json(read_json(path), str(path))
+  except ValueError as e:
+    raise UserError(f"{e}; move the file away to train it again") from None
+
+
+def _claim_workdir(workdir: Path, run_id: str) -> Result | None:
   """Returns the finished result if this run already completed here; refuses a workdir of another run."""
   marker = workdir / "run.json"
   if marker.exists():
@@ -404,8 +400,8 @@ def _claim_workdir(workdir: Path, run_id: str) -> dict | None:
       )
   result_path = workdir / "result.json"
   if result_path.exists():
-    result = json.loads(result_path.read_text())
-    if result.get("status") == "complete" and result.get("run_id") == run_id:
+    result = _read_own(result_path, Result)
+    if result.complete and result.run_id == run_id:
       return result
   if jax.process_index() == 0:
     atomic_write_json(marker, {"run_id": run_id})
@@ -425,12 +421,12 @@ def main(config: Any, workdir: str) -> dict:
   done = _claim_workdir(workdir, s.run_id)
   if done is not None:
     print(f"run {s.run_id} is already complete: {workdir / 'result.json'}")
-    return done
+    return done.to_json()
   result = Trainer(s, workdir).run()
   if jax.process_index() == 0:
-    means = np.mean([v["loss"] for v in result["eval"].values()])
+    means = np.mean([e.loss for e in result.eval.values()])
     print(
-      f"run {s.run_id} complete: mean eval loss {means:.4f} over {len(result['eval'])} languages, "
-      f"{result['tokens']} tokens in {result['wall_time_s']:.1f}s -> {workdir / 'result.json'}"
+      f"run {s.run_id} complete: mean eval loss {means:.4f} over {len(result.eval)} languages, "
+      f"{result.tokens} tokens in {result.wall_time_s:.1f}s -> {workdir / 'result.json'}"
     )
-  return result
+  return result.to_json()

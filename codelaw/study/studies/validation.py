@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import json
 import math
 from pathlib import Path
 from typing import Any, Mapping
 
 from codelaw import checks, languages, provenance
+from codelaw.contracts.allocation import Allocation, Gain
 from codelaw.errors import UserError
-from codelaw.io import atomic_write_json
+from codelaw.io import atomic_write_json, read_bytes, read_json
 from codelaw.study.results import read_result
 from codelaw.study.spec import Run
 from codelaw.study.studies import common
@@ -38,29 +38,30 @@ ARMS = ("guided", "uniform")
 _ALLOCATION_KEYS = ("p_star", "p_uniform", "weights", "N", "D", "gain")
 
 
-def _load_allocation(path: str) -> dict[str, Any]:
+def _load_allocation(path: str) -> Any:
+  """The allocation.json config.allocation names, parsed."""
   if not path:
     raise UserError("config.allocation is empty: give the allocation.json written by the allocate job")
-  try:
-    data = json.loads(Path(path).read_text())
-  except FileNotFoundError:
-    raise UserError(f"config.allocation = {path}: file not found (run the allocate job first)") from None
-  except (OSError, ValueError) as e:
-    raise UserError(f"config.allocation = {path}: not a readable JSON file ({e})") from None
-  if not isinstance(data, dict):
-    raise UserError(f"config.allocation = {path}: expected a JSON object")
-  return data
+  if not Path(path).exists():
+    raise UserError(f"config.allocation = {path}: file not found (run the allocate job first)")
+  return read_json(path, "config.allocation")
+
+
+def _mixtures(p_star: Any, p_uniform: Any, path: str) -> dict[str, dict[str, float]]:
+  return {
+    "guided": checks.proportions(p_star, f"{path}:p_star"),
+    "uniform": checks.proportions(p_uniform, f"{path}:p_uniform"),
+  }
 
 
 def read_allocation(path: str) -> dict[str, dict[str, float]]:
-  """{"guided": p_star, "uniform": p_uniform} from an allocation.json, each checked and normalised."""
+  """{"guided": p_star, "uniform": p_uniform} from an allocation.json, each checked and normalised. The runs
+  need only the two mixtures; the prediction reads the whole file through its contract (and refuses an
+  allocation that did not converge)."""
   data = _load_allocation(path)
-  out = {}
-  for arm, key in (("guided", "p_star"), ("uniform", "p_uniform")):
-    if not isinstance(data.get(key), dict):
-      raise UserError(f"config.allocation = {path}: no {key} mixture in it")
-    out[arm] = checks.proportions(data[key], f"{path}:{key}")
-  return out
+  if not isinstance(data, Mapping):
+    raise UserError(f"config.allocation = {path}: expected a JSON object")
+  return _mixtures(data.get("p_star"), data.get("p_uniform"), path)
 
 
 def expand(config) -> list[Run]:
@@ -81,52 +82,41 @@ def expand(config) -> list[Run]:
 
 
 # ------------------------------------------------------------------------------------------- prediction
-def _predicted_gain(data: Mapping[str, Any], path: str) -> dict[str, Any]:
+def _predicted_gain(gain: Gain, path: str) -> dict[str, Any]:
   """The allocation's gain {estimate, interval}: objective(uniform) - objective(p*) under the fitted law,
   the interval from evaluating the fixed p* and uniform under every bootstrap law (None without them)."""
-  gain = data.get("gain")
-  if isinstance(gain, Mapping):
-    estimate, interval = gain.get("estimate"), gain.get("interval")
-  else:  # an allocation.json written before the gain carried its interval
-    estimate, interval = gain, (data.get("uncertainty") or {}).get("gain")
-  estimate = checks.finite(estimate, f"{path}: gain.estimate")
-  if interval is not None:
-    if not isinstance(interval, (list, tuple)) or len(interval) != 2:
-      raise UserError(f"{path}: gain.interval = {interval!r}: expected [lo, hi]")
-    interval = [checks.finite(x, f"{path}: gain.interval") for x in interval]
-  return {"estimate": estimate, "interval": interval}
+  interval = None if gain.interval is None else list(gain.interval)
+  for x in (gain.estimate, *(interval or ())):
+    checks.finite(x, f"{path}: gain")
+  return {"estimate": gain.estimate, "interval": interval}
 
 
-def _weights(data: Mapping[str, Any], langs: tuple[str, ...]) -> dict[str, float]:
-  raw = data.get("weights") or {name: 1.0 for name in langs}
+def _weights(extra: Mapping[str, Any], langs: tuple[str, ...]) -> dict[str, float]:
+  """The allocation's objective weights (an extra key of allocation.json), equal when it has none."""
+  raw = extra.get("weights") or {name: 1.0 for name in langs}
   return checks.proportions({n: raw.get(n, 0.0) for n in langs}, "allocation weights")
 
 
 def prediction(allocation_path: str, runs: list[Run], runs_dir: Path) -> dict[str, Any]:
   """The prediction the validation runs test, from the allocation they were expanded from."""
-  data = _load_allocation(allocation_path)
-  if data.get("converged") is False:
-    raise UserError(
-      f"config.allocation = {allocation_path}: the allocation did not converge "
-      f"({data.get('reason') or 'no reason given'}); there is no p* to validate"
-    )
-  mixtures = read_allocation(allocation_path)
+  allocation = Allocation.from_json(_load_allocation(allocation_path), f"config.allocation = {allocation_path}")
+  mixtures = _mixtures(allocation.p_star, allocation.p_uniform, allocation_path)
   langs = tuple(n for n in languages.NAMES if n in set(mixtures["guided"]) | set(mixtures["uniform"]))
   started = sorted(r.run_id for r in runs if (runs_dir / r.run_id).exists())
   return {
     "statistic": STATISTIC,
-    "gain": _predicted_gain(data, allocation_path),
+    "gain": _predicted_gain(allocation.gain, allocation_path),
     "p_star": mixtures["guided"],
     "p_uniform": mixtures["uniform"],
-    "weights": _weights(data, langs),
+    "weights": _weights(allocation.extra, langs),
     "languages": list(langs),
-    "N": checks.positive(data.get("N"), f"{allocation_path}: N"),
-    "D": checks.positive(data.get("D"), f"{allocation_path}: D"),
-    "law": data.get("law"),
-    "warnings": list(data.get("warnings") or []),
+    "N": checks.positive(allocation.N, f"{allocation_path}: N"),
+    "D": checks.positive(allocation.D, f"{allocation_path}: D"),
+    "law": allocation.law,
+    "warnings": list(allocation.warnings),
     "allocation": {
       "path": str(allocation_path),
-      "sha256": hashlib.sha256(Path(allocation_path).read_bytes()).hexdigest(),
+      "sha256": hashlib.sha256(read_bytes(allocation_path, "config.allocation")).hexdigest(),
     },
     "runs": {r.run_id: {"arm": r.meta["arm"], "seed": r.meta["seed"]} for r in runs},
     # A prediction made after some runs had started is still recorded, and says so.
@@ -158,11 +148,11 @@ def write_prediction(
     atomic_write_json(path, new)
     return new
   try:
-    old = json.loads(path.read_text())
-  except (OSError, ValueError) as e:
-    raise UserError(
-      f"{path}: not a readable prediction ({e}); it is never rewritten, move it away to predict again"
-    ) from None
+    old = read_json(path)
+    if not isinstance(old, Mapping):
+      raise UserError(f"{path}: expected a JSON object")
+  except UserError as e:
+    raise UserError(f"{e}; a prediction is never rewritten: move it away to predict again") from None
   changed = [k for k in _ALLOCATION_KEYS if not _same(old.get(k), new[k])]
   if changed:
     raise UserError(
