@@ -13,8 +13,16 @@ _SCHEDULE = dict(peak_lr=3e-3, warmup_steps=20, schedule="wsd", decay_fraction=0
 _ADAMW = dict(b1=0.9, b2=0.95, weight_decay=0.1, grad_clip=1.0)
 _BATCH = dict(global_batch_size=16, microbatch_per_device=0, loss_vocab_chunk=0, tokens=300_000)
 # Evaluation, checkpoints and logs (the *_every keys count steps); peak_flops is the MFU denominator (0: looked
-# up for the device, or measured).
-_CADENCE = dict(eval_every=50, eval_tokens=8192, checkpoint_every=50, keep_checkpoints=3, log_every=10, peak_flops=0.0)
+# up for the device, or measured); eval_languages () = every language with a validation split.
+_CADENCE = dict(
+  eval_every=50,
+  eval_tokens=8192,
+  eval_languages=(),
+  checkpoint_every=50,
+  keep_checkpoints=3,
+  log_every=10,
+  peak_flops=0.0,
+)
 _COOLDOWN = dict(cooldown_budgets=(), cooldown_fraction=0.2)
 
 _DEFAULTS: dict[str, Any] = dict(

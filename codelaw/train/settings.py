@@ -123,6 +123,24 @@ def _unique_tokens(data: dict) -> dict[str, int] | None:
   } or None
 
 
+def _eval_languages(train: dict, manifest, corpus_dir: Path) -> tuple[str, ...]:
+  """train.eval_languages, or every language of the corpus with validation documents when it is empty."""
+  with_val = tuple(
+    name
+    for name in manifest.languages
+    if manifest.splits[name].get("val") and manifest.splits[name]["val"].documents > 0
+  )
+  asked = train.get("eval_languages") or ()
+  if isinstance(asked, str):
+    raise UserError(f"train.eval_languages = {asked!r}: expected a tuple of languages, e.g. ('python',)")
+  for name in asked:
+    if checks.language(name, "train.eval_languages") not in with_val:
+      raise UserError(f"train.eval_languages: the corpus at {corpus_dir} has no {name} validation documents")
+  if not (asked or with_val):
+    raise UserError(f"data.corpus: the corpus at {corpus_dir} has no validation documents to evaluate on")
+  return tuple(asked) or with_val
+
+
 def resolve(config: Any) -> Settings:
   """Validates a training config (ConfigDict or dict) and resolves it; mesh over all global devices."""
   config = config.to_dict() if hasattr(config, "to_dict") else dict(config)
@@ -169,13 +187,7 @@ def resolve(config: Any) -> Settings:
     warmup_steps=int(optim.get("warmup_steps", 0) or 0),
   )
 
-  eval_languages = tuple(
-    name
-    for name in manifest.languages
-    if manifest.splits[name].get("val") and manifest.splits[name]["val"].documents > 0
-  )
-  if not eval_languages:
-    raise UserError(f"data.corpus: the corpus at {corpus_dir} has no validation documents to evaluate on")
+  eval_languages = _eval_languages(train, manifest, corpus_dir)
   return Settings(
     config=config,
     run_id=run_id(config),

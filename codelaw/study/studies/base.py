@@ -31,6 +31,7 @@ PER_RUN_KEYS: dict[tuple[str, ...], str] = {
   ("data", "translation"): "the translation study's strategies",
   ("train", "tokens"): "config.budgets / config.tokens",
   ("train", "cooldown_budgets"): "config.budgets",
+  ("train", "eval_languages"): "the languages each run contributes to the results table",
   ("optim", "peak_lr"): "config.peak_lr, the (size, learning rate) pairs",
 }
 

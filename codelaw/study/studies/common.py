@@ -123,7 +123,10 @@ def train_config(
 def study_run(config, label: str, eval_languages: Iterable[str], meta: Mapping[str, Any], **train: Any) -> Run:
   """One run of the study: `train_config(config, **train)` under `label`, its validation loss taken on
   `eval_languages`, with the results-table columns `meta` (kind, size, seed, ...) in their order."""
-  return make_run(config.study, label, train_config(config, **train), eval_languages=eval_languages, **meta)
+  cfg = train_config(config, **train)
+  # The trainer evaluates only what the results table takes from the run.
+  cfg["train"]["eval_languages"] = tuple(eval_languages)
+  return make_run(config.study, label, cfg, eval_languages=eval_languages, **meta)
 
 
 def peak_lr(config, size: str) -> float:
