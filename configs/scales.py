@@ -13,8 +13,10 @@ CPU scales (2 cores) on the bundled sample (4k vocabulary: a 1k tokenizer was me
 bits per byte per wall-second at these sizes, docs/results/vocabulary.md):
   smoke       the plumbing only (CI): 2 languages, a few thousand tokens per run.
   cpu-tiny    the quickstart (README's first command): 7 languages x 3 sizes (9.9x in N) x 3 budgets (4x in
-              D per size), the smallest budget past the point where cpu-50k is 0.25 nats below the unigram
-              loss (about 250k tokens at lr 1e-2 without cooldown, measured).
+              D per size). Its smallest budgets are too small for Python: measured with cooldown, Python is
+              0.25 nats below its unigram loss only after about 350k tokens at cpu-50k and 300k at cpu-200k
+              (docs/results/regime.md); a grid that passes for all 7 languages (about 350k-1.4M tokens at
+              every size) does not fit 30 minutes at the present train-step speed.
   cpu-study   the 2-hour study: 5 sizes (18.8x in N) x 4 budgets (7x in D per size), seeds for synergy,
               translation and validation, 24 random mixtures.
 Budgets keep every language under 4 epochs of the sample's training split (C#, the smallest, has 351k
