@@ -143,6 +143,10 @@ def test_report_says_what_the_corpus_holds(built):
     "tokenize",
     "tokenize.go.train",
   } and all(v >= 0 for v in stages.values())
+  assert "Contamination guard: " in report
+  # The stage table lists the stages in the order they ran, then the total.
+  table = [line.split("|")[1].strip() for line in report.split("## Wall time per stage")[1].splitlines() if "|" in line]
+  assert table[2:] == ["fetch", "extract", "filter", "dedup", "split", "tokenizer", "tokenize", "total"]
 
 
 def test_contamination_is_removed_and_counted(built):

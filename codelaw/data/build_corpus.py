@@ -589,7 +589,9 @@ def main(config, workdir: str) -> None:
   manifest = corpus_format.read_manifest(out_dir)
   table = format_stats(manifest)
   atomic_write_text(out_dir / "stats.txt", table + "\n")
-  report = format_report(manifest, stages.times(), peak_rss_mb())
+  times = stages.times()
+  in_order = {name: times[name] for name in STAGES if name in times}  # the table lists stages as they ran
+  report = format_report(manifest, in_order, peak_rss_mb())
   atomic_write_text(out_dir / "stats.md", report + "\n")
   print(report)
   _log(f"corpus ready at {out_dir} ({time.time() - t0:.0f} s this run); report in {out_dir / 'stats.md'}")

@@ -130,6 +130,15 @@ def format_report(manifest: Manifest, wall_s: dict[str, float], peak_rss_mb: dic
     lines += _md_table(
       ["language"] + reasons, [[lang] + [f"{counts.get(lang, {}).get(r, 0):,}" for r in reasons] for lang in langs]
     )
+    # Said even when nothing matched: a zero is a result of the guard, not a missing column.
+    guard = {
+      r: sum(counts.get(lang, {}).get(r, 0) for lang in langs) for r in ("contamination_exact", "contamination_near")
+    }
+    lines += [
+      "",
+      f"Contamination guard: {sum(guard.values()):,} files removed "
+      f"({guard['contamination_exact']:,} exact, {guard['contamination_near']:,} containing a protected program).",
+    ]
   kept = extra.get("license_packages", {})
   if kept:
     lines += ["", "## Licenses", "", "Kept (packages per license):", ""]
