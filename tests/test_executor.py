@@ -117,14 +117,14 @@ DRIVER = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     import test_executor as t
     from codelaw.study.executor import StudyExecutor
-    runs = t.make_runs(3, sleep_s=1.5)
+    runs = t.make_runs(3, sleep_s={sleep_s})
     StudyExecutor(sys.argv[1], t.executor_cfg(parallel=1), t.fake_train).run(runs)
 """)
 
 
 def test_sigkill_and_rerun_loses_nothing_and_duplicates_nothing(tmp_path):
   driver = tmp_path / "driver.py"
-  driver.write_text(DRIVER.format(tests=str(Path(__file__).parent)))
+  driver.write_text(DRIVER.format(tests=str(Path(__file__).parent), sleep_s=1.5))
   study = tmp_path / "study"
   runs = make_runs(3, sleep_s=1.5)
   proc = subprocess.Popen([sys.executable, str(driver), str(study)], stderr=subprocess.DEVNULL)
@@ -143,9 +143,11 @@ def test_sigkill_and_rerun_loses_nothing_and_duplicates_nothing(tmp_path):
 
 def test_ctrl_c_stops_running_runs_and_rerun_completes(tmp_path):
   driver = tmp_path / "driver.py"
-  driver.write_text(DRIVER.format(tests=str(Path(__file__).parent)))
+  # Run 0 lasts long enough that the interrupt lands inside it even when the machine is busy and this
+  # process is scheduled late.
+  driver.write_text(DRIVER.format(tests=str(Path(__file__).parent), sleep_s=5.0))
   study = tmp_path / "study"
-  runs = make_runs(3, sleep_s=1.5)
+  runs = make_runs(3, sleep_s=5.0)
   proc = subprocess.Popen([sys.executable, str(driver), str(study)], stderr=subprocess.PIPE, text=True)
   deadline = time.time() + 60
   while executions(study, runs[0]) == 0:
@@ -154,7 +156,7 @@ def test_ctrl_c_stops_running_runs_and_rerun_completes(tmp_path):
   proc.send_signal(signal.SIGINT)
   _, err = proc.communicate(timeout=60)
   assert proc.returncode != 0 and "rerun the same command" in err
-  time.sleep(2.0)  # a worker that survived the interrupt would finish run 0 now
+  time.sleep(5.5)  # a worker that survived the interrupt would finish run 0 now
   assert not is_complete(study / "runs" / runs[0].run_id)
   subprocess.run([sys.executable, str(driver), str(study)], check=True, timeout=120, stderr=subprocess.DEVNULL)
   assert all(is_complete(study / "runs" / r.run_id) for r in runs)

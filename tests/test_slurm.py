@@ -69,6 +69,9 @@ def test_three_run_study_as_a_job_array(tmp_path):
 
 
 DIST = textwrap.dedent("""
+    import pathlib
+    import sys
+
     import jax
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     try:
@@ -83,7 +86,9 @@ DIST = textwrap.dedent("""
     import jax.numpy as jnp
     from jax.experimental import multihost_utils
     ids = multihost_utils.process_allgather(jnp.array([jax.process_index()]))
-    print("RESULT", jax.process_index(), jax.process_count(), jax.device_count(), ids.ravel().tolist())
+    # One file per rank: srun merges the ranks' stdout, where Gloo's own log lines can split a line.
+    result = f"RESULT {jax.process_index()} {jax.process_count()} {jax.device_count()} {ids.ravel().tolist()}"
+    (pathlib.Path(sys.argv[1]) / f"rank{jax.process_index()}.txt").write_text(result)
 """)
 
 
@@ -92,14 +97,14 @@ def test_two_process_jax_distributed_under_srun(tmp_path):
   script.write_text(DIST)
   env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=2")
   out = subprocess.run(
-    ["srun", "-n", "2", "--cpus-per-task=1", "--time=5", sys.executable, str(script)],
+    ["srun", "-n", "2", "--cpus-per-task=1", "--time=5", sys.executable, str(script), str(tmp_path)],
     capture_output=True,
     text=True,
     timeout=240,
     env=env,
   )
   assert out.returncode == 0, out.stderr[-3000:]
-  lines = sorted(line for line in out.stdout.splitlines() if line.startswith("RESULT"))
+  lines = sorted(p.read_text() for p in tmp_path.glob("rank*.txt"))
   assert lines == ["RESULT 0 2 4 [0, 1]", "RESULT 1 2 4 [0, 1]"], out.stdout + out.stderr[-2000:]
 
 
