@@ -1,6 +1,6 @@
 """Corpus job: `python -m codelaw.launch --config configs/corpus.py[:variant] --workdir DIR`.
 
-Variants: "full" (default; every pinned package, ~11 min, ~1 GB download, ~8 GB scratch), "sample" (a few
+Variants: "full" (default; every pinned package, 38 min on 2 idle cores, ~1 GB download, ~9 GB scratch), "sample" (a few
 packages per list and ~1.5 MB per language: how third_party/sample_corpus was made), "local" (only
 config.local_dirs.<lang>, no network).
 """
