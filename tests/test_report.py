@@ -47,6 +47,7 @@ EXPECTED_FIGURES = {
 EXPECTED_TABLES = {
   "regime",
   "regime_runs",
+  "epochs",
   "per_language_parameters",
   "synergy_ours",
   "synergy_split",

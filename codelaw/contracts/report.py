@@ -5,7 +5,9 @@ must support: `supported` / `contradicted` only where the interval lies entirely
 (an ordering or a conjunction is written as a margin that must stay above 0, so the same rule covers it);
 `inconclusive` where it straddles the null; `not enough data` where runs are missing or the fit the claim
 rests on is not identifiable (then estimate and interval may be null). The contract checks this on
-construction, so a report.json that breaks the rule cannot be written or read.
+construction, so a report.json that breaks the rule cannot be written or read. The epochs panel (`Epochs`)
+gives per study and language the most epochs any run made over the training documents; where no run recorded
+epochs the maximum is null, never 0.
 """
 
 from __future__ import annotations
@@ -161,6 +163,91 @@ class Regime:
 
 
 @dataclasses.dataclass(frozen=True)
+class RunEpochs:
+  """Expected epochs one run made over one language's training documents (its result.json `epochs`)."""
+
+  run_id: str
+  study: str
+  language: str
+  epochs: float
+
+  def to_json(self) -> dict[str, Any]:
+    return dataclasses.asdict(self)
+
+  @classmethod
+  def from_json(cls, d: Mapping[str, Any]) -> "RunEpochs":
+    return cls(**{**d, "epochs": float(d["epochs"])})
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyEpochs:
+  """The most epochs any run of one study made over one language, and the run that made them."""
+
+  study: str
+  language: str
+  runs: int  # runs of the study that train the language
+  not_recorded: int  # of those, runs whose result.json records no epochs (older results, or none found)
+  max_epochs: float | None  # None where none of the runs recorded epochs
+  run_id: str | None  # the run reaching max_epochs
+
+  def __post_init__(self):
+    if not 0 <= self.not_recorded <= self.runs:
+      raise ValueError(f"epochs {self.study}/{self.language}: {self.not_recorded} of {self.runs} runs not recorded")
+    recorded = self.not_recorded < self.runs
+    if (self.max_epochs is not None) != recorded or (self.run_id is not None) != recorded:
+      raise ValueError(
+        f"epochs {self.study}/{self.language}: a maximum and its run go with at least one recorded run "
+        f"(max {self.max_epochs}, run {self.run_id!r}, {self.runs - self.not_recorded} recorded)"
+      )
+
+  def to_json(self) -> dict[str, Any]:
+    return dataclasses.asdict(self)
+
+  @classmethod
+  def from_json(cls, d: Mapping[str, Any]) -> "StudyEpochs":
+    return cls(
+      **{**d, "runs": int(d["runs"]), "not_recorded": int(d["not_recorded"]), "max_epochs": _num(d["max_epochs"])}
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Epochs:
+  """How often each language's training documents were seen, per study, against the most epochs allowed."""
+
+  limit: float  # the most epochs the scales promise any language in any run
+  studies: tuple[StudyEpochs, ...]
+  above: tuple[RunEpochs, ...]  # every (run, language) above `limit`
+  not_recorded: tuple[str, ...]  # runs whose result.json records no epochs
+  summary: str  # one sentence: no language above the limit, or which runs are
+
+  def __post_init__(self):
+    below = [a for a in self.above if not a.epochs > self.limit]
+    if below:
+      raise ValueError(
+        f"epochs: {below[0].run_id}/{below[0].language} is listed above {self.limit} at {below[0].epochs}"
+      )
+
+  def to_json(self) -> dict[str, Any]:
+    return {
+      "limit": self.limit,
+      "studies": [s.to_json() for s in self.studies],
+      "above": [a.to_json() for a in self.above],
+      "not_recorded": list(self.not_recorded),
+      "summary": self.summary,
+    }
+
+  @classmethod
+  def from_json(cls, d: Mapping[str, Any]) -> "Epochs":
+    return cls(
+      float(d["limit"]),
+      tuple(StudyEpochs.from_json(s) for s in d["studies"]),
+      tuple(RunEpochs.from_json(a) for a in d["above"]),
+      tuple(d["not_recorded"]),
+      d["summary"],
+    )
+
+
+@dataclasses.dataclass(frozen=True)
 class Report:
   """The whole of report.json."""
 
@@ -173,6 +260,7 @@ class Report:
   provenance: Mapping[str, Any]
   files: Mapping[str, Any]
   problems: tuple[str, ...]
+  epochs: Epochs | None = None  # None in a report.json written before the epochs panel
 
   def to_json(self) -> dict[str, Any]:
     return {
@@ -185,6 +273,7 @@ class Report:
       "provenance": dict(self.provenance),
       "files": dict(self.files),
       "problems": list(self.problems),
+      "epochs": None if self.epochs is None else self.epochs.to_json(),
     }
 
   @classmethod
@@ -199,6 +288,7 @@ class Report:
       provenance=d["provenance"],
       files=d["files"],
       problems=tuple(d["problems"]),
+      epochs=None if d.get("epochs") is None else Epochs.from_json(d["epochs"]),
     )
 
   def dumps(self) -> str:

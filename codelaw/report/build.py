@@ -2,11 +2,12 @@
 
   python -m codelaw.launch --config configs/report.py --config.study=DIR --workdir OUT
 
-Reads DIR/results.csv (and, where present, translation.csv, fit.json, allocation.json, prediction.json, in DIR
-or one level below it) and writes OUT/index.html, OUT/figures/*.png, OUT/tables/*.md and OUT/report.json
-(codelaw.contracts.report: the regime panel, every claim with its interval and verdict, warnings, what was
-drawn and what was missing). Parts the study lacks are named in the report instead of failing the job; a law
-the design cannot identify is shown as "not identifiable" and no claim rests on it.
+Reads DIR/results.csv (and, where present, translation.csv, fit.json, allocation.json, prediction.json and the
+runs' result.json, in DIR or one level below it) and writes OUT/index.html, OUT/figures/*.png, OUT/tables/*.md
+and OUT/report.json (codelaw.contracts.report: the regime panel, the epochs each language was seen per study,
+every claim with its interval and verdict, warnings, what was drawn and what was missing). Parts the study
+lacks are named in the report instead of failing the job; a law the design cannot identify is shown as "not
+identifiable" and no claim rests on it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,19 @@ from pathlib import Path
 from codelaw.contracts.report import Report
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_bytes, atomic_write_text
-from codelaw.report import allocation, claims, figures, html, inputs, regime, scaling, synergy, translation, units
+from codelaw.report import (
+  allocation,
+  claims,
+  epochs,
+  figures,
+  html,
+  inputs,
+  regime,
+  scaling,
+  synergy,
+  translation,
+  units,
+)
 from codelaw.report.figures import Section
 
 
@@ -63,6 +76,7 @@ def _meta(data: inputs.StudyInputs) -> list[tuple[str, str]]:
 def build(data: inputs.StudyInputs, level: float) -> tuple[list[Section], Report]:
   problems = list(data.problems)
   reg = regime.compute(data, problems)
+  seen = epochs.compute(data)
   ev = scaling.evidence(data)
   bpb = units.bpb_per_nat(data)
   syn = synergy.compute(data)
@@ -78,9 +92,11 @@ def build(data: inputs.StudyInputs, level: float) -> tuple[list[Section], Report
       "the allocation rests on laws that include non-identifiable languages "
       f"({', '.join(figures.display(n) for n in ev.excluded)}): its p* is not evidence"
     )
+  warnings += epochs.warnings(seen)
   warnings += facts.get("warnings", [])
   sections = [
     regime.section(reg),
+    epochs.section(seen),
     scaling.section(data, level),
     synergy.section(data, syn),
     translation.section(data, summary),
@@ -97,6 +113,7 @@ def build(data: inputs.StudyInputs, level: float) -> tuple[list[Section], Report
     provenance=data.provenance,
     files=data.files,
     problems=tuple(problems),
+    epochs=seen,
     sections=tuple(
       {
         "key": s.key,

@@ -3,9 +3,10 @@
 A study workdir is either one study's directory (results.csv, maybe translation.csv) or a quickstart output
 (results.csv plus per-stage subdirectories: <study>/results.csv, fit/fit.json, allocate/allocation.json,
 validation/results.csv, validation/prediction.json, translation/translation.csv, runs/<id>/result.json, whose
-configs say which corpus and evaluation settings each run used). Files are looked up in the
-directory and one level below it. A file that exists but cannot be read becomes a named problem in the
-report instead of a crash; only a missing directory or a missing results table stops the job.
+configs say which corpus and evaluation settings each run used and whose `epochs` how often it saw each
+language). Files are looked up in the directory and one level below it. A file that exists but cannot be read
+becomes a named problem in the report instead of a crash; only a missing directory or a missing results table
+stops the job.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class StudyInputs:
   allocation: tuple[Path, dict] | None
   prediction: tuple[Path, dict] | None  # validation/prediction.json: the gain predicted before the runs
   configs: dict[str, dict[str, Any]]  # run_id -> the training config in its result.json
+  # run_id -> {language: expected epochs} from its result.json; None where it records none (older results).
+  # Runs without a readable result.json are absent from both.
+  epochs: dict[str, dict[str, float] | None]
   provenance: dict[str, Any]
   files: dict[str, list[str]]  # what was read, by kind (shown in the report)
   problems: list[str]  # files that exist but could not be used
@@ -117,21 +121,45 @@ def _valid_fit(path: Path, block: dict, problems: list[str]) -> bool:
   return True
 
 
-def _run_configs(root: Path, results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-  """run_id -> config of its runs/<id>/result.json (in root/runs or one level below); runs without one are absent."""
+def _epochs(result: Result, path: Path, problems: list[str]) -> dict[str, float] | None:
+  """The run's {language: expected epochs}; None where result.json records none (written before the field) or
+  records something else (noted as a problem: then they are as unknown as an older run's)."""
+  if result.epochs is None:
+    return None
+  if not isinstance(result.epochs, Mapping):
+    problems.append(f"{path}: 'epochs' is not an object {{language: epochs}}; its epochs are left out")
+    return None
+  for lang, value in result.epochs.items():
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    if lang not in languages.BY_NAME or not ok:
+      problems.append(
+        f"{path}: epochs.{lang} = {value!r} is not a known language's epochs >= 0; its epochs are left out"
+      )
+      return None
+  return {lang: float(value) for lang, value in result.epochs.items()}
+
+
+def _run_results(
+  root: Path, results: list[dict[str, Any]], problems: list[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, float] | None]]:
+  """(run_id -> config, run_id -> epochs) of each run's runs/<id>/result.json (in root/runs or one level below);
+  runs without a readable one are absent, and a result.json that breaks its contract is named in `problems`."""
   run_dirs = [root / "runs"] + sorted(p for p in root.glob("*/runs") if p.is_dir())
-  out = {}
+  configs, epochs = {}, {}
   for run_id in sorted({r["run_id"] for r in results}):
     for runs_dir in run_dirs:
       path = runs_dir / run_id / "result.json"
       if not path.is_file():
         continue
       try:
-        out[run_id] = dict(Result.from_json(read_json(path), str(path)).config)
-        break
-      except (UserError, ValueError):
+        result = Result.from_json(read_json(path), str(path))
+      except (UserError, ValueError) as e:
+        problems.append(f"{e}; its config and epochs are left out")
         continue
-  return out
+      configs[run_id] = dict(result.config)
+      epochs[run_id] = _epochs(result, path, problems)
+      break
+  return configs, epochs
 
 
 def _provenance(
@@ -230,7 +258,7 @@ def load(study_dir: str | Path) -> StudyInputs:
       prediction = (path, dict(obj))
       break
   rel = lambda ps: [str(p.relative_to(root)) for p in ps]
-  configs = _run_configs(root, results)
+  configs, epochs = _run_results(root, results, problems)
   return StudyInputs(
     root=root,
     results=results,
@@ -239,6 +267,7 @@ def load(study_dir: str | Path) -> StudyInputs:
     allocation=allocation,
     prediction=prediction,
     configs=configs,
+    epochs=epochs,
     provenance=_provenance(root, results, configs, problems),
     files={
       "results": rel(result_files),
