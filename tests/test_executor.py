@@ -1,6 +1,7 @@
 """The local submitit executor: runs once, skips complete runs, retries then records a crashing run, and a
 study SIGKILLed mid-run and rerun loses nothing and trains nothing twice."""
 
+import io
 import json
 import os
 import signal
@@ -82,6 +83,33 @@ def test_runs_once_and_skips_complete_runs(tmp_path):
   out = StudyExecutor(tmp_path, executor_cfg(), fake_train).run(runs)
   assert {o.attempts for o in out.values()} == {0}
   assert [executions(tmp_path, r) for r in runs] == [1, 1, 1]
+
+
+def ordered_train(config: dict, workdir: str) -> None:
+  """fake_train that first appends its run's id to the study's order.log."""
+  with open(Path(workdir).parents[1] / "order.log", "a") as f:
+    f.write(Path(workdir).name + "\n")
+  fake_train(config, workdir)
+
+
+def test_runs_start_longest_first_and_the_line_weighs_them(tmp_path):
+  shapes = [("cpu-50k", 1), ("cpu-100k", 2), ("cpu-50k", 2), ("cpu-50k", 1)]  # (size, tokens x the smoke run's)
+  runs = []
+  for i, (size, scale) in enumerate(shapes):
+    cfg = train_config("smoke")
+    cfg.update(seed=i, sleep_s=0.0, crash_attempts=0)
+    cfg["model"]["size"] = size
+    cfg["train"]["tokens"] *= scale
+    runs.append(make_run("unit", f"r{i}", cfg, eval_languages=("python",), kind="test", seed=i))
+  log = io.StringIO()
+  StudyExecutor(tmp_path, executor_cfg(parallel=1), ordered_train, stream=log).run(runs)
+  # The larger model first, then the longer run, then the two equal ones in the order they were given.
+  assert (tmp_path / "order.log").read_text().split() == [runs[i].run_id for i in (1, 2, 0, 3)]
+  lines = log.getvalue().splitlines()
+  first_done = next(line for line in lines if "done 1/4" in line)
+  # The first run done is the largest of the four: more than a quarter of the work.
+  assert int(first_done.split("| work ")[1].split("%")[0]) > 25
+  assert "done 4/4" in lines[-1] and "work 100%" in lines[-1]
 
 
 def test_crashing_run_is_retried_then_recorded_failed(tmp_path):

@@ -8,6 +8,8 @@ Every run trains in `<study dir>/runs/<run_id>/`. The study is idempotent and sa
 - training itself resumes from its latest checkpoint (trainer), and SLURM jobs are requeued on preemption or
   timeout through submitit checkpointing;
 - a failing run is retried up to `retries` times, then recorded in runs/<id>/failure.json with its log tail.
+Runs start longest first (their estimated training FLOPs, codelaw.study.cost), and the progress line weighs
+them by the same estimate.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import submitit
 
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_json
+from codelaw.study.cost import longest_first, run_costs
 from codelaw.study.progress import Progress
 from codelaw.study.results import read_result
 from codelaw.study.spec import Run
@@ -183,7 +186,10 @@ class StudyExecutor:
         outcomes[run.run_id] = Outcome(run.run_id, "complete")
       else:
         todo.append(run)
-    self.progress.start(total=len(runs), done=len(outcomes))
+    costs = run_costs(runs)
+    self.progress.start(
+      total=len(runs), done=len(outcomes), work_total=sum(costs.values()), work_done=sum(costs[r] for r in outcomes)
+    )
     attempts = {r.run_id: 0 for r in todo}
     inflight: dict[str, tuple[Run, Any]] = self._reattach(todo)
     todo = [r for r in todo if r.run_id not in inflight]
@@ -192,6 +198,8 @@ class StudyExecutor:
       while todo or inflight:
         free = len(todo) if self.cfg.kind == "slurm" else int(self.cfg.parallel) - len(inflight)
         if free > 0 and todo:
+          # Longest first: the cheap runs fill the last slots, so no core idles while one long run finishes.
+          todo = longest_first(todo, costs)
           batch, todo = todo[:free], todo[free:]
           for run, job in zip(batch, self._submit(batch)):
             attempts[run.run_id] += 1
@@ -204,14 +212,14 @@ class StudyExecutor:
           outcome = self._collect(run, job, attempts[run_id])
           if outcome.status == "complete":
             outcomes[run_id] = outcome
-            self.progress.finished(ok=True)
+            self.progress.finished(ok=True, work=costs[run_id])
           elif attempts[run_id] <= int(self.cfg.retries):
             self.progress.note(f"run {run_id} failed (attempt {attempts[run_id]}); retrying: {outcome.error}")
             todo.append(run)
           else:
             outcomes[run_id] = outcome
             atomic_write_json(self.run_dir(run) / "failure.json", dataclasses.asdict(outcome))
-            self.progress.finished(ok=False)
+            self.progress.finished(ok=False, work=costs[run_id])
             self.progress.note(
               f"run {run_id} failed {attempts[run_id]} times; see {self.run_dir(run) / 'failure.json'}"
             )

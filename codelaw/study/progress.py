@@ -1,11 +1,16 @@
-"""One-line progress of a study: runs done / running / failed / left, with an ETA from the runs finished
-in this session (on a terminal the line is redrawn in place; in logs a line is printed when it changes)."""
+"""One-line progress of a study: runs done / running / failed / left, the share of the work finished, and an
+ETA from the work finished in this session (on a terminal the line is redrawn in place; in logs a line is
+printed when it changes).
+
+Runs differ in cost by an order of magnitude, so the ETA weighs each run by its work (its estimated training
+FLOPs, codelaw.study.cost); without weights every run weighs 1 and the ETA counts runs."""
 
 from __future__ import annotations
 
+import math
 import sys
 import time
-from typing import TextIO
+from typing import Callable, TextIO
 
 
 def _fmt_duration(seconds: float) -> str:
@@ -16,28 +21,42 @@ def _fmt_duration(seconds: float) -> str:
 
 
 class Progress:
-  def __init__(self, name: str, stream: TextIO = sys.stderr, min_interval_s: float = 30.0):
+  def __init__(
+    self,
+    name: str,
+    stream: TextIO = sys.stderr,
+    min_interval_s: float = 30.0,
+    clock: Callable[[], float] = time.monotonic,
+  ):
     self.name = name
     self.stream = stream
     self.tty = getattr(stream, "isatty", lambda: False)()
     self.min_interval_s = min_interval_s
+    self.clock = clock
     self.total = self.done = self.failed = self.running = self.left = 0
-    self._finished_here = 0
-    self._t0 = time.monotonic()
+    self.work_total = self.work_finished = 0.0  # finished: done or failed, this session or before
+    self._work_here = 0.0  # finished in this session: what the rate is measured on
+    self._t0 = clock()
     self._last_line = ""
     self._last_time = 0.0
 
-  def start(self, total: int, done: int) -> None:
+  def start(self, total: int, done: int, *, work_total: float | None = None, work_done: float | None = None) -> None:
+    """`total` runs, `done` of them complete already; `work_total` and `work_done` weigh them (default: one
+    per run)."""
     self.total, self.done, self.left = total, done, total - done
-    self._t0 = time.monotonic()
+    self.work_total = float(total if work_total is None else work_total)
+    self.work_finished = float(done if work_done is None else work_done)
+    self._t0 = self.clock()
     self._render(force=True)
 
   def update(self, running: int, left: int) -> None:
     self.running, self.left = running, left
     self._render()
 
-  def finished(self, ok: bool) -> None:
-    self._finished_here += 1
+  def finished(self, ok: bool, work: float = 1.0) -> None:
+    """A run ended for good (complete, or failed with no retry left); `work` is its weight."""
+    self._work_here += work
+    self.work_finished += work
     if ok:
       self.done += 1
     else:
@@ -46,20 +65,25 @@ class Progress:
     self._render()
 
   def eta_s(self) -> float | None:
-    """Remaining runs times the mean wall time per finished run so far (concurrency included)."""
-    remaining = self.total - self.done - self.failed
-    if remaining <= 0:
+    """Remaining work over the work finished per second of wall time so far (concurrency included)."""
+    remaining = self.work_total - self.work_finished
+    if self.total - self.done - self.failed <= 0 or remaining <= 0:
       return 0.0
-    if self._finished_here == 0:
+    if self._work_here <= 0:
       return None
-    return (time.monotonic() - self._t0) / self._finished_here * remaining
+    return remaining * (self.clock() - self._t0) / self._work_here
+
+  def work_percent(self) -> int:
+    """Whole percent of the work finished, rounded down: 100 only once every run has finished."""
+    return math.floor(100.0 * self.work_finished / self.work_total) if self.work_total > 0 else 100
 
   def line(self) -> str:
     eta = self.eta_s()
     eta_text = "?" if eta is None else _fmt_duration(eta)
     return (
       f"[{self.name}] done {self.done}/{self.total} | running {self.running} | failed {self.failed} | "
-      f"left {self.left} | elapsed {_fmt_duration(time.monotonic() - self._t0)} | ETA {eta_text}"
+      f"left {self.left} | work {self.work_percent()}% | elapsed {_fmt_duration(self.clock() - self._t0)} | "
+      f"ETA {eta_text}"
     )
 
   def note(self, message: str) -> None:
@@ -77,7 +101,7 @@ class Progress:
   def _render(self, force: bool = False) -> None:
     line = self.line()
     counts = line.split("| elapsed")[0]
-    now = time.monotonic()
+    now = self.clock()
     if (
       not force
       and counts == self._last_line.split("| elapsed")[0]
