@@ -12,9 +12,12 @@ Per scale:
 CPU scales (2 cores) on the bundled sample (4k vocabulary: a 1k tokenizer was measured and reaches worse
 bits per byte per wall-second at these sizes, docs/results/vocabulary.md):
   smoke       the plumbing only (CI): 2 languages, a few thousand tokens per run.
-  cpu-tiny    the quickstart (README's first command): 7 languages x 3 sizes (9.9x in N) x 3 budgets (4x in
-              D), the same budgets at every size: Python needs about 150k tokens at batch 2 to be 0.25 nats
-              below its unigram loss at every size (docs/results/regime.md), so no size trains on fewer.
+  cpu-tiny    the quickstart (README's first command): 7 languages x 3 sizes (cpu-10k to cpu-50k, 5.3x in N)
+              x 3 budgets (262k-1.05M tokens, 4x in D, 5-78 tokens per parameter), the same budgets at every
+              size: Python, the slowest language to leave the unigram stage, is 0.21-0.43 nats below its
+              unigram loss at 196k tokens over 3 seeds at cpu-50k (docs/results/regime.md), so no run trains
+              on fewer than 262k. The smallest sizes are there because at these budgets only models this small
+              are limited by their size (larger ones are limited by the data and their losses do not differ).
   cpu-study   the 2-hour study: 5 sizes (18.8x in N) x 4 budgets (7x in D per size), seeds for synergy,
               translation and validation, 24 random mixtures.
 Budgets keep every language under 4 epochs of the sample's training split (C#, the smallest, has 351k
@@ -22,8 +25,8 @@ tokens), and every run of a study evaluates on the same first eval_tokens of eac
 (tests/test_study_expand.py checks both).
 
 Learning rates (CPU sizes): cpu-50k's 1e-2 is the best of {3e-3, 1e-2, 3e-2} at 123k tokens in a side-by-side
-sweep (WSD, batch 8 x 256, docs/results/vocabulary.md); the other sizes scale it by 1/sqrt(d_model / 32),
-a rule, not a sweep.
+sweep (WSD, batch 8 x 256, docs/results/vocabulary.md; at batch 2, 5e-3 and 1e-2 end within 0.05 nats,
+docs/results/regime.md); the other sizes scale it by 1/sqrt(d_model / 32), a rule, not a sweep.
 """
 
 CPU_LANGUAGES = ("python", "java", "javascript", "typescript", "csharp", "go", "rust")
@@ -67,12 +70,14 @@ def _validation(size, tokens, seeds=(0,)):
 
 
 def _cpu_train(eval_tokens: int):
-  # Batch 2 x 256: at these budgets the number of optimizer steps, not tokens per step, limits the loss
-  # (docs/results/regime.md), and the train step's tokens/s is the same at batch 2 and 8 on 2 cores.
-  return _train("sample", 256, 2, 10, "float32", eval_tokens, 400)
+  # Batch 4 x 256: at 196k tokens it is further below the unigram loss than batch 8 (more optimizer steps),
+  # and unlike batch 2 it keeps up at 786k with a small seed spread (docs/results/regime.md).
+  return _train("sample", 256, 4, 10, "float32", eval_tokens, 200)
 
 
 _CPU_LR = {
+  "cpu-10k": 1.4e-2,
+  "cpu-20k": 1.15e-2,
   "cpu-50k": 1e-2,
   "cpu-100k": 8e-3,
   "cpu-200k": 7e-3,
@@ -100,13 +105,13 @@ SCALES = {
     allocate=dict(allow_unidentifiable=True),
   ),
   "cpu-tiny": dict(
-    train=_cpu_train(16384),
+    train=_cpu_train(51200),
     peak_lr=dict(_CPU_LR),
-    per_language=_grid(("cpu-50k", "cpu-200k", "cpu-500k"), (196608, 393216, 786432)),
-    synergy=_synergy("cpu-50k", 393216, languages=("python", "javascript", "typescript")),
-    translation=_translation(("cpu-50k",), 393216),
-    mixtures=_mixtures(4, ("cpu-50k",), (196608, 393216)),
-    validation=_validation("cpu-50k", 393216),
+    per_language=_grid(("cpu-10k", "cpu-20k", "cpu-50k"), (262144, 524288, 1048576)),
+    synergy=_synergy("cpu-20k", 524288, languages=("python", "javascript", "typescript")),
+    translation=_translation(("cpu-20k",), 524288),
+    mixtures=_mixtures(4, ("cpu-20k",), (262144, 524288)),
+    validation=_validation("cpu-20k", 524288, seeds=(0, 1, 2)),
     fit=dict(),
   ),
   "cpu-study": dict(

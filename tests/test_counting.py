@@ -38,6 +38,8 @@ def test_counts_with_gqa():
 
 def test_size_family_names_are_honest():
   nominal = {
+    "cpu-10k": 1e4,
+    "cpu-20k": 2e4,
     "cpu-50k": 5e4,
     "cpu-100k": 1e5,
     "cpu-200k": 2e5,

@@ -2,7 +2,8 @@
 
 Paper sizes are LLaMA-like shapes (SwiGLU with d_ff about 8/3 d_model, head_dim 64-128, MHA); the name is
 the approximate total parameter count with a 32k vocabulary and tied embeddings. The CPU family spans about
-50k to 5M non-embedding parameters in roughly geometric steps (head_dim 16-64, d_ff about 3 d_model).
+10k to 5M non-embedding parameters in roughly geometric steps (head_dim 16-64, d_ff about 3 d_model; the
+smallest, for the quickstart, have one head).
 `tests/test_counting.py` checks every name against its exact count.
 """
 
@@ -25,6 +26,8 @@ class Shape:
 
 SIZES: dict[str, Shape] = {
   # CPU family: name = approximate non-embedding parameters.
+  "cpu-10k": Shape(d_model=16, n_layers=3, n_heads=1, d_ff=48),
+  "cpu-20k": Shape(d_model=24, n_layers=3, n_heads=1, d_ff=64),
   "cpu-50k": Shape(d_model=32, n_layers=4, n_heads=2, d_ff=96),
   "cpu-100k": Shape(d_model=48, n_layers=4, n_heads=3, d_ff=112),
   "cpu-200k": Shape(d_model=64, n_layers=4, n_heads=4, d_ff=176),
