@@ -18,8 +18,10 @@ bits per byte per wall-second at these sizes, docs/results/vocabulary.md):
               unigram loss at 196k tokens over 3 seeds at cpu-50k (docs/results/regime.md), so no run trains
               on fewer than 262k. The smallest sizes are there because at these budgets only models this small
               are limited by their size (larger ones are limited by the data and their losses do not differ).
-  cpu-study   the 2-hour study: 5 sizes (18.8x in N) x 4 budgets (7x in D per size), seeds for synergy,
-              translation and validation, 24 random mixtures.
+  cpu-study   the 2-hour study: 5 sizes (cpu-10k to cpu-200k, 19.9x in N) x 4 budgets (262k-1.05M tokens,
+              1.3-104 tokens per parameter), synergy and translation (2 sizes) with 3 seeds, 24 random
+              mixtures, validation with 3 seeds; every run evaluates on the whole 50k-token validation split.
+
 Budgets keep every language under 4 epochs of the sample's training split (C#, the smallest, has 351k
 tokens), and every run of a study evaluates on the same first eval_tokens of each validation split
 (tests/test_study_expand.py checks both).
@@ -117,14 +119,10 @@ SCALES = {
   "cpu-study": dict(
     train=_cpu_train(51200),
     peak_lr=dict(_CPU_LR),
-    per_language=_grid(
-      ("cpu-50k", "cpu-100k", "cpu-200k", "cpu-500k", "cpu-1m"),
-      (196608, 393216, 786432, 1376256),
-      (("cpu-500k", 0.5), ("cpu-1m", 0.5)),
-    ),
-    synergy=_synergy("cpu-50k", 393216, seeds=(0, 1, 2), languages=("python", "javascript", "typescript")),
-    translation=_translation(("cpu-50k", "cpu-100k"), 393216, seeds=(0, 1, 2)),
-    mixtures=_mixtures(24, ("cpu-50k",), (196608, 393216)),
+    per_language=_grid(("cpu-10k", "cpu-20k", "cpu-50k", "cpu-100k", "cpu-200k"), (262144, 393216, 655360, 1048576)),
+    synergy=_synergy("cpu-20k", 524288, seeds=(0, 1, 2), languages=("python", "javascript", "typescript")),
+    translation=_translation(("cpu-20k", "cpu-50k"), 524288, seeds=(0, 1, 2)),
+    mixtures=_mixtures(24, ("cpu-20k",), (262144, 524288)),
     validation=_validation("cpu-50k", 786432, seeds=(0, 1, 2)),
     fit=dict(),
   ),
