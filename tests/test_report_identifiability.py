@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import test_report
 
+from codelaw.contracts.report import LanguageRegime, Report
 from codelaw.io import atomic_write_json
-from codelaw.report import build
+from codelaw.report import build, inputs, regime
 from codelaw.study.results import write_results
 from codelaw.study.spec import make_run
 
@@ -16,10 +17,12 @@ SIZES = {"cpu-50k": 5e4, "cpu-100k": 1e5}
 BUDGETS = (1e5, 2e5, 4e5)
 
 
-def _study(root, identifiable: bool):
+def _study(root, identifiable: bool, sizes=SIZES, weak=None, high=()):
+  """weak: {language: weakly determined parameters} for the fit's diagnostics; high: (language, size) grid runs
+  given a loss far above any law, near the unigram loss."""
   runs = []
   for lang in test_report.LANGS:
-    for size, N in SIZES.items():
+    for size, N in sizes.items():
       run = make_run(
         "per_language",
         f"{lang}-{size}",
@@ -29,7 +32,7 @@ def _study(root, identifiable: bool):
         size=size,
         seed=0,
       )
-      loss = {D: test_report._law(lang, N, D) for D in BUDGETS}
+      loss = {D: 50.0 if (lang, size) in high else test_report._law(lang, N, D) for D in BUDGETS}
       test_report._save(
         root,
         run,
@@ -38,6 +41,7 @@ def _study(root, identifiable: bool):
         ),
       )
       runs.append(run)
+  runs += _mixture_runs(root)
   write_results(runs, root)
   rng = np.random.default_rng(0)
   problems = [] if identifiable else ["2 distinct model size(s) N (need >= 3): alpha, A and E are not separable"]
@@ -51,8 +55,14 @@ def _study(root, identifiable: bool):
         l: {
           "identifiable": identifiable,
           "problems": problems,
-          "weak": [],
-          "design": {"distinct_N": 2, "distinct_D": 3, "runs": 2, "rows": 6, "dof": 1},
+          "weak": list((weak or {}).get(l, [])),
+          "design": {
+            "distinct_N": len(sizes),
+            "distinct_D": 3,
+            "runs": len(sizes),
+            "rows": 3 * len(sizes),
+            "dof": 3 * len(sizes) - 5,
+          },
         }
         for l in test_report.LANGS
       },
@@ -62,6 +72,25 @@ def _study(root, identifiable: bool):
     },
   )
   return root
+
+
+def _mixture_runs(root):
+  """Two runs of another study: python at 98% learns, rust at a 2% share stays near its unigram loss."""
+  N, D = SIZES["cpu-100k"], BUDGETS[-1]
+  run = make_run(
+    "synergy",
+    "pair-python-rust",
+    test_report._cfg("synergy", "cpu-100k", {"python": 0.98, "rust": 0.02}, D),
+    eval_languages=("python", "rust"),
+    kind="pair",
+    size="cpu-100k",
+    seed=0,
+    pair="python+rust",
+  )
+  test_report._save(
+    root, run, test_report._result(run, N, D, {"python": test_report._law("python", N, D), "rust": 50.0})
+  )
+  return [run]
 
 
 @pytest.mark.parametrize("identifiable", [False, True])
@@ -94,5 +123,67 @@ def test_two_size_design_yields_no_verdict(tmp_path, identifiable):
   # The paper's own numbers are checked either way, and the regime panel opens the report.
   assert any(c["verdict"] == "supported" for c in meta["claims"] if c["source"] == "paper")
   assert meta["sections"][0]["key"] == "regime"
-  assert all(g["gap"] < 0 for l in langs.values() for g in l["gaps"])  # far below the unigram loss
+  assert all(g["gap"] < 0 for l in langs.values() for g in l["gaps"] if g["study"] == "per_language")
   assert page.index('id="regime"') < page.index('id="scaling"')
+
+
+def _regime_table(out):
+  lines = [l for l in (out / "tables" / "regime.md").read_text().splitlines() if l.startswith("|")]
+  head = [c.strip() for c in lines[0].strip("|").split("|")]
+  return {r[0]: dict(zip(head, r)) for r in ([c.strip() for c in l.strip("|").split("|")] for l in lines[2:])}
+
+
+def test_weak_exponents_are_design_only_and_near_unigram_runs_split_by_study(tmp_path):
+  # Three sizes pass the design check everywhere; Python's fit leaves alpha unpinned, Java's and Rust's do not.
+  # One Java grid run and the mixture's 2% Rust share sit near the unigram loss.
+  study = _study(
+    tmp_path / "study",
+    True,
+    sizes=test_report.SIZES,
+    weak={"python": ["E", "A", "alpha"], "java": ["B"]},
+    high=(("java", "cpu-50k"),),
+  )
+  out = tmp_path / "report"
+  build.main(test_report._report_config(study), str(out))
+  meta = json.loads((out / "report.json").read_text())
+  langs = {l["language"]: l for l in meta["regime"]["languages"]}
+  assert all(l["identifiable"] is True and l["distinct_N"] == 3 for l in langs.values())
+  assert langs["python"]["weak"] == ["E", "A", "alpha"] and langs["rust"]["weak"] == []
+  table = _regime_table(out)
+  py, java, rust = table["Python"], table["Java"], table["Rust"]
+  assert py["identifiable"] == "design only" and py["why not"] == "alpha not pinned by the data"
+  assert py["weakly determined"] == "E, A, alpha"
+  # A weak B leaves the exponents alone: still identifiable.
+  assert java["identifiable"] == "yes" and java["weakly determined"] == "B"
+  assert rust["identifiable"] == "yes" and rust["weakly determined"] == "—"
+  summary = meta["regime"]["summary"]
+  assert "can estimate the laws of Java, Rust inside that range" in summary
+  assert "exponents of Python are not determined by these runs" in summary
+  # Near unigram: the Java grid run counts on the grid, the Rust mixture share with the other studies.
+  assert langs["java"]["runs_near_unigram"] == 1 and langs["java"]["grid_runs_near_unigram"] == 1
+  assert langs["rust"]["runs_near_unigram"] == 1 and langs["rust"]["grid_runs_near_unigram"] == 0
+  assert java["runs near unigram"] == "1/3 grid"
+  assert rust["runs near unigram"] == "0/3 grid; 1/1 other" and py["runs near unigram"] == "0/3 grid; 0/1 other"
+  assert (
+    "1 of 9 per-language-grid run(s)" in summary and "1 of 2 run-language result(s) of the other studies" in summary
+  )
+  # The report reads back with the new fields, and a report.json from before them still does.
+  assert Report.from_json(meta).regime.languages[0].weak == tuple(langs["python"]["weak"])
+  old = {k: v for k, v in langs["rust"].items() if k not in ("weak", "grid_runs_near_unigram")}
+  old["gaps"] = [{k: v for k, v in g.items() if k != "study"} for g in old["gaps"]]
+  back = LanguageRegime.from_json(old)
+  assert back.weak == () and back.grid_runs_near_unigram is None and back.gaps[0].study == ""
+
+
+def test_no_determined_exponent_says_the_study_cannot_estimate_any(tmp_path):
+  every = ["E", "A", "B", "alpha", "beta"]
+  study = _study(tmp_path / "study", True, sizes=test_report.SIZES, weak={l: every for l in test_report.LANGS})
+  problems = []
+  reg = regime.compute(inputs.load(study), problems)
+  assert [l.identifiable for l in reg.languages] == [True] * 3
+  assert "cannot estimate any per-language exponent" in reg.summary
+  assert "can estimate the laws of" not in reg.summary
+  # The grid is far below unigram; only the mixture's Rust share is near it.
+  assert "0 of 9 per-language-grid run(s) and 1 of 2" in reg.summary
+  rows = regime.section(reg).tables[0].rows
+  assert [r[8] for r in rows] == ["design only"] * 3 and all(r[10] == "alpha/beta not pinned by the data" for r in rows)

@@ -98,6 +98,7 @@ class RunGap:
   unigram: float | None  # nats/token; None where the corpus could not be read
   gap: float | None  # loss - unigram, nats/token (negative = the model learned more than frequencies)
   gap_bpb: float | None  # the same in bits per byte
+  study: str = ""  # the study the run belongs to (results.csv `study`); "" in reports written before it was kept
 
   def to_json(self) -> dict[str, Any]:
     return {k: (_finite(v) if isinstance(v, float) else v) for k, v in dataclasses.asdict(self).items()}
@@ -118,8 +119,13 @@ class LanguageRegime:
   tokens_per_param: tuple[float, float]  # D / N over the language's rows
   identifiable: bool | None  # from fit.json, or the design itself; None without any rows
   problems: tuple[str, ...]
-  runs_near_unigram: int  # runs not clearly below the unigram loss
+  runs_near_unigram: int  # runs of every study not clearly below the unigram loss
   gaps: tuple[RunGap, ...]
+  # Parameters the fit's data do not pin (fit.json diagnostics `weak`): an identifiable design whose alpha or
+  # beta is weak still leaves the exponents undetermined.
+  weak: tuple[str, ...] = ()
+  # Of runs_near_unigram, those on the per-language grid (study "per_language"); None where not recorded.
+  grid_runs_near_unigram: int | None = None
 
   def to_json(self) -> dict[str, Any]:
     return {
@@ -132,6 +138,8 @@ class LanguageRegime:
       "problems": list(self.problems),
       "runs_near_unigram": self.runs_near_unigram,
       "gaps": [g.to_json() for g in self.gaps],
+      "weak": list(self.weak),
+      "grid_runs_near_unigram": self.grid_runs_near_unigram,
     }
 
   @classmethod
@@ -146,6 +154,9 @@ class LanguageRegime:
       problems=tuple(d["problems"]),
       runs_near_unigram=int(d["runs_near_unigram"]),
       gaps=tuple(RunGap.from_json(g) for g in d["gaps"]),
+      # Reports written before these were kept have neither key.
+      weak=tuple(d.get("weak") or ()),
+      grid_runs_near_unigram=None if d.get("grid_runs_near_unigram") is None else int(d["grid_runs_near_unigram"]),
     )
 
 

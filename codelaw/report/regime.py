@@ -1,12 +1,14 @@
 """The panel the report opens with: is this study in the regime a scaling law describes, and can its design
 identify the laws (docs/science.md §1-2)? Per language: distinct sizes and budgets, tokens per parameter,
 every run's final loss minus the unigram model's loss on the same validation tokens, identifiability; and
-one sentence on what this scale can and cannot show."""
+one sentence on what this scale can and cannot show. An identifiable design is not enough: where the fit's
+diagnostics call alpha or beta weakly determined, the data do not pin the exponents and the panel says so."""
 
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from codelaw import languages
@@ -20,6 +22,8 @@ from codelaw.report.tables import Table, fixed
 from codelaw.train.defaults import train_config
 
 NEAR_UNIGRAM = 0.05  # a run within 5% of the unigram loss has learned little beyond token frequencies
+GRID_STUDY = "per_language"  # results.csv `study` of the per-language grid the laws are fitted on
+EXPONENTS = ("alpha", "beta")
 _DEFAULTS = train_config()
 
 
@@ -67,9 +71,60 @@ def _gaps(inputs: StudyInputs, problems: list[str]) -> dict[str, list[RunGap]]:
     gap = None if u is None else r["loss"] - u.nats_per_token
     gap_bpb = None if u is None or not math.isfinite(bpb) else bpb - u.bits_per_byte
     out.setdefault(lang, []).append(
-      RunGap(run_id, lang, r["N"], r["D"], r["loss"], None if u is None else u.nats_per_token, gap, gap_bpb)
+      RunGap(
+        run_id,
+        lang,
+        r["N"],
+        r["D"],
+        r["loss"],
+        None if u is None else u.nats_per_token,
+        gap,
+        gap_bpb,
+        str(r.get("study") or ""),
+      )
     )
   return out
+
+
+def near_unigram(g: RunGap) -> bool:
+  """Whether a run's final loss is not clearly below the unigram loss (above 1 - NEAR_UNIGRAM of it)."""
+  return g.gap is not None and g.unigram is not None and g.gap > -NEAR_UNIGRAM * g.unigram
+
+
+def _weak(block: Mapping[str, Any], lang: str) -> tuple[str, ...]:
+  """The parameters the per-language fit calls weakly determined for `lang` (fit.json diagnostics)."""
+  diag = block.get("diagnostics")
+  d = diag.get(lang) if isinstance(diag, Mapping) else None
+  return tuple(str(x) for x in (d.get("weak") or [])) if isinstance(d, Mapping) else ()
+
+
+def weak_exponents(l: LanguageRegime) -> list[str]:
+  return [p for p in EXPONENTS if p in l.weak]
+
+
+def exponents_determined(l: LanguageRegime) -> bool:
+  """The design identifies the law and the data pin both exponents."""
+  return l.identifiable is True and not weak_exponents(l)
+
+
+def _grid(l: LanguageRegime) -> list[RunGap]:
+  return [g for g in l.gaps if g.study == GRID_STUDY]
+
+
+def _near_text(langs: list[LanguageRegime]) -> str:
+  grid = [g for l in langs for g in _grid(l)]
+  other = [g for l in langs for g in l.gaps if g.study != GRID_STUDY]
+  n_grid, n_other = sum(map(near_unigram, grid)), sum(map(near_unigram, other))
+  if not n_grid and not n_other:
+    return ""
+  parts = []
+  if grid:
+    parts.append(
+      f"{n_grid} of {len(grid)} per-language-grid run(s)" + (" (these carry no scaling information)" if n_grid else "")
+    )
+  if other:
+    parts.append(f"{n_other} of {len(other)} run-language result(s) of the other studies")
+  return f" Not clearly below the unigram loss: {' and '.join(parts)}."
 
 
 def _summary(langs: list[LanguageRegime], rows: dict[str, list[dict]]) -> str:
@@ -84,26 +139,45 @@ def _summary(langs: list[LanguageRegime], rows: dict[str, list[dict]]) -> str:
     f"N {count_label(min(Ns))}–{count_label(max(Ns))} non-embedding parameters, "
     f"{min(tpp):.3g}–{max(tpp):.3g} tokens per parameter"
   )
+  det = [display(l.language) for l in langs if exponents_determined(l)]
+  undet = [display(l.language) for l in langs if l.identifiable is True and weak_exponents(l)]
   loose = [display(l.language) for l in langs if l.identifiable is False]
-  near = sum(l.runs_near_unigram for l in langs)
-  near_text = f"; {near} run(s) are not clearly below the unigram loss and carry no scaling information" if near else ""
-  if loose:
+  undet_text = (
+    f"the exponents of {', '.join(undet)} are not determined by these runs (the fits are shown, no verdict "
+    "rests on them)"
+  )
+  loose_text = (
+    f"the design cannot identify the laws of {', '.join(loose)} (too few sizes, budgets or residual degrees of "
+    "freedom), so claims on their exponents and irreducible losses are 'not enough data'"
+  )
+  if det:
+    others = "; ".join(t for t, ns in ((undet_text, undet), (loose_text, loose)) if ns)
     return (
-      f"At this scale ({where}) the study can show that the method runs end to end and which effects exceed "
-      f"the seed-to-seed noise; it cannot identify the laws of {', '.join(loose)} (too few sizes, budgets "
-      f"or residual degrees of freedom), so claims on their exponents and irreducible losses are 'not "
-      f"enough data'{near_text}."
+      f"At this scale ({where}) the study can estimate the laws of {', '.join(det)} inside that range; it cannot "
+      f"show whether the exponents hold at the paper's 0.1–14B parameters."
+      + (f" {others[0].upper()}{others[1:]}." if others else "")
+      + _near_text(langs)
     )
+  why = []
+  if undet:
+    why.append(
+      f"the loss differences between the sizes and budgets of {', '.join(undet)} are not resolved well enough "
+      "to pin their exponents (the fits are shown, no verdict rests on them)"
+    )
+  if loose:
+    why.append(loose_text)
   return (
-    f"At this scale ({where}) the study can estimate per-language laws inside that range; it cannot show "
-    f"whether the exponents hold at the paper's 0.1–14B parameters{near_text}."
+    f"At this scale ({where}) the study can show that the method runs end to end and which effects exceed "
+    f"the seed-to-seed noise; it cannot estimate any per-language exponent: {'; '.join(why) or 'no law is fitted'}."
+    + _near_text(langs)
   )
 
 
 def compute(inputs: StudyInputs, problems: list[str]) -> Regime:
   rows = monolingual_rows(inputs)
   found = per_language_law(inputs)
-  ident = identification(inputs, found[1] if found else {})
+  block = found[1] if found else {}
+  ident = identification(inputs, block)
   gaps = _gaps(inputs, problems)
   out = []
   for lang in languages.NAMES:
@@ -112,7 +186,6 @@ def compute(inputs: StudyInputs, problems: list[str]) -> Regime:
     r = rows.get(lang, [])
     tpp = [x["D"] / x["N"] for x in r]
     g = gaps.get(lang, [])
-    near = sum(x.gap is not None and x.unigram is not None and x.gap > -NEAR_UNIGRAM * x.unigram for x in g)
     ok, why = ident.get(lang, (None, []))
     out.append(
       LanguageRegime(
@@ -123,8 +196,10 @@ def compute(inputs: StudyInputs, problems: list[str]) -> Regime:
         (min(tpp), max(tpp)) if tpp else (math.nan, math.nan),
         ok,
         tuple(why),
-        near,
+        sum(map(near_unigram, g)),
         tuple(g),
+        _weak(block, lang),
+        sum(near_unigram(x) for x in g if x.study == GRID_STUDY),
       )
     )
   return Regime(tuple(out), _summary(out, rows))
@@ -133,6 +208,28 @@ def compute(inputs: StudyInputs, problems: list[str]) -> Regime:
 def _range(xs: list[float]) -> str:
   xs = [x for x in xs if x is not None and math.isfinite(x)]
   return "—" if not xs else f"{min(xs):+.3f} … {max(xs):+.3f}"
+
+
+def _identifiable_cells(l: LanguageRegime) -> tuple[str, str]:
+  """The table's 'identifiable' and 'why not' cells."""
+  if l.identifiable is None:
+    return "—", "; ".join(l.problems) or "—"
+  if not l.identifiable:
+    return "**no**", "; ".join(l.problems) or "—"
+  weak = weak_exponents(l)
+  if weak:
+    return "design only", f"{'/'.join(weak)} not pinned by the data"
+  return "yes", "; ".join(l.problems) or "—"
+
+
+def _near_cell(l: LanguageRegime) -> str:
+  if l.grid_runs_near_unigram is None:  # a report.json from before the split was kept
+    return f"{l.runs_near_unigram}/{len(l.gaps)}"
+  grid = len(_grid(l))
+  parts = [f"{l.grid_runs_near_unigram}/{grid} grid"] if grid else []
+  if len(l.gaps) > grid:
+    parts.append(f"{l.runs_near_unigram - l.grid_runs_near_unigram}/{len(l.gaps) - grid} other")
+  return "; ".join(parts) or "—"
 
 
 def section(regime: Regime) -> Section:
@@ -144,7 +241,7 @@ def section(regime: Regime) -> Section:
     tpp = (
       "—" if not math.isfinite(l.tokens_per_param[0]) else f"{l.tokens_per_param[0]:.3g} – {l.tokens_per_param[1]:.3g}"
     )
-    ident = "—" if l.identifiable is None else ("yes" if l.identifiable else "**no**")
+    ident, why = _identifiable_cells(l)
     rows.append(
       [
         display(l.language),
@@ -154,9 +251,10 @@ def section(regime: Regime) -> Section:
         tpp,
         _range([g.gap for g in l.gaps]),
         _range([g.gap_bpb for g in l.gaps]),
-        f"{l.runs_near_unigram}/{len(l.gaps)}",
+        _near_cell(l),
         ident,
-        "; ".join(l.problems) or "—",
+        ", ".join(l.weak) or "—",
+        why,
       ]
     )
   sec.tables.append(
@@ -173,12 +271,16 @@ def section(regime: Regime) -> Section:
         "loss − unigram (bits/byte)",
         "runs near unigram",
         "identifiable",
+        "weakly determined",
         "why not",
       ],
       rows,
       "Unigram: add-0.5 token frequencies of the language's train split, scored on the same validation tokens as "
       f"each run (codelaw.evals.unigram). 'Near unigram': loss above {1 - NEAR_UNIGRAM:.0%} of the unigram loss. "
-      "Identifiable: at least 3 distinct N, 3 distinct D and 3 residual degrees of freedom (fit.json diagnostics). "
+      "Identifiable: at least 3 distinct N, 3 distinct D and 3 residual degrees of freedom (fit.json diagnostics); "
+      "'design only' where the design passes but the data do not pin alpha or beta. Weakly determined: the fit's "
+      "interval reaches a bound of its start box or spans more than a decade (codelaw.laws.identifiability). "
+      "Runs near unigram: per-language grid and, separately, the other studies' run-language results. "
       "Chinchilla-optimal is about 20 tokens per parameter; a grid should reach from below 5 to well above 20.",
     )
   )
