@@ -140,8 +140,12 @@ def test_bad_executor_config_is_a_user_error(tmp_path):
     StudyExecutor(tmp_path, executor_cfg(parallel=0), fake_train)
 
 
+# The driver stands for a study started from a terminal, where SIGINT raises KeyboardInterrupt whatever
+# disposition the test process passed down (a shell's background job, for one, starts with SIGINT ignored).
 DRIVER = textwrap.dedent("""
+    import signal
     import sys
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, {tests!r})
     import test_executor as t
     from codelaw.study.executor import StudyExecutor
