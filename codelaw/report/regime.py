@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from codelaw import languages
@@ -107,12 +107,13 @@ def exponents_determined(l: LanguageRegime) -> bool:
   return l.identifiable is True and not weak_exponents(l)
 
 
-def _grid(l: LanguageRegime) -> list[RunGap]:
-  return [g for g in l.gaps if g.study == GRID_STUDY]
+def _grid(gaps: Iterable[RunGap]) -> list[RunGap]:
+  """The gaps of the per-language grid's runs."""
+  return [g for g in gaps if g.study == GRID_STUDY]
 
 
 def _near_text(langs: list[LanguageRegime]) -> str:
-  grid = [g for l in langs for g in _grid(l)]
+  grid = [g for l in langs for g in _grid(l.gaps)]
   other = [g for l in langs for g in l.gaps if g.study != GRID_STUDY]
   n_grid, n_other = sum(map(near_unigram, grid)), sum(map(near_unigram, other))
   if not n_grid and not n_other:
@@ -199,7 +200,7 @@ def compute(inputs: StudyInputs, problems: list[str]) -> Regime:
         sum(map(near_unigram, g)),
         tuple(g),
         _weak(block, lang),
-        sum(near_unigram(x) for x in g if x.study == GRID_STUDY),
+        sum(map(near_unigram, _grid(g))),
       )
     )
   return Regime(tuple(out), _summary(out, rows))
@@ -225,7 +226,7 @@ def _identifiable_cells(l: LanguageRegime) -> tuple[str, str]:
 def _near_cell(l: LanguageRegime) -> str:
   if l.grid_runs_near_unigram is None:  # a report.json from before the split was kept
     return f"{l.runs_near_unigram}/{len(l.gaps)}"
-  grid = len(_grid(l))
+  grid = len(_grid(l.gaps))
   parts = [f"{l.grid_runs_near_unigram}/{grid} grid"] if grid else []
   if len(l.gaps) > grid:
     parts.append(f"{l.runs_near_unigram - l.grid_runs_near_unigram}/{len(l.gaps) - grid} other")
