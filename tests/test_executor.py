@@ -194,3 +194,36 @@ def test_ctrl_c_stops_running_runs_and_rerun_completes(tmp_path):
   assert all(is_complete(study / "runs" / r.run_id) for r in runs)
   # Run 0 was stopped once and trained again; nothing else ran twice.
   assert [executions(study, r) for r in runs] == [2, 1, 1]
+
+
+DEFERRED = textwrap.dedent("""
+    import os
+    import signal
+    import sys
+    from codelaw.study.executor import DeferredInterrupt
+    if sys.argv[1] == "ignored":
+      signal.signal(signal.SIGINT, signal.SIG_IGN)
+    else:
+      signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupt = DeferredInterrupt()
+    os.kill(os.getpid(), signal.SIGINT)
+    print("requested", interrupt.requested, flush=True)
+    try:
+      os.kill(os.getpid(), signal.SIGINT)
+      signal.pause() if sys.argv[1] != "ignored" else None
+      print("second: none", flush=True)
+    except KeyboardInterrupt:
+      print("second: raised", flush=True)
+    interrupt.restore()
+    print("after restore", signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.default_int_handler))
+""")
+
+
+@pytest.mark.parametrize("disposition, first, second", [("default", True, "raised"), ("ignored", False, "none")])
+def test_deferred_interrupt_flags_the_first_ctrl_c_and_raises_on_the_second(disposition, first, second):
+  out = subprocess.run(
+    [sys.executable, "-c", DEFERRED, disposition], capture_output=True, text=True, timeout=60, check=True
+  ).stdout.split("\n")
+  # A study started with SIGINT ignored (in the background) stays deaf to it; otherwise the first Ctrl-C is
+  # only recorded and the second raises.
+  assert out[:3] == [f"requested {first}", f"second: {second}", "after restore True"]

@@ -18,8 +18,10 @@ import dataclasses
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -161,6 +163,31 @@ def _slurm_queued(job_ids: list[str]) -> set[str] | None:
   return set(out.stdout.split())
 
 
+class DeferredInterrupt:
+  """While a study polls, Ctrl-C sets `requested` for the loop to act on, instead of raising wherever the main
+  thread happens to be: a KeyboardInterrupt raised inside a finalizer (a Popen or file object's __del__
+  during garbage collection) is printed as "Exception ignored" and dropped, and the study would carry on as
+  if never interrupted. A second Ctrl-C raises at once. SIGINT left ignored (a study started in the
+  background) or handled by the caller, and any thread but the main one, are left as they are."""
+
+  def __init__(self):
+    self.requested = False
+    self._installed = (
+      threading.current_thread() is threading.main_thread()
+      and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    if self._installed:
+      signal.signal(signal.SIGINT, self._handle)
+
+  def _handle(self, signum, frame) -> None:
+    self.requested = True
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+  def restore(self) -> None:
+    if self._installed:
+      signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 class StudyExecutor:
   """Executes runs; `run()` returns an Outcome per run id. Job ids are recorded in submitit/jobs.json so a
   rerun re-attaches to SLURM jobs that are still queued or running instead of submitting them again."""
@@ -194,6 +221,7 @@ class StudyExecutor:
     inflight: dict[str, tuple[Run, Any]] = self._reattach(todo)
     todo = [r for r in todo if r.run_id not in inflight]
     missing_polls: dict[str, int] = {}
+    interrupt = DeferredInterrupt()
     try:
       while todo or inflight:
         free = len(todo) if self.cfg.kind == "slurm" else int(self.cfg.parallel) - len(inflight)
@@ -207,6 +235,8 @@ class StudyExecutor:
           self._save_jobs(inflight)
         self.progress.update(running=len(inflight), left=len(todo))
         time.sleep(float(self.cfg.poll_s))
+        if interrupt.requested:
+          raise KeyboardInterrupt
         for run_id, (run, job) in list(self._finished(inflight, missing_polls).items()):
           del inflight[run_id]
           outcome = self._collect(run, job, attempts[run_id])
@@ -227,6 +257,8 @@ class StudyExecutor:
     except KeyboardInterrupt:
       self._interrupt(inflight)
       raise
+    finally:
+      interrupt.restore()
     self.progress.close()
     return outcomes
 
