@@ -187,3 +187,19 @@ def test_no_determined_exponent_says_the_study_cannot_estimate_any(tmp_path):
   assert "0 of 9 per-language-grid run(s) and 1 of 2" in reg.summary
   rows = regime.section(reg).tables[0].rows
   assert [r[8] for r in rows] == ["design only"] * 3 and all(r[10] == "alpha/beta not pinned by the data" for r in rows)
+
+
+def test_a_law_at_the_edge_of_its_parameter_space_is_listed_and_used_by_no_claim(tmp_path):
+  study = _study(tmp_path / "study", identifiable=True)
+  fit = json.loads((study / "fit" / "fit.json").read_text())
+  fit["languages"]["rust"] = dict(fit["languages"]["rust"], A=float("inf"))
+  atomic_write_json(study / "fit" / "fit.json", fit)
+  out = tmp_path / "report"
+  build.main(test_report._report_config(study), str(out))
+  table = (out / "tables" / "per_language_parameters.md").read_text()
+  rust = [line for line in table.splitlines() if line.startswith("| Rust")]
+  assert len(rust) == 1 and "edge of parameter space" in rust[0]
+  assert "Rust: fit at the edge of the parameter space (A not finite)" in (out / "index.html").read_text()
+  meta = json.loads((out / "report.json").read_text())
+  steeper = [c for c in meta["claims"] if c["source"] == "ours" and c["id"].startswith("python_steeper_than_rust")]
+  assert steeper and all(c["verdict"] == "not enough data" for c in steeper), steeper

@@ -48,15 +48,35 @@ def per_language_law(inputs: StudyInputs) -> tuple[Path, dict] | None:
 
 def law_params(block: dict) -> dict[str, dict[str, float]]:
   """{lang: {E, A, B, alpha, beta}} for the languages whose five parameters are all finite numbers."""
+  edge = nonfinite(block)
+  return {
+    lang: {k: float(entry[k]) for k in PARAMS}
+    for lang, entry in (block.get("languages") or {}).items()
+    if lang in languages.BY_NAME and isinstance(entry, Mapping) and lang not in edge
+  }
+
+
+def nonfinite(block: dict) -> dict[str, list[str]]:
+  """{lang: parameters} for languages whose fitted law has parameters that are missing or not finite numbers
+  (A = inf: the optimum sits at the edge of the parameter space, where the N-term cannot be told from E)."""
   out = {}
   for lang, entry in (block.get("languages") or {}).items():
-    try:
-      vals = {k: float(entry[k]) for k in PARAMS}
-    except (KeyError, TypeError, ValueError):
-      continue
-    if lang in languages.BY_NAME and all(math.isfinite(v) for v in vals.values()):
-      out[lang] = vals
+    if lang in languages.BY_NAME and isinstance(entry, Mapping):
+      bad = [k for k in PARAMS if not _finite(entry.get(k))]
+      if bad:
+        out[lang] = bad
   return out
+
+
+def _finite(v: Any) -> bool:
+  try:
+    return math.isfinite(float(v))
+  except (TypeError, ValueError):
+    return False
+
+
+def _nonfinite_reason(keys: list[str]) -> str:
+  return f"fit at the edge of the parameter space ({', '.join(f'{k} not finite' for k in keys)})"
 
 
 BPB_UNIT = "bits/byte"
@@ -113,7 +133,7 @@ def evidence(inputs: StudyInputs) -> Evidence | None:
   ok = {n: p for n, p in params.items() if ident.get(n, (False, []))[0]}
   excluded = {
     n: "not identifiable: " + "; ".join(ident.get(n, (False, ["no diagnostics"]))[1]) for n in params if n not in ok
-  }
+  } | {n: _nonfinite_reason(keys) for n, keys in nonfinite(block).items()}
   diag = block.get("diagnostics") or {}
   weak = {n: [str(x) for x in (diag.get(n) or {}).get("weak") or []] for n in ok if isinstance(diag.get(n), Mapping)}
   return Evidence(ok, {n: d for n, d in draws.items() if n in ok}, excluded, weak, fitted_in_bpb(block))
@@ -223,6 +243,12 @@ def section(inputs: StudyInputs, level: float = 0.95) -> Section:
   fitted = law_params(block)
   params = {n: p for n, p in fitted.items() if ident.get(n, (False, []))[0]}
   draws = {n: d for n, d in (bootstrap_draws(block) if block else {}).items() if n in params}
+  edge = nonfinite(block)
+  for n, keys in edge.items():
+    sec.notes.append(
+      f"{display(n)}: {_nonfinite_reason(keys)}; its points are drawn without a curve and its parameters are not "
+      "used by any claim."
+    )
   for n in fitted:
     if n not in params:
       sec.notes.append(
@@ -246,9 +272,16 @@ def section(inputs: StudyInputs, level: float = 0.95) -> Section:
   else:
     sec.missing.append("no monolingual runs in results.csv (the per-language study); no scaling curves")
   paper = presets.figure2()["languages"]
-  if fitted:
+  if fitted or edge:
     table_rows = []
     for lang in languages.NAMES:
+      if lang in edge:
+        table_rows.append(
+          [display(lang), len(rows.get(lang, []))]
+          + ["edge of parameter space"] * 8
+          + [paper[lang]["L_inf"], paper[lang]["alpha_N"], paper[lang]["alpha_D"]]
+        )
+        continue
       if lang not in fitted:
         continue
       if lang not in params:
