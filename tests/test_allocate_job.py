@@ -152,8 +152,9 @@ def test_launcher_paper_preset_and_bad_file(tmp_path):
   assert not (tmp_path / "bad" / "allocation.json").exists()
 
 
-def _chinchilla_fit(tmp_path, B_draws, *, identifiable=True):
-  """Two languages, no transfer: p* follows the ratio of the B's; bootstrap laws draw (B_python, B_go)."""
+def _chinchilla_fit(tmp_path, B_draws, *, identifiable=True, weak=None):
+  """Two languages, no transfer: p* follows the ratio of the B's; bootstrap laws draw (B_python, B_go).
+  weak: {language: weakly determined parameters} for the diagnostics."""
   langs = ("python", "go")
   base = {
     "python": {"E": 1.0, "A": 100.0, "B": 3000.0, "alpha": 0.3, "beta": 0.3},
@@ -163,7 +164,10 @@ def _chinchilla_fit(tmp_path, B_draws, *, identifiable=True):
   boot["python"]["B"], boot["go"]["B"] = [float(b[0]) for b in B_draws], [float(b[1]) for b in B_draws]
   design = {"distinct_N": 5 if identifiable else 2, "distinct_D": 6, "runs": 15, "rows": 90, "dof": 85}
   problems = [] if identifiable else ["2 distinct model size(s) N (need >= 3): alpha, A and E are not separable"]
-  diag = {l: {"identifiable": identifiable, "problems": problems, "design": design, "weak": []} for l in langs}
+  weak = weak or {}
+  diag = {
+    l: {"identifiable": identifiable, "problems": problems, "design": design, "weak": weak.get(l, [])} for l in langs
+  }
   path = tmp_path / "fit.json"
   path.write_text(json.dumps({"law": "chinchilla", "languages": base, "bootstrap": boot, "diagnostics": diag}))
   return path
@@ -191,6 +195,17 @@ def test_unidentifiable_fit_is_refused_unless_allowed(tmp_path):
     allocate_job.run(_config(fit=str(fit), N=1e8, D=1e10))
   res = allocate_job.run(_config(fit=str(fit), N=1e8, D=1e10, allow_unidentifiable=True))
   assert len(res["warnings"]) == 2 and res["warnings"][0].startswith("law not identifiable: python: 2 distinct")
+
+
+def test_weak_exponents_are_allocated_with_a_warning_that_names_them(tmp_path):
+  weak = {"python": ["E", "alpha"], "go": ["A", "B"]}
+  fit = _chinchilla_fit(tmp_path, [(3000.0, 1000.0)] * 4, weak=weak)
+  res = allocate_job.run(_config(fit=str(fit), N=1e8, D=1e10))
+  # Only exponents count (go's weak A and B do not); the allocation is still made.
+  assert res["warnings"] == [
+    "exponents weakly determined by the data (python: alpha): the allocation and its gain rest on them"
+  ]
+  assert res["p_star"]["python"] > 0.5
 
 
 def test_non_converging_solve_is_refused_and_writes_nothing(tmp_path):

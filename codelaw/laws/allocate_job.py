@@ -5,7 +5,8 @@ Refused with a one-line error (nothing written): a fit whose data do not identif
 (unless config.allow_unidentifiable; then allocation.json carries the reasons in `warnings`), and a solve
 that did not converge (KKT residual above config.kkt_tol, failed line search or config.max_iter reached).
 The gain interval evaluates the fixed p* and uniform under every bootstrap law, so it can include 0 or
-lie below it.
+lie below it. Exponents the fit calls weakly determined are allowed through with a warning in
+allocation.json: the validation runs are what test such an allocation.
 """
 
 from __future__ import annotations
@@ -213,16 +214,20 @@ def _identifiability_warnings(fit: FitFile, allow: bool) -> list[str]:
   """Refuses a law some language's data do not identify (one line), or returns the warnings to carry."""
   if fit.unidentifiable is None:
     return [] if fit.source == "paper" else [f"{fit.source} records no identifiability diagnostics"]
-  if not fit.unidentifiable:
-    return []
-  lines = [f"{lang}: {'; '.join(p)}" for lang, p in fit.unidentifiable.items()]
-  if not allow:
+  # Weak exponents are not refused (the validation runs test the allocation); the warning says why its
+  # predicted gain may be loose.
+  weak = "; ".join(f"{lang}: {', '.join(p)}" for lang, p in fit.weak_exponents.items())
+  warnings = (
+    [f"exponents weakly determined by the data ({weak}): the allocation and its gain rest on them"] if weak else []
+  )
+  if fit.unidentifiable and not allow:
+    lines = [f"{lang}: {'; '.join(p)}" for lang, p in fit.unidentifiable.items()]
     raise UserError(
       f"config.fit = {fit.source!r}: the data do not identify the law of "
       f"{', '.join(fit.unidentifiable)} ({lines[0]}); set config.allow_unidentifiable=True to "
       "allocate anyway"
     )
-  return [f"law not identifiable: {line}" for line in lines]
+  return [f"law not identifiable: {lang}: {'; '.join(p)}" for lang, p in fit.unidentifiable.items()] + warnings
 
 
 def main(config, workdir: str) -> None:

@@ -57,6 +57,8 @@ class FitFile:
   source: str
   # {lang: problems} of fitted languages the data do not identify; None when the file records no diagnostics
   unidentifiable: Mapping[str, tuple[str, ...]] | None = None
+  # {lang: exponents} of identifiable languages whose alpha or beta the data leave weakly determined
+  weak_exponents: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 def _langs(block: Any, where: str) -> tuple[str, ...]:
@@ -205,7 +207,14 @@ def load_fit(source: str | Path | Mapping, what: str = "config.fit") -> FitFile:
   unidentifiable = (
     {lang: i.problems for lang, i in recorded.items() if not i.identifiable and lang in law.langs} if recorded else None
   )
-  return FitFile(law=law, bootstrap=_bootstrap(obj, law, where), source=where, unidentifiable=unidentifiable)
+  weak = {
+    lang: tuple(p for p in ("alpha", "beta") if p in i.weak)
+    for lang, i in (recorded or {}).items()
+    if i.identifiable and lang in law.langs and {"alpha", "beta"} & set(i.weak)
+  }
+  return FitFile(
+    law=law, bootstrap=_bootstrap(obj, law, where), source=where, unidentifiable=unidentifiable, weak_exponents=weak
+  )
 
 
 def law_to_json(law: LawParams) -> dict:
