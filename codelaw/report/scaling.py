@@ -325,7 +325,7 @@ def section(inputs: StudyInputs, level: float = 0.95) -> Section:
         "Fitted per-language parameters beside the paper's Figure 2",
         [
           "language",
-          "runs",
+          "points (branches included)",
           "E (ours, bits/byte)",
           "E (ours, nats/token)",
           "alpha (N, ours)",
