@@ -9,7 +9,7 @@ import test_report
 
 from codelaw.contracts.report import LanguageRegime, Report
 from codelaw.io import atomic_write_json
-from codelaw.report import build, inputs, regime
+from codelaw.report import build, inputs, regime, scaling
 from codelaw.study.results import write_results
 from codelaw.study.spec import make_run
 
@@ -203,3 +203,16 @@ def test_a_law_at_the_edge_of_its_parameter_space_is_listed_and_used_by_no_claim
   meta = json.loads((out / "report.json").read_text())
   steeper = [c for c in meta["claims"] if c["source"] == "ours" and c["id"].startswith("python_steeper_than_rust")]
   assert steeper and all(c["verdict"] == "not enough data" for c in steeper), steeper
+
+
+@pytest.mark.parametrize("layout", ["list", "per_language"])
+def test_bootstrap_draws_keep_resamples_with_an_exponent_at_or_below_zero(layout):
+  draws = [{"E": 1.0, "A": 10.0, "B": 20.0, "alpha": a, "beta": 0.3} for a in (0.2, -0.01, 0.0)]
+  if layout == "list":
+    boot = [{"languages": {"python": d}} for d in draws]
+  else:
+    boot = {"python": {k: [d[k] for d in draws] for k in draws[0]}}
+  out = scaling.bootstrap_draws({"law": "chinchilla", "bootstrap": boot})
+  # A flat valley puts some resamples' alpha at or below 0: they are draws like any other, not a reason to
+  # drop the whole bootstrap (the allocation's contract, which needs alpha > 0, would).
+  assert list(out) == ["python"] and list(out["python"]["alpha"]) == [0.2, -0.01, 0.0]

@@ -15,9 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from codelaw import languages
-from codelaw.errors import UserError
 from codelaw.laws import identifiability, presets
-from codelaw.laws.fit_file import load_fit
 from codelaw.report import figures, units
 from codelaw.report.figures import Figure, Section, display
 from codelaw.report.inputs import StudyInputs
@@ -69,10 +67,7 @@ def nonfinite(block: dict) -> dict[str, list[str]]:
 
 
 def _finite(v: Any) -> bool:
-  try:
-    return math.isfinite(float(v))
-  except (TypeError, ValueError):
-    return False
+  return math.isfinite(_number(v))
 
 
 def _nonfinite_reason(keys: list[str]) -> str:
@@ -140,17 +135,32 @@ def evidence(inputs: StudyInputs) -> Evidence | None:
 
 
 def bootstrap_draws(block: dict) -> dict[str, dict[str, np.ndarray]]:
-  """{lang: {param: draws}} through the project's fit-file reader (both bootstrap layouts); {} if none."""
+  """{lang: {param: draws}} from fit.json's bootstrap in either layout ({lang: {param: [values]}} or
+  [{"languages": {lang: {param: value}}}, ...]); {} if none. Read as plain numbers (a missing or non-numeric
+  value is NaN): a resample may put an exponent at or below 0, a legitimate draw for an interval, which the
+  allocation's fit contract (positive exponents only) would refuse."""
+  boot = block.get("bootstrap")
+  if isinstance(boot, list):
+    resamples = [d.get("languages") or {} for d in boot if isinstance(d, Mapping)]
+    names = {lang for r in resamples if isinstance(r, Mapping) for lang in r}
+    boot = {lang: {k: [_number((r.get(lang) or {}).get(k)) for r in resamples] for k in PARAMS} for lang in names}
+  if not isinstance(boot, Mapping):
+    return {}
+  out = {}
+  for lang in languages.NAMES:
+    entry = boot.get(lang)
+    if isinstance(entry, Mapping) and all(isinstance(entry.get(k), list) for k in PARAMS):
+      arrs = {k: np.asarray([_number(v) for v in entry[k]], np.float64) for k in PARAMS}
+      if len({a.size for a in arrs.values()}) == 1 and arrs["E"].size:
+        out[lang] = arrs
+  return out
+
+
+def _number(v: Any) -> float:
   try:
-    fit = load_fit(block)
-  except UserError:
-    return {}
-  if not fit.bootstrap:
-    return {}
-  return {
-    lang: {k: np.asarray([getattr(b, k)[i] for b in fit.bootstrap]) for k in PARAMS}
-    for i, lang in enumerate(fit.law.langs)
-  }
+    return float(v)
+  except (TypeError, ValueError):
+    return float("nan")
 
 
 def predict(p: dict[str, Any], N, D):
