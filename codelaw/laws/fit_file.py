@@ -18,6 +18,7 @@ from codelaw import checks, languages
 from codelaw.contracts.fit import FitResult
 from codelaw.errors import UserError
 from codelaw.io import read_json
+from codelaw.laws import identifiability
 
 FAMILIES = ("effective_data", "chinchilla", "he")
 _PARAMS = ("E", "A", "B", "alpha", "beta")
@@ -208,9 +209,9 @@ def load_fit(source: str | Path | Mapping, what: str = "config.fit") -> FitFile:
     {lang: i.problems for lang, i in recorded.items() if not i.identifiable and lang in law.langs} if recorded else None
   )
   weak = {
-    lang: tuple(p for p in ("alpha", "beta") if p in i.weak)
+    lang: identifiability.weak_exponents(i.weak)
     for lang, i in (recorded or {}).items()
-    if i.identifiable and lang in law.langs and {"alpha", "beta"} & set(i.weak)
+    if i.identifiable and lang in law.langs and identifiability.weak_exponents(i.weak)
   }
   return FitFile(
     law=law, bootstrap=_bootstrap(obj, law, where), source=where, unidentifiable=unidentifiable, weak_exponents=weak

@@ -17,6 +17,12 @@ import numpy as np
 MIN_DISTINCT = 3
 MIN_DOF = 3
 DECADE = 10.0
+EXPONENTS = ("alpha", "beta")
+
+
+def weak_exponents(weak: Sequence[str]) -> tuple[str, ...]:
+  """The exponents among a language's weakly determined parameters."""
+  return tuple(p for p in EXPONENTS if p in weak)
 
 
 def design(N: np.ndarray, D: np.ndarray, run_id: np.ndarray, num_params: int) -> dict[str, int]:

@@ -15,6 +15,7 @@ from codelaw import languages
 from codelaw.contracts.report import LanguageRegime, Regime, RunGap
 from codelaw.errors import UserError
 from codelaw.evals.unigram import UnigramLoss, unigram_loss
+from codelaw.laws import identifiability
 from codelaw.report.figures import Section, count_label, display
 from codelaw.report.inputs import StudyInputs
 from codelaw.report.scaling import identification, monolingual_rows, per_language_law
@@ -23,7 +24,6 @@ from codelaw.train.defaults import train_config
 
 NEAR_UNIGRAM = 0.05  # a run within 5% of the unigram loss has learned little beyond token frequencies
 GRID_STUDY = "per_language"  # results.csv `study` of the per-language grid the laws are fitted on
-EXPONENTS = ("alpha", "beta")
 _DEFAULTS = train_config()
 
 
@@ -99,7 +99,7 @@ def _weak(block: Mapping[str, Any], lang: str) -> tuple[str, ...]:
 
 
 def weak_exponents(l: LanguageRegime) -> list[str]:
-  return [p for p in EXPONENTS if p in l.weak]
+  return list(identifiability.weak_exponents(l.weak))
 
 
 def exponents_determined(l: LanguageRegime) -> bool:

@@ -143,7 +143,7 @@ def bootstrap_draws(block: dict) -> dict[str, dict[str, np.ndarray]]:
   if isinstance(boot, list):
     resamples = [d.get("languages") or {} for d in boot if isinstance(d, Mapping)]
     names = {lang for r in resamples if isinstance(r, Mapping) for lang in r}
-    boot = {lang: {k: [_number((r.get(lang) or {}).get(k)) for r in resamples] for k in PARAMS} for lang in names}
+    boot = {lang: {k: [(r.get(lang) or {}).get(k) for r in resamples] for k in PARAMS} for lang in names}
   if not isinstance(boot, Mapping):
     return {}
   out = {}
