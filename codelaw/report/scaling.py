@@ -167,6 +167,19 @@ def predict(p: dict[str, Any], N, D):
   return p["E"] + p["A"] / np.power(N, p["alpha"]) + p["B"] / np.power(D, p["beta"])
 
 
+def _draw_curves(draws: dict[str, np.ndarray], N: float, grid: np.ndarray) -> np.ndarray:
+  """[draws, grid] predicted losses of the bootstrap draws whose curve is finite everywhere on `grid`.
+
+  A draw at the edge of the parameter space (A or B infinite, an exponent at 0) predicts inf - inf or 0 * inf
+  somewhere; one such draw would turn the whole band into NaN. No band at all (an empty array) when fewer than
+  half of the draws are finite: the band would then describe a minority of the resamples.
+  """
+  with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    curves = predict({k: v[:, None] for k, v in draws.items()}, N, grid[None, :])
+  finite = np.all(np.isfinite(curves), axis=1)
+  return curves[finite] if 2 * finite.sum() >= len(finite) else curves[:0]
+
+
 def _intervals(block: dict, lang: str, draws: dict[str, np.ndarray] | None, level: float) -> dict[str, list]:
   ci = ((block.get("languages") or {}).get(lang) or {}).get("ci") or {}
   if not ci and draws:
@@ -199,17 +212,17 @@ def _figure(
       if lang in params:
         ax.plot(grid, predict(params[lang], N, grid), "-", color=color, lw=1.2)
         if lang in draws:
-          d = draws[lang]
-          curves = predict({k: v[:, None] for k, v in d.items()}, N, grid[None, :])
-          q = 100 * (1 - level) / 2
-          ax.fill_between(
-            grid,
-            np.percentile(curves, q, axis=0),
-            np.percentile(curves, 100 - q, axis=0),
-            color=color,
-            alpha=0.18,
-            lw=0,
-          )
+          curves = _draw_curves(draws[lang], N, grid)
+          if len(curves):
+            q = 100 * (1 - level) / 2
+            ax.fill_between(
+              grid,
+              np.percentile(curves, q, axis=0),
+              np.percentile(curves, 100 - q, axis=0),
+              color=color,
+              alpha=0.18,
+              lw=0,
+            )
     # Keep the measured points readable: a fit with a huge B/D^beta term can shoot up just outside the data.
     losses = np.asarray([r[key] for r in lang_rows])
     margin = 0.5 * max(float(np.ptp(losses)), 0.05 * float(losses.max()))
