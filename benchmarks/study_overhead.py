@@ -1,0 +1,107 @@
+"""Per-run overhead of a finished local study: process wall time minus train-step time, run by run.
+
+For every run the local executor started (`<study dir>/submitit/<job>/`):
+  process wall   submission (`<job>_submitted.pkl` written) to result (`<job>_0_result.pkl` written)
+  trainer wall   the trainer's own `wall_time_s` (result.json): from its start to its result
+  train steps    optimizer steps x the run's median step time (tokens per second between log lines, which
+                 excludes compilation), over the main segment and every cooldown branch
+  overhead       process wall - train steps: start-up, compilation, evaluation, checkpoints, branch set-up
+  start-up       process wall - trainer wall: interpreter, imports, backend, submitit
+Prints one JSON line per run, then the totals per study directory and over all of them.
+
+  python benchmarks/study_overhead.py runs/quickstart [runs/quickstart/validation ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from submitit.core.utils import DelayedSubmission
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from codelaw.train.metrics import read_jsonl  # noqa: E402
+
+
+def emit(**record) -> None:
+  print(json.dumps(record), flush=True)
+
+
+def run_record(study_dir: Path, job_dir: Path) -> dict | None:
+  """The timings of the run submitted as `job_dir`, or None when the job left no result (failed, running)."""
+  job = job_dir.name
+  submitted, result = job_dir / f"{job}_submitted.pkl", job_dir / f"{job}_0_result.pkl"
+  if not (submitted.exists() and result.exists()):
+    return None
+  _, config, run_dir = DelayedSubmission.load(submitted).args  # RunJob()(run_fn, config, run_dir)
+  run_dir = study_dir / "runs" / Path(run_dir).name  # submitted relative to wherever the study was launched
+  result_json = run_dir / "result.json"
+  if not result_json.exists():
+    return None
+  tokens_per_step = config["model"]["seq_len"] * config["train"]["global_batch_size"]
+  logs = [run_dir / "train_log.jsonl", *sorted((run_dir / "branches").glob("*/train_log.jsonl"))]
+  records = [r for path in logs if path.exists() for r in read_jsonl(path)]
+  speeds = [r["tokens_per_s"] for r in records if "tokens_per_s" in r]
+  if not (records and speeds and tokens_per_step):
+    return None
+  step_s = float(np.median([tokens_per_step / s for s in speeds]))
+  process = result.stat().st_mtime - submitted.stat().st_mtime
+  trainer = float(json.loads(result_json.read_text())["wall_time_s"])
+  steps = len(records) * step_s
+  return dict(
+    run_id=run_dir.name,
+    process_wall_s=process,
+    trainer_wall_s=trainer,
+    steps=len(records),
+    step_s=step_s,
+    train_step_s=steps,
+    overhead_s=process - steps,
+    startup_s=process - trainer,
+  )
+
+
+def totals(records: list[dict]) -> dict:
+  process = sum(r["process_wall_s"] for r in records)
+  steps = sum(r["train_step_s"] for r in records)
+  startup = sum(r["startup_s"] for r in records)
+  return dict(
+    runs=len(records),
+    process_wall_s=process,
+    train_step_s=steps,
+    overhead_s=process - steps,
+    overhead_frac=(process - steps) / process if process else float("nan"),
+    startup_s=startup,
+    startup_per_run_s=startup / len(records) if records else float("nan"),
+    in_trainer_overhead_s=process - steps - startup,
+  )
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser()
+  parser.add_argument("study_dirs", nargs="+", type=Path)
+  args = parser.parse_args()
+  everything = []
+  for study_dir in args.study_dirs:
+    jobs = sorted(
+      (p for p in (study_dir / "submitit").glob("*") if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name)
+    )
+    if not jobs:
+      raise SystemExit(f"{study_dir}: no submitit/<job>/ folders (not a local study directory)")
+    # A retried run has several jobs; its last one (the highest job id) is the one that produced the result.
+    latest = {r["run_id"]: r for r in (run_record(study_dir, j) for j in jobs) if r is not None}
+    records = list(latest.values())
+    for r in records:
+      emit(kind="run", study=str(study_dir), **r)
+    emit(kind="study", study=str(study_dir), **totals(records))
+    everything += records
+  if len(args.study_dirs) > 1:
+    emit(kind="all", **totals(everything))
+
+
+if __name__ == "__main__":
+  main()
