@@ -228,3 +228,9 @@ def test_scaling_band_drops_draws_at_the_edge_of_the_parameter_space():
   np.testing.assert_allclose(curves[0], scaling.predict({k: v[0] for k, v in good.items()}, 2e4, grid))
   mostly_edge = {k: np.append(v[:1], [np.inf] * 2 if k in ("A", "B") else [0.0] * 2) for k, v in good.items()}
   assert scaling._draw_curves(mostly_edge, 2e4, grid).shape == (0, 5)
+
+
+def test_scaling_prediction_takes_an_overflowing_size_term_as_zero():
+  with np.errstate(all="raise"):
+    loss = scaling.predict(dict(E=1.0, A=5.0, alpha=479.0, B=2.0, beta=0.5), 2e4, np.array([1e4, 1e6]))
+  np.testing.assert_allclose(loss, [1.02, 1.002])

@@ -164,7 +164,9 @@ def _number(v: Any) -> float:
 
 
 def predict(p: dict[str, Any], N, D):
-  return p["E"] + p["A"] / np.power(N, p["alpha"]) + p["B"] / np.power(D, p["beta"])
+  # N**alpha overflowing to inf (alpha in the hundreds, a weakly determined fit) is the right limit: A / inf = 0.
+  with np.errstate(over="ignore"):
+    return p["E"] + p["A"] / np.power(N, p["alpha"]) + p["B"] / np.power(D, p["beta"])
 
 
 def _draw_curves(draws: dict[str, np.ndarray], N: float, grid: np.ndarray) -> np.ndarray:
