@@ -184,7 +184,8 @@ def fit_chinchilla(
     draws, intervals = {}, {}
     if bootstrap:
       b = {k: v[g * bootstrap : (g + 1) * bootstrap] for k, v in boot.items()}
-      pub = {"E": np.exp(b["e"]), "A": np.exp(b["a"]), "B": np.exp(b["b"]), "alpha": b["alpha"], "beta": b["beta"]}
+      with np.errstate(over="ignore"):  # a draw at the edge of the box has A or B = inf: kept, it is part of the spread
+        pub = {"E": np.exp(b["e"]), "A": np.exp(b["a"]), "B": np.exp(b["b"]), "alpha": b["alpha"], "beta": b["beta"]}
       draws = {k: np.asarray(v).tolist() for k, v in pub.items()}
       intervals = percentile_intervals(pub, ci)
       diag["bootstrap"] = {
