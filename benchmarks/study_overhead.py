@@ -32,6 +32,17 @@ def emit(**record) -> None:
   print(json.dumps(record), flush=True)
 
 
+def train_step_time(run_dir: Path, tokens_per_step: int) -> tuple[int, float] | None:
+  """(optimizer steps, median step seconds) of a run over its main segment and every cooldown branch, from
+  its train logs (one line per step); None when no line carries a speed."""
+  logs = [run_dir / "train_log.jsonl", *sorted((run_dir / "branches").glob("*/train_log.jsonl"))]
+  records = [r for path in logs if path.exists() for r in read_jsonl(path)]
+  speeds = [r["tokens_per_s"] for r in records if "tokens_per_s" in r]
+  if not speeds:
+    return None
+  return len(records), float(np.median([tokens_per_step / s for s in speeds]))
+
+
 def run_record(study_dir: Path, job_dir: Path) -> dict | None:
   """The timings of the run submitted as `job_dir`, or None when the job left no result (failed, running)."""
   job = job_dir.name
@@ -43,21 +54,18 @@ def run_record(study_dir: Path, job_dir: Path) -> dict | None:
   result_json = run_dir / "result.json"
   if not result_json.exists():
     return None
-  tokens_per_step = config["model"]["seq_len"] * config["train"]["global_batch_size"]
-  logs = [run_dir / "train_log.jsonl", *sorted((run_dir / "branches").glob("*/train_log.jsonl"))]
-  records = [r for path in logs if path.exists() for r in read_jsonl(path)]
-  speeds = [r["tokens_per_s"] for r in records if "tokens_per_s" in r]
-  if not (records and speeds and tokens_per_step):
+  timing = train_step_time(run_dir, config["model"]["seq_len"] * config["train"]["global_batch_size"])
+  if timing is None:
     return None
-  step_s = float(np.median([tokens_per_step / s for s in speeds]))
+  n_steps, step_s = timing
   process = result.stat().st_mtime - submitted.stat().st_mtime
   trainer = float(json.loads(result_json.read_text())["wall_time_s"])
-  steps = len(records) * step_s
+  steps = n_steps * step_s
   return dict(
     run_id=run_dir.name,
     process_wall_s=process,
     trainer_wall_s=trainer,
-    steps=len(records),
+    steps=n_steps,
     step_s=step_s,
     train_step_s=steps,
     overhead_s=process - steps,

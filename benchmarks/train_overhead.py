@@ -25,13 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from study_overhead import train_step_time  # noqa: E402  (benchmarks/, the script's own folder)
+
 from codelaw.train import host  # noqa: E402
-from codelaw.train.metrics import read_jsonl  # noqa: E402
 
 
 def emit(**record) -> None:
@@ -64,11 +63,7 @@ def run_once(args, workdir: Path, cache: Path, seed: int, env: dict) -> dict:
   stderr = proc.stderr.read()
   if os.waitstatus_to_exitcode(status) != 0:
     raise SystemExit(f"training run failed:\n{stderr[-3000:]}")
-  logs = [workdir / "train_log.jsonl", *sorted((workdir / "branches").glob("*/train_log.jsonl"))]
-  records = [r for path in logs for r in read_jsonl(path)]
-  tokens_per_step = args.seq_len * args.batch
-  step_s = float(np.median([tokens_per_step / r["tokens_per_s"] for r in records if "tokens_per_s" in r]))
-  steps = len(records)
+  steps, step_s = train_step_time(workdir, args.seq_len * args.batch)
   train_s = steps * step_s
   cpu = usage.ru_utime + usage.ru_stime
   return dict(
