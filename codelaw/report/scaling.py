@@ -176,7 +176,7 @@ def _draw_curves(draws: dict[str, np.ndarray], N: float, grid: np.ndarray) -> np
   somewhere; one such draw would turn the whole band into NaN. No band at all (an empty array) when fewer than
   half of the draws are finite: the band would then describe a minority of the resamples.
   """
-  with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+  with np.errstate(divide="ignore", invalid="ignore"):  # predict() already takes an overflow as its limit
     curves = predict({k: v[:, None] for k, v in draws.items()}, N, grid[None, :])
   finite = np.all(np.isfinite(curves), axis=1)
   return curves[finite] if 2 * finite.sum() >= len(finite) else curves[:0]
