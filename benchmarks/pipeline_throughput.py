@@ -84,7 +84,7 @@ def bench_train_step(size: str, corpus: Path, seq_len: int, batch: int, steps: i
   vocab = corpus_format.read_manifest(corpus).vocab_size
   cfg = sizes.model_config(size, vocab)
   mesh = mesh_lib.make_mesh({"data": -1, "fsdp": 1, "tensor": 1}, jax.devices()[:1])
-  tx = optim.make_optimizer({"peak_lr": 1e-3, "warmup_steps": 1, "schedule": "cosine"}, total_steps=1000)
+  tx = optim.make_optimizer({"peak_lr": 1e-3})
   state, shardings = step_lib.init_train_state(cfg, tx, mesh, 0)
   train_step = step_lib.make_train_step(cfg, tx, mesh, shardings)
   it = iter(
@@ -99,12 +99,12 @@ def bench_train_step(size: str, corpus: Path, seq_len: int, batch: int, steps: i
     )
   )
   data = [step_lib.shard_batch(next(it), mesh) for _ in range(4)]
-  state, m = train_step(state, data[0])  # compile
+  state, m = train_step(state, data[0], 1e-3)  # compile
   jax.block_until_ready(m["loss"])
   times = []
   for i in range(steps):
     t0 = time.perf_counter()
-    state, m = train_step(state, data[i % len(data)])
+    state, m = train_step(state, data[i % len(data)], 1e-3)
     jax.block_until_ready(m["loss"])
     times.append(time.perf_counter() - t0)
   return {

@@ -72,7 +72,7 @@ def packed_batch(seed: int) -> dict[str, np.ndarray]:
 class JaxRunner:
   def __init__(self, cfg):
     mesh = mesh_lib.make_mesh(dict(data=1, fsdp=1, tensor=1), devices=jax.devices()[:1])
-    tx = optim.make_optimizer(OPTIM, total_steps=10_000)
+    tx = optim.make_optimizer(OPTIM)
     self.state, shardings = step.init_train_state(cfg, tx, mesh, seed=0)
     self.train_step = step.make_train_step(cfg, tx, mesh, shardings)
     self.batch = step.shard_batch(packed_batch(0), mesh)
@@ -80,7 +80,7 @@ class JaxRunner:
   def __call__(self, n: int) -> float:
     t = time.perf_counter()
     for _ in range(n):
-      self.state, metrics = self.train_step(self.state, self.batch)
+      self.state, metrics = self.train_step(self.state, self.batch, OPTIM["peak_lr"])
     jax.block_until_ready(metrics["loss"])
     return time.perf_counter() - t
 

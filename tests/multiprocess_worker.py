@@ -59,7 +59,8 @@ def train_losses(mesh, process_index: int = 0, process_count: int = 1) -> list[f
   from codelaw.train import optim, step
 
   cfg = tiny_config()
-  tx = optim.make_optimizer(optim_config(), total_steps=10)
+  tx = optim.make_optimizer(optim_config())
+  schedule = optim.make_schedule(optim_config(), STEPS)
   state, shardings = step.init_train_state(cfg, tx, mesh, seed=0)
   train_step = step.make_train_step(cfg, tx, mesh, shardings)
   local = GLOBAL_BATCH // process_count
@@ -67,7 +68,7 @@ def train_losses(mesh, process_index: int = 0, process_count: int = 1) -> list[f
   for i in range(STEPS):
     full = synthetic_batch(GLOBAL_BATCH, SEQ_LEN, VOCAB, seed=i)
     mine = {k: v[process_index * local : (process_index + 1) * local] for k, v in full.items()}
-    state, metrics = train_step(state, step.shard_batch(mine, mesh))
+    state, metrics = train_step(state, step.shard_batch(mine, mesh), schedule(i))
     losses.append(float(metrics["loss"]))
   return losses
 

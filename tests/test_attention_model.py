@@ -35,13 +35,13 @@ def packed_batch(seed: int, batch: int = 8, length: int = 32) -> dict[str, np.nd
 def train(attention: str) -> list[tuple[float, float]]:
   cfg = ModelConfig(d_model=64, n_layers=1, n_heads=4, n_kv_heads=2, d_ff=128, vocab_size=VOCAB, attention=attention)
   mesh = mesh_lib.make_mesh(dict(data=2, fsdp=1, tensor=2), devices=jax.devices()[:4])
-  tx = optim.make_optimizer(dict(peak_lr=1e-2, warmup_steps=1, weight_decay=0.1, grad_clip=1.0), STEPS)
+  tx = optim.make_optimizer(dict(peak_lr=1e-2, warmup_steps=1, weight_decay=0.1, grad_clip=1.0))
   state, shardings = step.init_train_state(cfg, tx, mesh, seed=0)
   train_step = step.make_train_step(cfg, tx, mesh, shardings)
   out = []
   for i in range(STEPS):
     # One batch, seen repeatedly: the loss must fall, so the steps demonstrably change the parameters.
-    state, metrics = train_step(state, step.shard_batch(packed_batch(0), mesh))
+    state, metrics = train_step(state, step.shard_batch(packed_batch(0), mesh), 1e-2)
     out.append((float(metrics["loss"]), float(metrics["grad_norm"])))
   return out
 

@@ -40,12 +40,12 @@ def packed_batch(seed: int) -> dict[str, np.ndarray]:
 def train(attention: str) -> np.ndarray:
   cfg = sizes.model_config("0.1B", VOCAB, dtype="bfloat16", attention=attention)
   mesh = mesh_lib.make_mesh(dict(data=1, fsdp=1, tensor=1), devices=jax.devices()[:1])
-  tx = optim.make_optimizer(dict(peak_lr=3e-4, warmup_steps=1, weight_decay=0.1, grad_clip=1.0), 100)
+  tx = optim.make_optimizer(dict(peak_lr=3e-4, warmup_steps=1, weight_decay=0.1, grad_clip=1.0))
   state, shardings = step.init_train_state(cfg, tx, mesh, seed=0)
   train_step = step.make_train_step(cfg, tx, mesh, shardings)
   out = []
   for i in range(STEPS):
-    state, metrics = train_step(state, step.shard_batch(packed_batch(i), mesh))
+    state, metrics = train_step(state, step.shard_batch(packed_batch(i), mesh), 3e-4)
     out.append((float(metrics["loss"]), float(metrics["grad_norm"])))
   return np.asarray(out)
 

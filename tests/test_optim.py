@@ -8,7 +8,6 @@ import pytest
 
 from codelaw.errors import UserError
 from codelaw.train import optim
-from codelaw.train.step import current_learning_rate
 
 BASE = dict(peak_lr=1.0, warmup_steps=10, schedule="wsd", decay_fraction=0.2, min_lr_ratio=0.1)
 
@@ -56,20 +55,22 @@ def test_cosine_shape():
   ],
 )
 def test_bad_values_raise_user_error(bad):
-  with pytest.raises(UserError):
-    optim.make_optimizer({**BASE, **bad}, 100)
+  with pytest.raises(UserError):  # each key is checked by the function that reads it
+    optim.make_optimizer({**BASE, **bad})
+    optim.make_schedule({**BASE, **bad}, 100)
 
 
-def test_adamw_weight_decay_mask_clipping_and_reported_lr():
+def test_adamw_weight_decay_mask_clipping_and_the_rate_set_in_the_state():
   params = {"w": jnp.ones((4, 4)), "scale": jnp.ones((4,))}
-  tx = optim.make_optimizer(dict(peak_lr=0.1, warmup_steps=0, weight_decay=0.5, grad_clip=1.0), 10)
+  tx = optim.make_optimizer(dict(peak_lr=0.1, warmup_steps=0, weight_decay=0.5, grad_clip=1.0))
   state = tx.init(params)
+  assert float(optax.tree_utils.tree_get(state, "learning_rate")) == pytest.approx(0.1)  # starts at the peak
   zero = jax.tree.map(jnp.zeros_like, params)
-  updates, state = tx.update(zero, state, params)
-  # Zero gradients: only decoupled weight decay moves the matrix; the norm scale is not decayed.
-  np.testing.assert_allclose(updates["w"], -0.1 * 0.5 * np.ones((4, 4)), rtol=1e-6)
+  updates, state = tx.update(zero, optim.with_learning_rate(state, jnp.float32(0.02)), params)
+  # Zero gradients: only decoupled weight decay moves the matrix, by the rate set; the norm scale is not decayed.
+  np.testing.assert_allclose(updates["w"], -0.02 * 0.5 * np.ones((4, 4)), rtol=1e-6)
   np.testing.assert_allclose(updates["scale"], 0.0)
-  assert float(current_learning_rate(state)) == pytest.approx(0.1)
+  assert float(optax.tree_utils.tree_get(state, "learning_rate")) == pytest.approx(0.02)
   # Clipping: a huge gradient and the same gradient scaled to norm 1 give the same Adam moments.
   huge = {"w": 1e6 * jnp.arange(16.0).reshape(4, 4), "scale": jnp.ones((4,))}
   unit = jax.tree.map(lambda g: g / optax.global_norm(huge), huge)

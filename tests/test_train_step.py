@@ -53,7 +53,7 @@ def _step(**options):
   mesh = mesh_lib.make_mesh(MESH)
   state, shardings = step.init_train_state(CFG, TX, mesh, seed=0)
   train_step = step.make_train_step(CFG, TX, mesh, shardings, **options)
-  state, m = train_step(state, step.shard_batch(synthetic_batch(16, 24, VOCAB, seed=0), mesh))
+  state, m = train_step(state, step.shard_batch(synthetic_batch(16, 24, VOCAB, seed=0), mesh), 0.5)
   return {k: float(v) for k, v in jax.device_get(m).items()}, jax.device_get(state.params)
 
 

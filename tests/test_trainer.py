@@ -4,6 +4,7 @@ and (in subprocesses) SIGKILL + resume reproducing the uninterrupted losses, and
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 from helpers import launcher_command, write_corpus
@@ -111,10 +113,13 @@ def _tb_tags(logdir: Path) -> set[str]:
   return tags
 
 
-def test_run_with_cooldown_branch_writes_result_logs_and_tensorboard(corpus, tmp_path):
+def test_run_with_cooldown_branch_writes_result_logs_and_tensorboard(corpus, tmp_path, caplog):
   config = tiny_config(corpus, tokens=4096, cooldown_budgets=(2048,))
   config.data.proportions = {"python": 0.5, "go": 0.3, "rust": 0.2}
-  result = trainer.main(config, str(tmp_path))  # 16 steps of 256 tokens; branch 8 steps, decay from 6
+  with jax.log_compiles(), caplog.at_level(logging.WARNING):
+    result = trainer.main(config, str(tmp_path))  # 16 steps of 256 tokens; branch 8 steps, decay from 6
+  # The branch's schedule is an argument of the main run's step: the train step is traced once, not per branch.
+  assert sum("Finished tracing train_step" in r.getMessage() for r in caplog.records) == 1
 
   on_disk = json.loads((tmp_path / "result.json").read_text())
   assert on_disk == json.loads(json.dumps(result))

@@ -98,7 +98,7 @@ def _abstract_state(s: Any) -> tuple[Any, Any]:
   The initial state is materialised once (the trainer's own init, so the template cannot drift from what
   was saved) and dropped right away; peak memory is that of training.
   """
-  tx = optim.make_optimizer(s.config["optim"], s.total_steps, decay_start_step=s.decay_start_step)
+  tx = optim.make_optimizer(s.config["optim"])
   state, shardings = step_lib.init_train_state(s.model_cfg, tx, s.mesh, s.seed)
   template = checkpoints.abstract_like(state)
   del state

@@ -2,17 +2,20 @@
 
 WSD = linear warmup, a stable plateau at the peak rate, then a linear decay to `min_lr_ratio * peak_lr`.
 The decay start can be given explicitly, so one stable run can branch cooldowns at several token budgets:
-a branch ending at step T_k uses `make_optimizer(cfg, T_k, decay_start_step=T_k - cooldown_steps)`, and
-its optimizer state has the same structure as the stable run's, so it restores from that run's checkpoint.
+a branch ending at step T_k follows `make_schedule(cfg, T_k, decay_start_step=T_k - cooldown_steps)`.
+
+The schedule is evaluated on the host and the rate handed to the train step as an argument, so the
+optimizer, and with it the compiled step, does not depend on the schedule: the main run, its cooldown
+branches and every run of a study at the same model size and batch share one compilation.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import optax
 
 from codelaw.errors import UserError
@@ -37,8 +40,8 @@ def _number(
 
 def make_schedule(
   optim_cfg: Mapping[str, Any], total_steps: int, decay_start_step: int | None = None
-) -> Callable[[jax.Array], jax.Array]:
-  """The learning rate as a function of the step (0-based), as optax schedules are."""
+) -> Callable[[int], float]:
+  """The learning rate as a function of the step (0-based), evaluated on the host."""
   peak = _number(optim_cfg, "peak_lr", 3e-3, 0.0, lo_open=True)
   warmup = int(_number(optim_cfg, "warmup_steps", 0, 0))
   min_ratio = _number(optim_cfg, "min_lr_ratio", 0.0, 0.0, 1.0)
@@ -62,15 +65,13 @@ def make_schedule(
     if not warmup <= decay_start <= total_steps:
       raise UserError(f"WSD decay start step {decay_start} must lie in [warmup_steps={warmup}, total={total_steps}]")
 
-  def schedule(step):
-    step = jnp.asarray(step, jnp.float32)
-    warm = peak * jnp.minimum(1.0, (step + 1.0) / max(warmup, 1))
-    frac = jnp.clip((step - decay_start) / max(total_steps - decay_start, 1), 0.0, 1.0)
+  def schedule(step: int) -> float:
+    if step < warmup:
+      return peak * min(1.0, (step + 1.0) / max(warmup, 1))
+    frac = min(max((step - decay_start) / max(total_steps - decay_start, 1), 0.0), 1.0)
     if kind == "cosine":
-      decayed = end + (peak - end) * 0.5 * (1.0 + jnp.cos(jnp.pi * frac))
-    else:
-      decayed = peak + (end - peak) * frac
-    return jnp.where(step < warmup, warm, decayed)
+      return end + (peak - end) * 0.5 * (1.0 + math.cos(math.pi * frac))
+    return peak + (end - peak) * frac
 
   return schedule
 
@@ -80,18 +81,22 @@ def decay_mask(params: Any) -> Any:
   return jax.tree.map(lambda p: p.ndim >= 2, params)
 
 
-def make_optimizer(
-  optim_cfg: Mapping[str, Any], total_steps: int, decay_start_step: int | None = None
-) -> optax.GradientTransformation:
-  """AdamW + global-norm clipping (grad_clip 0 = off) on the schedule; the current rate is kept in the state
-  (`optax.tree_utils.tree_get(opt_state, "learning_rate")`) so the train step can report it."""
-  schedule = make_schedule(optim_cfg, total_steps, decay_start_step)
+def make_optimizer(optim_cfg: Mapping[str, Any]) -> optax.GradientTransformation:
+  """AdamW + global-norm clipping (grad_clip 0 = off). The learning rate is a hyperparameter in the state
+  (`optax.tree_utils.tree_get(opt_state, "learning_rate")`), which the train step sets before each update
+  (`with_learning_rate`) and reports after it; it starts at optim.peak_lr."""
+  peak = _number(optim_cfg, "peak_lr", 3e-3, 0.0, lo_open=True)
   b1 = _number(optim_cfg, "b1", 0.9, 0.0, 1.0)
   b2 = _number(optim_cfg, "b2", 0.95, 0.0, 1.0)
   weight_decay = _number(optim_cfg, "weight_decay", 0.1, 0.0)
   clip = _number(optim_cfg, "grad_clip", 1.0, 0.0)
   eps = _number(optim_cfg, "eps", 1e-8, 0.0, lo_open=True)
   adamw = optax.inject_hyperparams(optax.adamw, static_args=("mask",))(
-    learning_rate=schedule, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay, mask=decay_mask
+    learning_rate=peak, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay, mask=decay_mask
   )
   return optax.chain(optax.clip_by_global_norm(clip), adamw) if clip > 0 else adamw
+
+
+def with_learning_rate(opt_state: Any, lr: Any) -> Any:
+  """`opt_state` of `make_optimizer` with the rate of the next update set to `lr`."""
+  return optax.tree_utils.tree_set(opt_state, learning_rate=lr)

@@ -21,6 +21,7 @@ from codelaw.model import sharding
 from codelaw.model.config import ModelConfig
 from codelaw.model.decoder import Decoder, init_params
 from codelaw.train import loss as loss_lib
+from codelaw.train import optim
 
 # The batch fields the steps read; other pipeline fields (language_ids, ...) stay on the host.
 BATCH_KEYS = ("inputs", "targets", "segment_ids", "positions", "weights")
@@ -102,14 +103,6 @@ def _sums(
   return loss_lib.weighted_cross_entropy(logits_BxLxV, batch["targets"], batch["weights"])
 
 
-def current_learning_rate(opt_state: Any) -> jax.Array:
-  """The rate of the last update, as `optim.make_optimizer` records it in the state (NaN if absent)."""
-  lr = optax.tree_utils.tree_get(
-    opt_state, "learning_rate", default=jnp.nan, filtering=lambda _, value: isinstance(value, jax.Array)
-  )
-  return jnp.asarray(lr, jnp.float32)
-
-
 def _batch_shardings(mesh: Mesh) -> dict:
   return {key: sharding.batch_sharding(mesh) for key in BATCH_KEYS}
 
@@ -136,8 +129,11 @@ def make_train_step(
   *,
   microbatch_per_device: int = 0,
   loss_vocab_chunk: int = 0,
-) -> Callable[[TrainState, Mapping[str, jax.Array]], tuple[TrainState, dict]]:
-  """`fn(state, batch) -> (state, {loss, grad_norm, lr, tokens})`; the input state is donated.
+) -> Callable[[TrainState, Mapping[str, jax.Array], float], tuple[TrainState, dict]]:
+  """`fn(state, batch, lr) -> (state, {loss, grad_norm, lr, tokens})`; the input state is donated.
+
+  `lr` is this step's learning rate (the host evaluates the schedule), so one compilation serves every
+  schedule: a run's cooldown branches and the other runs of its size.
 
   loss = sum(weights * token loss) / sum(weights) over the global batch; tokens = sum(weights).
   `microbatch_per_device` > 0 accumulates gradients over micro-batches of that many rows per device
@@ -164,27 +160,26 @@ def make_train_step(
     zeros = (jnp.zeros((), jnp.float32), jnp.zeros((), jnp.float32), jax.tree.map(jnp.zeros_like, params))
     return jax.lax.scan(body, zeros, micro)[0]
 
-  def train_step(state: TrainState, batch):
+  def train_step(state: TrainState, batch, lr):
     sum_loss, tokens, grads = (accumulated if microbatch_per_device else sum_grads)(state.params, batch)
     scale = 1.0 / jnp.maximum(tokens, 1.0)
     grads = jax.tree.map(lambda g: g * scale.astype(g.dtype), grads)
-    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    updates, opt_state = tx.update(grads, optim.with_learning_rate(state.opt_state, lr), state.params)
     params = optax.apply_updates(state.params, updates)
-    lr = current_learning_rate(opt_state)
     metrics = {"loss": sum_loss * scale, "grad_norm": optax.global_norm(grads), "lr": lr, "tokens": tokens}
     return state.replace(params=params, opt_state=opt_state, step=state.step + 1), metrics
 
   metric_sh = {k: replicated for k in ("loss", "grad_norm", "lr", "tokens")}
   jitted = jax.jit(
     train_step,
-    in_shardings=(state_shardings, _batch_shardings(mesh)),
+    in_shardings=(state_shardings, _batch_shardings(mesh), replicated),
     out_shardings=(state_shardings, metric_sh),
     donate_argnums=(0,),
   )
 
-  def step(state: TrainState, batch: Mapping[str, jax.Array]) -> tuple[TrainState, dict]:
+  def step(state: TrainState, batch: Mapping[str, jax.Array], lr: float) -> tuple[TrainState, dict]:
     with jax.set_mesh(mesh):
-      return jitted(state, {k: batch[k] for k in BATCH_KEYS})
+      return jitted(state, {k: batch[k] for k in BATCH_KEYS}, np.float32(lr))
 
   return step
 

@@ -56,7 +56,7 @@ class Segment:
   name: str
   workdir: Path
   stop: int  # train until state.step == stop
-  train_step: Callable
+  schedule: Callable[[int], float]  # the learning rate of each step
   ckpt: checkpoints.Checkpointer
   logger: metrics.RunLogger
   eval_every: int
@@ -70,10 +70,19 @@ class Trainer:
     self.primary = jax.process_index() == 0
     self.flops_per_token = counting.flops_per_token(s.model_cfg, s.seq_len)
     self.peak = metrics.peak_flops(s.peak_flops)
-    tx = optim.make_optimizer(s.config["optim"], s.total_steps, decay_start_step=s.decay_start_step)
+    tx = optim.make_optimizer(s.config["optim"])
+    self.schedule = optim.make_schedule(s.config["optim"], s.total_steps, decay_start_step=s.decay_start_step)
     self.state, self.shardings = step_lib.init_train_state(s.model_cfg, tx, s.mesh, s.seed)
     self.template = checkpoints.abstract_like(self.state)
-    self.main_step = self._train_step(tx)
+    # One step for the main run and every branch: the schedule is an argument, not part of the compilation.
+    self.train_step = step_lib.make_train_step(
+      s.model_cfg,
+      tx,
+      s.mesh,
+      self.shardings,
+      microbatch_per_device=s.microbatch_per_device,
+      loss_vocab_chunk=s.loss_vocab_chunk,
+    )
     self.eval_step = step_lib.make_eval_step(s.model_cfg, s.mesh, self.shardings, loss_vocab_chunk=s.loss_vocab_chunk)
     self.dataset = mixture_dataset(global_batch_size=s.global_batch_size, **self._stream())
     self._meter_cls = ProportionMeter
@@ -96,17 +105,6 @@ class Trainer:
     s = self.s
     return dict(corpus_dir=s.corpus_dir, seq_len=s.seq_len, batch_size=s.global_batch_size, mesh=s.mesh)
 
-  def _train_step(self, tx: Any) -> Callable:
-    s = self.s
-    return step_lib.make_train_step(
-      s.model_cfg,
-      tx,
-      s.mesh,
-      self.shardings,
-      microbatch_per_device=s.microbatch_per_device,
-      loss_vocab_chunk=s.loss_vocab_chunk,
-    )
-
   # ----------------------------------------------------------------------------------------- the run
   def run(self) -> Result:
     start_time = time.perf_counter()
@@ -124,7 +122,7 @@ class Trainer:
       "train",
       self.workdir,
       self.s.total_steps,
-      self.main_step,
+      self.schedule,
       ckpt,
       metrics.RunLogger(self.workdir, resume_step=start),
       self.s.eval_every,
@@ -210,7 +208,7 @@ class Trainer:
       for step in range(start, seg.stop):
         batch = next(it)
         meter.update(batch)
-        state, m = seg.train_step(state, step_lib.shard_batch(batch, s.mesh))
+        state, m = self.train_step(state, step_lib.shard_batch(batch, s.mesh), seg.schedule(step))
         done = step + 1
         settle()
         pending.append((done, m))
@@ -287,8 +285,7 @@ class Trainer:
     """Decays from the main run's state at `b.decay_start` to `b.steps` on the main run's data stream."""
     s = self.s
     bdir = self._branch_dir(b)
-    tx = optim.make_optimizer(s.config["optim"], b.steps, decay_start_step=b.decay_start)
-    train_step = self._train_step(tx)
+    schedule = optim.make_schedule(s.config["optim"], b.steps, decay_start_step=b.decay_start)
     it = iter(self.dataset)
     it.set_state(data_state)
     ckpt = checkpoints.Checkpointer(bdir / "checkpoints", keep=s.keep_checkpoints)
@@ -300,7 +297,7 @@ class Trainer:
       self._load_meta(meter, restored.meta)
     # Branches evaluate only at their end: their intermediate points are covered by the main run.
     seg = Segment(
-      f"cooldown {b.tokens}", bdir, b.steps, train_step, ckpt, metrics.RunLogger(bdir, resume_step=start), eval_every=0
+      f"cooldown {b.tokens}", bdir, b.steps, schedule, ckpt, metrics.RunLogger(bdir, resume_step=start), eval_every=0
     )
     state = self._train(seg, state, it, meter, start, start_time)
     evals = self._evaluate(state, seg, b.steps)
