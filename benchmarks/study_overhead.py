@@ -1,12 +1,16 @@
-"""Per-run overhead of a finished local study: process wall time minus train-step time, run by run.
+"""Per-run overhead of a finished local study: a run's wall time minus its train-step time, run by run.
 
-For every run the local executor started (`<study dir>/submitit/<job>/`):
-  process wall   submission (`<job>_submitted.pkl` written) to result (`<job>_0_result.pkl` written)
+For every run the local executor started (`<study dir>/workers/<task>_*`; a study from before the worker
+pool: `<study dir>/submitit/<job>/`, one process per run):
+  process wall   the task handed over (`<task>_submitted.pkl` written) to its result (`<task>_result.json`;
+                 submitit: `<job>_0_result.pkl`)
   trainer wall   the trainer's own `wall_time_s` (result.json): from its start to its result
   train steps    optimizer steps x the run's median step time (tokens per second between log lines, which
                  excludes compilation), over the main segment and every cooldown branch
   overhead       process wall - train steps: start-up, compilation, evaluation, checkpoints, branch set-up
-  start-up       process wall - trainer wall: interpreter, imports, backend, submitit
+  start-up       process wall - trainer wall: config, trainer set-up (with one process per run also the
+                 interpreter, imports, backend and submitit), and the translation losses written after
+                 the trainer's clock stops
 Prints one JSON line per run, then the totals per study directory and over all of them.
 
   python benchmarks/study_overhead.py runs/quickstart [runs/quickstart/validation ...]
@@ -19,6 +23,7 @@ import json
 import sys
 from pathlib import Path
 
+import cloudpickle
 import numpy as np
 from submitit.core.utils import DelayedSubmission
 
@@ -43,13 +48,32 @@ def train_step_time(run_dir: Path, tokens_per_step: int) -> tuple[int, float] | 
   return len(records), float(np.median([tokens_per_step / s for s in speeds]))
 
 
-def run_record(study_dir: Path, job_dir: Path) -> dict | None:
-  """The timings of the run submitted as `job_dir`, or None when the job left no result (failed, running)."""
-  job = job_dir.name
-  submitted, result = job_dir / f"{job}_submitted.pkl", job_dir / f"{job}_0_result.pkl"
+def tasks(study_dir: Path) -> list[tuple[Path, Path, tuple]]:
+  """(submitted file, result file, loader of RunJob()'s (run_fn, config, run_dir)) per task, in id order."""
+  pool = sorted((study_dir / "workers").glob("*_submitted.pkl"), key=lambda p: int(p.name.split("_")[0]))
+  if pool:
+    return [(p, p.with_name(p.name.replace("_submitted.pkl", "_result.json")), _pool_args) for p in pool]
+  jobs = sorted(
+    (p for p in (study_dir / "submitit").glob("*") if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name)
+  )
+  return [(j / f"{j.name}_submitted.pkl", j / f"{j.name}_0_result.pkl", _submitit_args) for j in jobs]
+
+
+def _pool_args(submitted: Path) -> tuple:
+  with open(submitted, "rb") as f:
+    _, args = cloudpickle.load(f)  # (RunJob(), (run_fn, config, run_dir))
+  return args
+
+
+def _submitit_args(submitted: Path) -> tuple:
+  return DelayedSubmission.load(submitted).args
+
+
+def run_record(study_dir: Path, submitted: Path, result: Path, load_args) -> dict | None:
+  """The timings of the run of one task, or None when the task left no result (failed, running)."""
   if not (submitted.exists() and result.exists()):
     return None
-  _, config, run_dir = DelayedSubmission.load(submitted).args  # RunJob()(run_fn, config, run_dir)
+  _, config, run_dir = load_args(submitted)
   run_dir = study_dir / "runs" / Path(run_dir).name  # submitted relative to wherever the study was launched
   result_json = run_dir / "result.json"
   if not result_json.exists():
@@ -95,13 +119,11 @@ def main() -> None:
   args = parser.parse_args()
   everything = []
   for study_dir in args.study_dirs:
-    jobs = sorted(
-      (p for p in (study_dir / "submitit").glob("*") if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name)
-    )
-    if not jobs:
-      raise SystemExit(f"{study_dir}: no submitit/<job>/ folders (not a local study directory)")
-    # A retried run has several jobs; its last one (the highest job id) is the one that produced the result.
-    latest = {r["run_id"]: r for r in (run_record(study_dir, j) for j in jobs) if r is not None}
+    found = tasks(study_dir)
+    if not found:
+      raise SystemExit(f"{study_dir}: no workers/ or submitit/ tasks (not a local study directory)")
+    # A retried run has several tasks; its last one (the highest id) is the one that produced the result.
+    latest = {r["run_id"]: r for r in (run_record(study_dir, *t) for t in found) if r is not None}
     records = list(latest.values())
     for r in records:
       emit(kind="run", study=str(study_dir), **r)

@@ -116,6 +116,7 @@ def _tb_tags(logdir: Path) -> set[str]:
 def test_run_with_cooldown_branch_writes_result_logs_and_tensorboard(corpus, tmp_path, caplog):
   config = tiny_config(corpus, tokens=4096, cooldown_budgets=(2048,))
   config.data.proportions = {"python": 0.5, "go": 0.3, "rust": 0.2}
+  trainer._steps.cache_clear()  # steps an earlier test built for the same model would be reused
   with jax.log_compiles(), caplog.at_level(logging.WARNING):
     result = trainer.main(config, str(tmp_path))  # 16 steps of 256 tokens; branch 8 steps, decay from 6
   # The branch's schedule is an argument of the main run's step: the train step is traced once, not per branch.
@@ -190,6 +191,27 @@ def test_nan_loss_stops_with_one_line_and_keeps_last_good_checkpoint(corpus, tmp
   assert steps, "at least the first good step was checkpointed"
   diverged_at = int(message.split(" at step ")[1].split(";")[0])
   assert steps[-1] == diverged_at - 1 and f"(step {steps[-1]})" in message
+
+
+def test_runs_in_one_process_reuse_the_steps_of_their_model_and_train_as_alone(corpus, tmp_path, caplog):
+  """What a local study worker does: run after run in one process. A second run of the same model and
+  optimizer traces nothing and trains exactly as it does first in a process; another optimizer gets its own."""
+  trainer._steps.cache_clear()
+  first, second = tiny_config(corpus, tokens=2048, eval_every=0), tiny_config(corpus, tokens=2048, eval_every=0)
+  second.seed = 1
+  alone = trainer.main(second, str(tmp_path / "alone"))  # seed 1 first in this process
+  trainer._steps.cache_clear()
+  trainer.main(first, str(tmp_path / "first"))
+  with jax.log_compiles(), caplog.at_level(logging.WARNING):
+    after = trainer.main(second, str(tmp_path / "after"))
+  assert not [r for r in caplog.records if "Finished tracing" in r.getMessage()]
+  assert _losses(tmp_path / "after" / "train_log.jsonl") == _losses(tmp_path / "alone" / "train_log.jsonl")
+  assert after["eval"] == alone["eval"]
+  other = tiny_config(corpus, tokens=2048, eval_every=0)
+  other.optim.weight_decay = 0.0
+  misses = trainer._steps.cache_info().misses
+  trainer.main(other, str(tmp_path / "other"))
+  assert trainer._steps.cache_info().misses == misses + 1
 
 
 # ------------------------------------------------------------------------------------------ subprocesses

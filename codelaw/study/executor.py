@@ -1,4 +1,5 @@
-"""Runs the runs of a study through submitit, locally (N processes at a time) or on SLURM (job arrays).
+"""Runs the runs of a study, locally (N worker processes that train run after run, codelaw.study.local_pool)
+or on SLURM (job arrays through submitit).
 
 Every run trains in `<study dir>/runs/<run_id>/`. The study is idempotent and safe to interrupt:
 - a run whose result.json says "complete" is skipped;
@@ -31,6 +32,7 @@ import submitit
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_json
 from codelaw.study.cost import longest_first, run_costs
+from codelaw.study.local_pool import WorkerPool
 from codelaw.study.progress import Progress
 from codelaw.study.results import read_result
 from codelaw.study.spec import Run
@@ -101,15 +103,12 @@ def check_executor_config(cfg) -> None:
     raise UserError("config.executor.timeout_min and poll_s must be > 0")
 
 
-def make_executor(cfg, folder: Path) -> submitit.Executor:
+def make_executor(cfg, folder: Path) -> submitit.Executor | WorkerPool:
   if cfg.kind == "local":
-    # Local runs train on this machine's CPUs: their processes inherit the allocator settings that keep
+    # Local runs train on this machine's CPUs: their workers start with the allocator settings that keep
     # XLA's step buffers mapped (codelaw.train.host); glibc reads them only at process start.
-    os.environ.update(host.training_env(os.environ))
-    ex = submitit.LocalExecutor(folder=str(folder))
-    ex.update_parameters(timeout_min=int(cfg.timeout_min))
-    return ex
-  ex = submitit.SlurmExecutor(folder=str(folder), max_num_timeout=int(cfg.slurm.max_requeues))
+    return WorkerPool(folder, size=int(cfg.parallel), timeout_min=cfg.timeout_min, env=host.training_env(os.environ))
+  ex = submitit.SlurmExecutor(folder=str(folder / "%j"), max_num_timeout=int(cfg.slurm.max_requeues))
   ex.update_parameters(**slurm_parameters(cfg))
   return ex
 
@@ -197,8 +196,8 @@ class StudyExecutor:
     self.dir = Path(study_dir)
     self.cfg = cfg
     self.run_fn = run_fn
-    self.folder = self.dir / "submitit"
-    self.executor = make_executor(cfg, self.folder / "%j")
+    self.folder = self.dir / ("workers" if cfg.kind == "local" else "submitit")
+    self.executor = make_executor(cfg, self.folder)
     self.progress = Progress(name, stream=stream or sys.stderr)
     self.jobs_file = self.folder / "jobs.json"
 
@@ -259,13 +258,15 @@ class StudyExecutor:
       raise
     finally:
       interrupt.restore()
+      if isinstance(self.executor, WorkerPool):
+        self.executor.close()  # idle workers end now; a worker still training (an error above) ends after it
     self.progress.close()
     return outcomes
 
   def _submit(self, batch: list[Run]) -> list[Any]:
     for run in batch:
       (self.run_dir(run) / "failure.json").unlink(missing_ok=True)
-    with self.executor.batch():  # one SLURM job array; local: one process per run
+    with self.executor.batch():  # one SLURM job array; local: each run goes to an idle worker
       jobs = [self.executor.submit(RunJob(), self.run_fn, run.config, str(self.run_dir(run))) for run in batch]
     return jobs
 

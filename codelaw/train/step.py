@@ -60,13 +60,11 @@ def param_shardings(model_cfg: ModelConfig, mesh: Mesh) -> dict:
   ).to_pure_dict()
 
 
-def init_train_state(
-  model_cfg: ModelConfig, tx: optax.GradientTransformation, mesh: Mesh, seed: int
-) -> tuple[TrainState, TrainState]:
-  """Initialises parameters, optimizer state, step and RNG directly in their shardings.
-
-  Initial values do not depend on the mesh, so every mesh trains alike.
-  """
+def make_init(
+  model_cfg: ModelConfig, tx: optax.GradientTransformation, mesh: Mesh
+) -> tuple[Callable[[int], TrainState], TrainState]:
+  """`(init(seed) -> state, state shardings)`: `init` creates parameters, optimizer state, step and RNG
+  directly in their shardings. Initial values do not depend on the mesh, so every mesh trains alike."""
   replicated = NamedSharding(mesh, PartitionSpec())
   params_sh = param_shardings(model_cfg, mesh)
   abstract_params = jax.eval_shape(lambda: init_params(model_cfg, jax.random.key(0)))
@@ -85,9 +83,21 @@ def init_train_state(
       params=params, opt_state=tx.init(params), step=jnp.zeros((), jnp.int32), rng=jax.random.key_data(rng)
     )
 
-  with jax.set_mesh(mesh):
-    state = jax.jit(init, out_shardings=shardings)(seed)
-  return state, shardings
+  jitted = jax.jit(init, out_shardings=shardings)
+
+  def init_on_mesh(seed: int) -> TrainState:
+    with jax.set_mesh(mesh):
+      return jitted(seed)
+
+  return init_on_mesh, shardings
+
+
+def init_train_state(
+  model_cfg: ModelConfig, tx: optax.GradientTransformation, mesh: Mesh, seed: int
+) -> tuple[TrainState, TrainState]:
+  """The initial state of `make_init` for `seed`, and its shardings."""
+  init, shardings = make_init(model_cfg, tx, mesh)
+  return init(seed), shardings
 
 
 def _sums(

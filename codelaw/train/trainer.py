@@ -18,6 +18,7 @@ and data position, so the per-step losses equal those of an uninterrupted run.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import math
@@ -70,20 +71,11 @@ class Trainer:
     self.primary = jax.process_index() == 0
     self.flops_per_token = counting.flops_per_token(s.model_cfg, s.seq_len)
     self.peak = metrics.peak_flops(s.peak_flops)
-    tx = optim.make_optimizer(s.config["optim"])
     self.schedule = optim.make_schedule(s.config["optim"], s.total_steps, decay_start_step=s.decay_start_step)
-    self.state, self.shardings = step_lib.init_train_state(s.model_cfg, tx, s.mesh, s.seed)
+    steps = _steps(s.model_cfg, _frozen(s.config["optim"]), s.mesh, s.microbatch_per_device, s.loss_vocab_chunk)
+    self.state, self.shardings = steps.init(s.seed), steps.shardings
     self.template = checkpoints.abstract_like(self.state)
-    # One step for the main run and every branch: the schedule is an argument, not part of the compilation.
-    self.train_step = step_lib.make_train_step(
-      s.model_cfg,
-      tx,
-      s.mesh,
-      self.shardings,
-      microbatch_per_device=s.microbatch_per_device,
-      loss_vocab_chunk=s.loss_vocab_chunk,
-    )
-    self.eval_step = step_lib.make_eval_step(s.model_cfg, s.mesh, self.shardings, loss_vocab_chunk=s.loss_vocab_chunk)
+    self.train_step, self.eval_step = steps.train, steps.eval
     self.dataset = mixture_dataset(global_batch_size=s.global_batch_size, **self._stream())
     self._meter_cls = ProportionMeter
     self.wall_time = 0.0  # seconds trained so far, carried across resumes
@@ -374,6 +366,35 @@ class Trainer:
       git_commit=provenance.git_commit(),
       translation=None if s.translation is None else self._translation_losses(state),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Steps:
+  init: Callable  # seed -> initial TrainState
+  shardings: Any  # of the TrainState
+  train: Callable  # (state, batch, lr) -> (state, metrics)
+  eval: Callable  # (params, batch) -> (sum loss, sum weight)
+
+
+def _frozen(section: Any) -> tuple:
+  """A flat config section (optim) as a hashable key."""
+  return tuple(sorted(dict(section).items()))
+
+
+@functools.lru_cache(maxsize=8)
+def _steps(model_cfg: Any, optim_cfg: tuple, mesh: Any, microbatch_per_device: int, loss_vocab_chunk: int) -> Steps:
+  """The jitted steps of one model, optimizer and mesh. One step serves the main run and every branch (the
+  schedule is an argument); and a worker that trains run after run (codelaw.study.local_pool) traces
+  and compiles them once per model size, not once per run. The optimizer's hyperparameters start in the
+  state `init` creates, so the key holds the whole optim section."""
+  tx = optim.make_optimizer(dict(optim_cfg))
+  init, shardings = step_lib.make_init(model_cfg, tx, mesh)
+  train = step_lib.make_train_step(
+    model_cfg, tx, mesh, shardings, microbatch_per_device=microbatch_per_device, loss_vocab_chunk=loss_vocab_chunk
+  )
+  return Steps(
+    init, shardings, train, step_lib.make_eval_step(model_cfg, mesh, shardings, loss_vocab_chunk=loss_vocab_chunk)
+  )
 
 
 def _read_own(path: Path, contract: Any) -> Any:

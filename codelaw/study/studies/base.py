@@ -149,7 +149,7 @@ def study_base(scale: str) -> dict[str, Any]:
 
 
 def executor_config() -> ml_collections.ConfigDict:
-  """How runs are executed: local processes (N at a time) or SLURM job arrays, both through submitit."""
+  """How runs are executed: local worker processes (N at a time) or SLURM job arrays (submitit)."""
   return ml_collections.ConfigDict(
     dict(
       kind="local",  # "local" | "slurm"
