@@ -1,7 +1,7 @@
-"""Start-up of a study run's process: what every run pays before its first train step.
+"""Start-up of a study worker's process: what a process pays before its first train step.
 
-Each local run of a study is a fresh Python process (submitit) that imports the executor and the trainer
-and initialises the CPU backend. This starts that process `--repeats` times and prints JSON lines: each
+A local study's worker (codelaw.study.worker) is a fresh Python process that imports the executor and the
+trainer and initialises the CPU backend before its first run; until the worker pool, every run paid this. This starts that process `--repeats` times and prints JSON lines: each
 start's wall, user and sys time, then the median, and the cumulative import time (`python -X importtime`)
 of the packages that dominate it.
 
@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-# What a run's process imports before training (codelaw.study.executor.RunJob -> train_run -> trainer).
+# What a worker imports before training (codelaw.study.executor.RunJob -> train_run -> trainer).
 RUN_IMPORTS = "import submitit, tensorboardX, codelaw.study.executor, codelaw.train.trainer; import jax; jax.devices()"
 PACKAGES = ("ml_dtypes", "jax", "flax", "grain", "orbax.checkpoint", "optax", "tensorboardX", "submitit")
 
