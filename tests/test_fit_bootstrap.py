@@ -10,6 +10,7 @@ import pytest
 from codelaw.contracts.fit import FitResult
 from codelaw.errors import UserError
 from codelaw.laws import fit_job, identifiability, lbfgs, per_language
+from codelaw.laws import profile as profile_lib
 from codelaw.laws.profile import design_effect
 from codelaw.laws.runs_io import LanguageRuns
 
@@ -174,3 +175,16 @@ def test_bpb_unit_needs_bpb_and_contract_rejects_contradictions(tmp_path):
   bad["diagnostics"]["go"].update(identifiable=False, design={"distinct_N": 2})
   with pytest.raises(UserError, match="diagnostics.go.design"):
     FitResult.from_json(bad)
+
+
+def test_profile_interval_is_open_with_ends_on_the_grid_when_no_grid_value_reaches_the_optimum():
+  values = np.geomspace(0.1, 10.0, 7)
+  # Every grid value is above crit, and the minimum and its left neighbour nearly tie: a line through them
+  # would put the lower end far beyond the grid (the old overflow); the ends are the minimum's neighbours instead.
+  rel = np.array([0.9, 0.6, 0.30000001, 0.3, 0.5, 0.8, 0.9])
+  with np.errstate(all="raise"):
+    out = profile_lib._interval(values, rel, crit=0.1)
+  assert out["interval"] == pytest.approx([values[2], values[4]]) and out["open"]  # not bounded by the profile
+  # Inside crit the ends are interpolated between the last value inside and the first outside.
+  out = profile_lib._interval(values, np.array([0.9, 0.6, 0.2, 0.0, 0.2, 0.8, 0.9]), crit=0.1)
+  assert values[2] < out["interval"][0] < values[3] < out["interval"][1] < values[4] and not out["open"]

@@ -96,13 +96,19 @@ def _interval(values: np.ndarray, rel: np.ndarray, crit: float) -> dict:
   lv = np.log(values)
 
   def cross(inside: int, outside: int) -> float:
+    if not reached:
+      return float(values[outside])  # the neighbour, not a line through two points that are both outside
     t = (crit - rel[inside]) / (rel[outside] - rel[inside])
     return float(np.exp(lv[inside] + t * (lv[outside] - lv[inside])))
 
+  # No grid value within crit of the optimum: the fixed-exponent fits did not come down to the free fit's
+  # RSS, so the profile does not bound the exponent; its ends are the grid values beside the minimum and the
+  # interval counts as open (weakly determined).
+  reached = bool(rel[i0] <= crit)
   open_lo, open_hi = lo_i == 0, hi_i == len(rel) - 1
   lo = float(values[0]) if open_lo else cross(lo_i, lo_i - 1)
   hi = float(values[-1]) if open_hi else cross(hi_i, hi_i + 1)
-  return {"interval": [lo, hi], "open": bool(open_lo or open_hi)}
+  return {"interval": [lo, hi], "open": bool(open_lo or open_hi or not reached)}
 
 
 def profile_intervals(
