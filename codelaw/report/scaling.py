@@ -212,7 +212,9 @@ def _figure(
         label=f"{size} (N={figures.count_label(N)})".strip(),
       )
       if lang in params:
-        ax.plot(grid, predict(params[lang], N, grid), "-", color=color, lw=1.2)
+        # A law at the edge of the parameter space (A = inf and N**alpha = inf) has no curve: nothing is drawn.
+        with np.errstate(invalid="ignore"):
+          ax.plot(grid, predict(params[lang], N, grid), "-", color=color, lw=1.2)
         if lang in draws:
           curves = _draw_curves(draws[lang], N, grid)
           if len(curves):
