@@ -205,6 +205,23 @@ def test_a_law_at_the_edge_of_its_parameter_space_is_listed_and_used_by_no_claim
   assert steeper and all(c["verdict"] == "not enough data" for c in steeper), steeper
 
 
+def test_an_open_profile_interval_is_marked_open_in_the_parameter_table(tmp_path):
+  study = _study(tmp_path / "study", identifiable=True)
+  fit = json.loads((study / "fit" / "fit.json").read_text())
+  fit["profile"] = {l: {"alpha": [0.2, 0.3], "beta": [0.25, 0.35]} for l in test_report.LANGS}
+  for l in test_report.LANGS:  # the profile does not bound Rust's alpha; every other one is bounded
+    fit["diagnostics"][l]["profile"] = {
+      k: {"open": l == "rust" and k == "alpha", "n_eff": 3.0} for k in ("alpha", "beta")
+    }
+  atomic_write_json(study / "fit" / "fit.json", fit)
+  out = tmp_path / "report"
+  build.main(test_report._report_config(study), str(out))
+  table = (out / "tables" / "per_language_parameters.md").read_text().splitlines()
+  rows = {line.split("|")[1].strip(): line for line in table if line.startswith("| ")}
+  assert "profile [0.2, 0.3] (open)" in rows["Rust"] and rows["Rust"].count("(open)") == 1
+  assert "profile [0.2, 0.3]" in rows["Python"] and "(open)" not in rows["Python"]
+
+
 @pytest.mark.parametrize("layout", ["list", "per_language"])
 def test_bootstrap_draws_keep_resamples_with_an_exponent_at_or_below_zero(layout):
   draws = [{"E": 1.0, "A": 10.0, "B": 20.0, "alpha": a, "beta": 0.3} for a in (0.2, -0.01, 0.0)]

@@ -247,12 +247,13 @@ def _figure(
   return figures.to_png(fig)
 
 
-def _profile(ci: Any) -> str:
-  return (
-    f"; profile [{fmt(float(ci[0]), 3)}, {fmt(float(ci[1]), 3)}]"
-    if isinstance(ci, (list, tuple)) and len(ci) == 2
-    else ""
-  )
+def _profile(ci: Any, diag: Any) -> str:
+  """The profile-likelihood interval, marked open where the profile does not bound the exponent (it reaches an
+  end of its grid, or no grid value comes within the critical value of the optimum: fit.json diagnostics)."""
+  if not (isinstance(ci, (list, tuple)) and len(ci) == 2):
+    return ""
+  is_open = isinstance(diag, dict) and bool(diag.get("open"))
+  return f"; profile [{fmt(float(ci[0]), 3)}, {fmt(float(ci[1]), 3)}]" + (" (open)" if is_open else "")
 
 
 def section(inputs: StudyInputs, level: float = 0.95) -> Section:
@@ -322,6 +323,7 @@ def section(inputs: StudyInputs, level: float = 0.95) -> Section:
       diag = (block.get("diagnostics") or {}).get(lang) or {}
       held = (diag.get("leave_largest_out") or {}).get("mean_abs_rel_error") if isinstance(diag, dict) else None
       prof = (block.get("profile") or {}).get(lang) or {}
+      profile_diag = (diag.get("profile") or {}) if isinstance(diag, dict) else {}
       f = bpb.get(lang)
       # Convert the fitted unit into the other one (bits per byte = nats per token * f).
       g = (1 / f if fitted_in_bpb(block) else f) if f else None
@@ -335,8 +337,8 @@ def section(inputs: StudyInputs, level: float = 0.95) -> Section:
           len(rows.get(lang, [])),
           e_bpb,
           e_nats,
-          interval(p["alpha"], ci.get("alpha")) + _profile(prof.get("alpha")),
-          interval(p["beta"], ci.get("beta")) + _profile(prof.get("beta")),
+          interval(p["alpha"], ci.get("alpha")) + _profile(prof.get("alpha"), profile_diag.get("alpha")),
+          interval(p["beta"], ci.get("beta")) + _profile(prof.get("beta"), profile_diag.get("beta")),
           fmt(p["A"]),
           fmt(p["B"]),
           fmt(diag.get("rmse_log")) if isinstance(diag, dict) else "—",
@@ -367,7 +369,7 @@ def section(inputs: StudyInputs, level: float = 0.95) -> Section:
         ],
         table_rows,
         note=f"Brackets: {level:.0%} bootstrap intervals (run-level), then the profile-likelihood interval where "
-        "the fit records one. E compares across languages in bits per byte (tokenizers compress languages "
+        "the fit records one, '(open)' where it does not bound the exponent. E compares across languages in bits per byte (tokenizers compress languages "
         "differently); in nats/token it compares with the paper's L_inf. Exponents do not depend on units; "
         "A and B do (ours: raw counts; the paper's are not published). Held-out "
         "rel. err.: mean |relative error| on the largest model when it is left out of the fit.",
