@@ -369,10 +369,10 @@ def section(inputs: StudyInputs, level: float = 0.95) -> Section:
         ],
         table_rows,
         note=f"Brackets: {level:.0%} bootstrap intervals (run-level), then the profile-likelihood interval where "
-        "the fit records one, '(open)' where it does not bound the exponent. E compares across languages in bits per byte (tokenizers compress languages "
-        "differently); in nats/token it compares with the paper's L_inf. Exponents do not depend on units; "
-        "A and B do (ours: raw counts; the paper's are not published). Held-out "
-        "rel. err.: mean |relative error| on the largest model when it is left out of the fit.",
+        "the fit records one, '(open)' where it does not bound the exponent. E compares across languages in "
+        "bits per byte (tokenizers compress languages differently); in nats/token it compares with the paper's "
+        "L_inf. Exponents do not depend on units; A and B do (ours: raw counts; the paper's are not published). "
+        "Held-out rel. err.: mean |relative error| on the largest model when it is left out of the fit.",
       )
     )
   return sec

@@ -1,8 +1,8 @@
 """The local executor: up to N worker processes (codelaw.study.worker) that each train run after run.
 
 A study's local runs are short (one to a few minutes on a laptop), and a fresh process per run spent seconds
-of each on the interpreter, the imports, the backend and tracing before its first step (BENCHMARKS.md,
-"Per-run overhead"). A worker pays for them once. The handles it returns behave like submitit's jobs where
+of each on the interpreter, the imports, the backend and tracing before its first step (BENCHMARKS.md, "One
+compilation per size, then the worker pool"). A worker pays for them once. The handles it returns behave like submitit's jobs where
 the study executor uses them (`done`, `result`, `cancel`, `stdout`, `stderr`, `job_id`), so retries,
 failure records and the run locks work as they do on SLURM:
 - a task that raises is a failed task; its worker goes on with the next;
