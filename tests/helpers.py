@@ -1,8 +1,9 @@
-"""What several test files share: running the launcher as a user runs it, and writing a small token corpus in
-the real on-disk format."""
+"""What several test files share: loading a config file, running the launcher as a user runs it, and writing
+a small token corpus in the real on-disk format."""
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -13,6 +14,14 @@ import numpy as np
 from codelaw.data import corpus_format
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_config(name: str, arg: str | None = None):
+  """`get_config(arg)` of configs/NAME (e.g. "fit.py"), as the launcher calls it."""
+  spec = importlib.util.spec_from_file_location(f"_config_{name.replace('/', '_')}", ROOT / "configs" / name)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(arg)
 
 
 def launcher_command(config: str | Path, workdir: Path, *overrides: str) -> list[str]:

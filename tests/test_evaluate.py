@@ -10,26 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_launcher
+from helpers import load_config, run_launcher
 
 from codelaw import languages, launch
 from codelaw.data import translation
 from codelaw.errors import UserError
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load_config(name: str, arg: str | None = None):
-  import importlib.util
-
-  spec = importlib.util.spec_from_file_location(f"_cfg_{name.replace('/', '_')}", ROOT / "configs" / name)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(arg)
-
 
 def train_config():
-  config = _load_config("train/tiny.py", "size=cpu-50k,tokens=10240,seq_len=128,batch=8")  # 10 steps
+  config = load_config("train/tiny.py", "size=cpu-50k,tokens=10240,seq_len=128,batch=8")  # 10 steps
   config.optim.warmup_steps = 2
   config.train.update(dict(eval_every=0, eval_tokens=1024, checkpoint_every=5, log_every=5))
   # Trained with paired translation data, so the job must score in the paired format.
@@ -40,7 +29,7 @@ def train_config():
 
 
 def eval_config(run: Path, **overrides):
-  config = _load_config("evaluate.py")
+  config = load_config("evaluate.py")
   config.run = str(run)
   for key, value in overrides.items():
     section, _, leaf = key.rpartition(".")

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import run_launcher
+from helpers import load_config, run_launcher
 
 from codelaw.errors import UserError
 from codelaw.laws import fit_job
@@ -103,3 +103,32 @@ def test_results_table_with_too_few_rows_for_the_family(tmp_path):
   runs = _write(tmp_path / "results.csv", header, rows)
   with pytest.raises(UserError, match="fewer than needed to fit its"):
     fit_job.fit(str(runs), "effective_data", bootstrap=0)
+
+
+def _fit_config(runs, **overrides):
+  config = load_config("fit.py")
+  config.update({"runs": str(runs), "grid": "small", "bootstrap": 5, **overrides})
+  return config
+
+
+def test_rerun_with_unchanged_inputs_keeps_the_fit(tmp_path, capsys):
+  runs = _write(tmp_path / "runs.csv", ["language", "N", "D", "loss"], _good_rows(("python",)))
+  out = tmp_path / "out"
+  fit_job.main(_fit_config(runs), str(out))
+  first = (out / "fit.json").stat().st_mtime_ns
+  capsys.readouterr()
+
+  fit_job.main(_fit_config(runs), str(out))
+  assert "kept, not refitted" in capsys.readouterr().out
+  assert (out / "fit.json").stat().st_mtime_ns == first
+
+  # A changed config, then a changed runs file, each fits again.
+  fit_job.main(_fit_config(runs, bootstrap=6), str(out))
+  assert "kept, not refitted" not in capsys.readouterr().out
+  second = (out / "fit.json").stat().st_mtime_ns
+  assert second != first
+  _write(runs, ["language", "N", "D", "loss"], _good_rows(("python",), seed=1))
+  fit_job.main(_fit_config(runs, bootstrap=6), str(out))
+  assert "kept, not refitted" not in capsys.readouterr().out
+  assert (out / "fit.json").stat().st_mtime_ns != second
+  assert json.loads((out / "fit.inputs.json").read_text()) == fit_job.fit_inputs(_fit_config(runs, bootstrap=6))

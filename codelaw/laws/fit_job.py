@@ -1,10 +1,16 @@
 """Job `fit`: runs CSV -> OUT/fit.json + OUT/fit.md (or OUT/comparison.{json,md} for law "compare").
 
 Python API: `fit(runs_path, law, **options) -> dict` returns what the job writes to fit.json.
+
+A fit takes minutes (bootstrap refits from many starts), so the job records what its result depends on in
+OUT/fit.inputs.json: the runs file, the unique-token counts, the config and the fitting code, each by its
+SHA-256. Rerun with all of them unchanged, it keeps the result on disk instead of refitting (so rerunning a
+finished quickstart costs seconds, and its report does not move with the optimiser's start order).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -244,7 +250,48 @@ def _identifiability_markdown(result: dict) -> list[str]:
   return lines
 
 
+def _sha256(path: Path) -> str:
+  return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _code_sha256() -> str:
+  """One digest of the fitting code: every module of codelaw.laws and of the contracts it writes."""
+  digest = hashlib.sha256()
+  here = Path(__file__).resolve().parent
+  for path in sorted([*here.glob("*.py"), *(here.parent / "contracts").glob("*.py")]):
+    digest.update(path.name.encode() + b"\0" + path.read_bytes())
+  return digest.hexdigest()
+
+
+def fit_inputs(config) -> dict:
+  """What a fit's result depends on, each by digest: its runs file, unique-token counts, config and code."""
+  spec = str(config.unique_tokens)
+  unique = Path(spec) / "manifest.json" if spec and Path(spec).is_dir() else Path(spec) if spec else None
+  return {
+    "runs": _sha256(Path(config.runs)) if os.path.isfile(config.runs) else None,
+    "unique_tokens": _sha256(unique) if unique is not None and unique.is_file() else None,
+    "config": hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True, default=str).encode()).hexdigest(),
+    "code": _code_sha256(),
+  }
+
+
+def _up_to_date(out: Path, name: str, inputs: dict) -> bool:
+  stamp = out / f"{name}.inputs.json"
+  if not (stamp.is_file() and (out / f"{name}.json").is_file() and (out / f"{name}.md").is_file()):
+    return False
+  try:
+    return json.loads(stamp.read_text()) == inputs
+  except (OSError, json.JSONDecodeError):
+    return False
+
+
 def main(config, workdir: str) -> None:
+  out, name = Path(workdir), "comparison" if config.law == "compare" else "fit"
+  inputs = fit_inputs(config)
+  if inputs["runs"] is not None and _up_to_date(out, name, inputs):
+    print(f"{out / name}.json is up to date with its runs file, config and code: kept, not refitted", flush=True)
+    print((out / f"{name}.md").read_text())
+    return
   result = fit(
     config.runs,
     config.law,
@@ -258,7 +305,8 @@ def main(config, workdir: str) -> None:
     with_synergy=bool(config.synergy),
     loss_unit=str(config.get("loss_unit", "nats")),
   )
-  name = "comparison" if config.law == "compare" else "fit"
-  atomic_write_json(Path(workdir) / f"{name}.json", result)
-  atomic_write_text(Path(workdir) / f"{name}.md", summary_markdown(result))
+  atomic_write_json(out / f"{name}.json", result)
+  atomic_write_text(out / f"{name}.md", summary_markdown(result))
+  # Written last: an interrupted job leaves no stamp, so its rerun fits again.
+  atomic_write_json(out / f"{name}.inputs.json", inputs)
   print(summary_markdown(result))

@@ -6,7 +6,8 @@
 
 Every study is sized by configs/scales.py (the presets the study configs read too).
 
-Stages (rerunning the command skips every finished run; fit, allocation and report are recomputed):
+Stages (rerunning the command skips every finished run and keeps a fit whose inputs are unchanged;
+allocation and report are recomputed, in seconds):
   1. studies     per-language grid, bilingual synergy, translation strategies, random mixtures: every run in
                  one executor pass (one progress line) → OUT/runs/<id>/, OUT/<study>/results.csv, OUT/results.csv
   2. fit         per-language laws → OUT/fit_per_language/fit.json; the multilingual law → OUT/fit/fit.json
