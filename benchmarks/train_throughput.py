@@ -5,9 +5,11 @@ Prints JSON lines: the measured f32 matmul peak (`jnp.dot` 2048^3), then per siz
 eager step, measured alternately so the machine's noise hits both alike, with the user/sys CPU split of
 each. torch (==2.13.0, CPU) is a benchmark-only dependency.
 
-The process runs with the allocator settings training runs get (`codelaw.train.host.training_env`; the
-script re-executes itself with them); `--allocator default` keeps glibc's defaults. Both frameworks share
-the process, so both run under the same allocator.
+Each framework runs in its own worker process (started with the allocator settings training runs get,
+`codelaw.train.host.training_env`; `--allocator default` keeps glibc's defaults), warmed up by 5 steps,
+then asked for `--steps` steps at a time, alternately, with half a second idle before each request. So
+neither framework's threads, heap or page faults count against the other: in one shared process, torch's
+OpenMP threads still spin after their step while the JAX step starts. User/sys time is the worker's own.
 
   python benchmarks/train_throughput.py [--sizes cpu-200k,cpu-1m,cpu-5m] [--steps 10] [--repeats 3]
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
+import subprocess
 import sys
 import time
 
@@ -167,6 +169,39 @@ class TorchRunner:
     return time.perf_counter() - t
 
 
+WARMUP_STEPS = 5  # compilation, then the first steps that still grow the allocator's heap
+SETTLE_S = 0.5  # idle time before each measurement: torch's OpenMP threads spin a while after their work
+
+
+def worker(impl: str, size: str) -> None:
+  """Child process: one framework at one size. Warms up, says "ready", then times `N` steps per stdin line."""
+  cfg = sizes.model_config(size, VOCAB, dtype="float32")
+  if impl == "torch_eager":
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    runner = TorchRunner(cfg)
+  else:
+    runner = JaxRunner(cfg)
+  runner(WARMUP_STEPS)
+  print("ready", flush=True)
+  for line in sys.stdin:
+    n = int(line)
+    before = os.times()
+    wall = runner(n)
+    after = os.times()
+    print(json.dumps(dict(step_s=wall / n, user_s=after.user - before.user, sys_s=after.system - before.system)))
+    sys.stdout.flush()
+
+
+def _start(impl: str, size: str) -> subprocess.Popen:
+  cmd = [sys.executable, os.path.abspath(__file__), "--worker", impl, "--sizes", size]
+  proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+  if proc.stdout.readline().strip() != "ready":
+    raise SystemExit(f"{impl} worker for {size} exited before it was ready (exit status {proc.wait()})")
+  return proc
+
+
 def main() -> None:
   parser = argparse.ArgumentParser()
   parser.add_argument("--sizes", default="cpu-200k,cpu-1m,cpu-5m")
@@ -174,7 +209,10 @@ def main() -> None:
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--no-torch", action="store_true")
   parser.add_argument("--allocator", choices=("keep_mapped", "default"), default="keep_mapped")
+  parser.add_argument("--worker", choices=("jax", "torch_eager"), help=argparse.SUPPRESS)
   args = parser.parse_args()
+  if args.worker:
+    return worker(args.worker, args.sizes)
   wanted = host.training_env(os.environ) if args.allocator == "keep_mapped" else os.environ
   if os.environ.get("GLIBC_TUNABLES", "") != wanted.get("GLIBC_TUNABLES", ""):
     os.execve(sys.executable, [sys.executable, *sys.argv], dict(wanted))  # glibc reads them at start only
@@ -188,47 +226,49 @@ def main() -> None:
     load_avg=os.getloadavg(),
     allocator=args.allocator,
   )
+  impls = ("jax",) if args.no_torch else ("jax", "torch_eager")
   for size in args.sizes.split(","):
     # The peak is re-measured next to every size: on a shared machine it drifts as much as the steps do.
     peak = matmul_peak()
     emit(kind="matmul_peak", n=2048, dtype="float32", flops_per_s=peak, size=size)
     cfg = sizes.model_config(size, VOCAB, dtype="float32")
     flops = counting.flops_per_token(cfg, SEQ)
-    runners = {"jax": JaxRunner(cfg)}
-    if not args.no_torch:
-      import torch
-
-      torch.set_num_threads(os.cpu_count() or 1)
-      runners["torch_eager"] = TorchRunner(cfg)
-    for runner in runners.values():
-      runner(2)  # compile / warm up
-    times = {name: [] for name in runners}
-    cpu = {name: [0.0, 0.0] for name in runners}
+    # Each framework in its own process, so neither's threads, heap or page faults count against the other.
+    workers = {impl: _start(impl, size) for impl in impls}
+    times = {impl: [] for impl in impls}
+    cpu = {impl: [0.0, 0.0] for impl in impls}
     for _ in range(args.repeats):  # alternate so both see the same background load
-      for name, runner in runners.items():
-        before = resource.getrusage(resource.RUSAGE_SELF)
-        times[name].append(runner(args.steps) / args.steps)
-        after = resource.getrusage(resource.RUSAGE_SELF)
-        cpu[name][0] += after.ru_utime - before.ru_utime
-        cpu[name][1] += after.ru_stime - before.ru_stime
-    tok = {name: BATCH * SEQ / float(np.median(t)) for name, t in times.items()}
-    for name in runners:
+      for impl, proc in workers.items():
+        time.sleep(SETTLE_S)
+        proc.stdin.write(f"{args.steps}\n")
+        proc.stdin.flush()
+        record = json.loads(proc.stdout.readline())
+        times[impl].append(record["step_s"])
+        cpu[impl][0] += record["user_s"]
+        cpu[impl][1] += record["sys_s"]
+    for proc in workers.values():
+      proc.stdin.close()
+      proc.wait()
+    tok = {impl: BATCH * SEQ / float(np.median(t)) for impl, t in times.items()}
+    for impl in impls:
+      steps = args.steps * args.repeats
       emit(
         kind="train_step",
-        impl=name,
+        impl=impl,
         size=size,
         n_params=counting.n_params(cfg),
         seq_len=SEQ,
         batch=BATCH,
         vocab=VOCAB,
         dtype="float32",
-        step_s=float(np.median(times[name])),
-        tokens_per_s=tok[name],
-        mfu=tok[name] * flops / peak,
+        step_s=float(np.median(times[impl])),
+        tokens_per_s=tok[impl],
+        mfu=tok[impl] * flops / peak,
         flops_per_token=flops,
-        user_s=cpu[name][0],
-        sys_s=cpu[name][1],
-        sys_frac=cpu[name][1] / max(sum(cpu[name]), 1e-9),
+        user_s=cpu[impl][0],
+        sys_s=cpu[impl][1],
+        cpu_s_per_step=sum(cpu[impl]) / steps,
+        sys_frac=cpu[impl][1] / max(sum(cpu[impl]), 1e-9),
       )
     if "torch_eager" in tok:
       emit(kind="ratio", size=size, jax_over_torch=tok["jax"] / tok["torch_eager"])
