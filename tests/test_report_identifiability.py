@@ -167,12 +167,19 @@ def test_weak_exponents_are_design_only_and_near_unigram_runs_split_by_study(tmp
   assert (
     "1 of 9 per-language-grid run(s)" in summary and "1 of 2 run-language result(s) of the other studies" in summary
   )
+  # Every budget of the grid against the margin: the Java run near the unigram loss misses at all three.
+  assert [len(l["grid_points"]) for l in langs.values()] == [9, 9, 9]
+  assert java["grid points below the margin"] == "6/9" and rust["grid points below the margin"] == "9/9"
+  assert "24 of 27 per-language grid points are at least 0.25 nats (or 0.1 bits/byte) below" in summary
+  assert summary.count("Java N=50k at D=") == 3
   # The report reads back with the new fields, and a report.json from before them still does.
-  assert Report.from_json(meta).regime.languages[0].weak == tuple(langs["python"]["weak"])
-  old = {k: v for k, v in langs["rust"].items() if k not in ("weak", "grid_runs_near_unigram")}
+  back = Report.from_json(meta).regime.languages
+  assert back[0].weak == tuple(langs["python"]["weak"]) and back[1].grid_points[0].D == 1e5
+  old = {k: v for k, v in langs["rust"].items() if k not in ("weak", "grid_runs_near_unigram", "grid_points")}
   old["gaps"] = [{k: v for k, v in g.items() if k != "study"} for g in old["gaps"]]
   back = LanguageRegime.from_json(old)
   assert back.weak == () and back.grid_runs_near_unigram is None and back.gaps[0].study == ""
+  assert back.grid_points == ()
 
 
 def test_no_determined_exponent_says_the_study_cannot_estimate_any(tmp_path):
@@ -186,7 +193,8 @@ def test_no_determined_exponent_says_the_study_cannot_estimate_any(tmp_path):
   # The grid is far below unigram; only the mixture's Rust share is near it.
   assert "0 of 9 per-language-grid run(s) and 1 of 2" in reg.summary
   rows = regime.section(reg).tables[0].rows
-  assert [r[8] for r in rows] == ["design only"] * 3 and all(r[10] == "alpha/beta not pinned by the data" for r in rows)
+  assert [r[8] for r in rows] == ["9/9"] * 3  # every grid point below the margin
+  assert [r[9] for r in rows] == ["design only"] * 3 and all(r[11] == "alpha/beta not pinned by the data" for r in rows)
 
 
 def test_a_law_at_the_edge_of_its_parameter_space_is_listed_and_used_by_no_claim(tmp_path):

@@ -126,6 +126,8 @@ class LanguageRegime:
   weak: tuple[str, ...] = ()
   # Of runs_near_unigram, those on the per-language grid (study "per_language"); None where not recorded.
   grid_runs_near_unigram: int | None = None
+  # Every point of the per-language grid (each budget, cooldown branches included); () where not recorded.
+  grid_points: tuple[RunGap, ...] = ()
 
   def to_json(self) -> dict[str, Any]:
     return {
@@ -140,6 +142,7 @@ class LanguageRegime:
       "gaps": [g.to_json() for g in self.gaps],
       "weak": list(self.weak),
       "grid_runs_near_unigram": self.grid_runs_near_unigram,
+      "grid_points": [g.to_json() for g in self.grid_points],
     }
 
   @classmethod
@@ -157,6 +160,7 @@ class LanguageRegime:
       # Reports written before these were kept have neither key.
       weak=tuple(d.get("weak") or ()),
       grid_runs_near_unigram=None if d.get("grid_runs_near_unigram") is None else int(d["grid_runs_near_unigram"]),
+      grid_points=tuple(RunGap.from_json(g) for g in d.get("grid_points") or ()),
     )
 
 

@@ -23,6 +23,9 @@ from codelaw.report.tables import Table, fixed
 from codelaw.train.defaults import train_config
 
 NEAR_UNIGRAM = 0.05  # a run within 5% of the unigram loss has learned little beyond token frequencies
+# How far below the unigram loss every point of the per-language grid (each budget, cooldown branches
+# included) must be for the CPU scales' regime check: 0.25 nats/token, or 0.1 bits/byte.
+MARGIN_NATS, MARGIN_BPB = 0.25, 0.1
 GRID_STUDY = "per_language"  # results.csv `study` of the per-language grid the laws are fitted on
 _DEFAULTS = train_config()
 
@@ -58,32 +61,50 @@ def run_unigram(cfg: dict[str, Any] | None, lang: str, problems: list[str]) -> U
     return None
 
 
+def _gap(inputs: StudyInputs, r: dict, problems: list[str]) -> RunGap:
+  """One results.csv row against the unigram loss of its language on the run's validation tokens."""
+  u = run_unigram(inputs.configs.get(r["run_id"]), r["language"], problems)
+  bpb = r.get("bpb", math.nan)
+  return RunGap(
+    r["run_id"],
+    r["language"],
+    r["N"],
+    r["D"],
+    r["loss"],
+    None if u is None else u.nats_per_token,
+    None if u is None else r["loss"] - u.nats_per_token,
+    None if u is None or not math.isfinite(bpb) else bpb - u.bits_per_byte,
+    str(r.get("study") or ""),
+  )
+
+
 def _gaps(inputs: StudyInputs, problems: list[str]) -> dict[str, list[RunGap]]:
+  """Each run's final (largest-D) point per language, every study."""
   final: dict[tuple[str, str], dict] = {}
   for r in inputs.results:
     k = (r["run_id"], r["language"])
     if k not in final or r["D"] > final[k]["D"]:
       final[k] = r
   out: dict[str, list[RunGap]] = {}
-  for (run_id, lang), r in sorted(final.items()):
-    u = run_unigram(inputs.configs.get(run_id), lang, problems)
-    bpb = r.get("bpb", math.nan)
-    gap = None if u is None else r["loss"] - u.nats_per_token
-    gap_bpb = None if u is None or not math.isfinite(bpb) else bpb - u.bits_per_byte
-    out.setdefault(lang, []).append(
-      RunGap(
-        run_id,
-        lang,
-        r["N"],
-        r["D"],
-        r["loss"],
-        None if u is None else u.nats_per_token,
-        gap,
-        gap_bpb,
-        str(r.get("study") or ""),
-      )
-    )
+  for _, r in sorted(final.items()):
+    out.setdefault(r["language"], []).append(_gap(inputs, r, problems))
   return out
+
+
+def _grid_points(inputs: StudyInputs, problems: list[str]) -> dict[str, list[RunGap]]:
+  """Every point of the per-language grid: each budget of each run, cooldown branches included."""
+  out: dict[str, list[RunGap]] = {}
+  rows = sorted((r for r in inputs.results if r.get("study") == GRID_STUDY), key=lambda r: (r["run_id"], r["D"]))
+  for r in rows:
+    out.setdefault(r["language"], []).append(_gap(inputs, r, problems))
+  return out
+
+
+def clearly_below(g: RunGap) -> bool:
+  """Whether a point is at least MARGIN_NATS nats/token, or MARGIN_BPB bits/byte, below the unigram loss."""
+  if g.gap is None:
+    return False
+  return g.gap <= -MARGIN_NATS or (g.gap_bpb is not None and g.gap_bpb <= -MARGIN_BPB)
 
 
 def near_unigram(g: RunGap) -> bool:
@@ -128,6 +149,24 @@ def _near_text(langs: list[LanguageRegime]) -> str:
   return f" Not clearly below the unigram loss: {' and '.join(parts)}."
 
 
+def _margin_text(langs: list[LanguageRegime], shown: int = 8) -> str:
+  points = [g for l in langs for g in l.grid_points if g.gap is not None]
+  if not points:
+    return ""
+  misses = [g for g in points if not clearly_below(g)]
+  text = (
+    f" {len(points) - len(misses)} of {len(points)} per-language grid points are at least {MARGIN_NATS} nats "
+    f"(or {MARGIN_BPB} bits/byte) below the unigram loss"
+  )
+  if not misses:
+    return text + "."
+  listed = ", ".join(
+    f"{display(g.language)} N={count_label(g.N)} at D={count_label(g.D)} ({g.gap:+.3f} nats)" for g in misses[:shown]
+  )
+  more = f" and {len(misses) - shown} more" if len(misses) > shown else ""
+  return f"{text}; not: {listed}{more}."
+
+
 def _summary(langs: list[LanguageRegime], rows: dict[str, list[dict]]) -> str:
   all_rows = [r for v in rows.values() for r in v]
   if not all_rows:
@@ -158,6 +197,7 @@ def _summary(langs: list[LanguageRegime], rows: dict[str, list[dict]]) -> str:
       f"show whether the exponents hold at the paper's 0.1–14B parameters."
       + (f" {others[0].upper()}{others[1:]}." if others else "")
       + _near_text(langs)
+      + _margin_text(langs)
     )
   why = []
   if undet:
@@ -171,6 +211,7 @@ def _summary(langs: list[LanguageRegime], rows: dict[str, list[dict]]) -> str:
     f"At this scale ({where}) the study can show that the method runs end to end and which effects exceed "
     f"the seed-to-seed noise; it cannot estimate any per-language exponent: {'; '.join(why) or 'no law is fitted'}."
     + _near_text(langs)
+    + _margin_text(langs)
   )
 
 
@@ -180,6 +221,7 @@ def compute(inputs: StudyInputs, problems: list[str]) -> Regime:
   block = found[1] if found else {}
   ident = identification(inputs, block)
   gaps = _gaps(inputs, problems)
+  points = _grid_points(inputs, problems)
   out = []
   for lang in languages.NAMES:
     if lang not in rows and lang not in gaps:
@@ -201,6 +243,7 @@ def compute(inputs: StudyInputs, problems: list[str]) -> Regime:
         tuple(g),
         _weak(block, lang),
         sum(map(near_unigram, _grid(g))),
+        tuple(points.get(lang, ())),
       )
     )
   return Regime(tuple(out), _summary(out, rows))
@@ -233,6 +276,11 @@ def _near_cell(l: LanguageRegime) -> str:
   return "; ".join(parts) or "—"
 
 
+def _margin_cell(l: LanguageRegime) -> str:
+  points = [g for g in l.grid_points if g.gap is not None]
+  return f"{sum(map(clearly_below, points))}/{len(points)}" if points else "—"
+
+
 def section(regime: Regime) -> Section:
   sec = Section("regime", "Regime and identifiability: what this study can show", intro=regime.summary)
   if not regime.languages:
@@ -253,6 +301,7 @@ def section(regime: Regime) -> Section:
         _range([g.gap for g in l.gaps]),
         _range([g.gap_bpb for g in l.gaps]),
         _near_cell(l),
+        _margin_cell(l),
         ident,
         ", ".join(l.weak) or "—",
         why,
@@ -271,6 +320,7 @@ def section(regime: Regime) -> Section:
         "loss − unigram (nats/token)",
         "loss − unigram (bits/byte)",
         "runs near unigram",
+        "grid points below the margin",
         "identifiable",
         "weakly determined",
         "why not",
@@ -282,6 +332,8 @@ def section(regime: Regime) -> Section:
       "'design only' where the design passes but the data do not pin alpha or beta. Weakly determined: the fit's "
       "interval reaches a bound of its start box or spans more than a decade (codelaw.laws.identifiability). "
       "Runs near unigram: per-language grid and, separately, the other studies' run-language results. "
+      f"Grid points below the margin: every budget of the per-language grid (cooldown branches included) at "
+      f"least {MARGIN_NATS} nats/token or {MARGIN_BPB} bits/byte below the unigram loss. "
       "Chinchilla-optimal is about 20 tokens per parameter; a grid should reach from below 5 to well above 20.",
     )
   )
