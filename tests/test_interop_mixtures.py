@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import load_config
 
 from codelaw.errors import UserError
 from codelaw.interop import mixtures
@@ -138,10 +139,7 @@ def test_hf_interleave_probabilities(written, mix):
 def test_allocate_job_writes_the_mixtures(tmp_path):
   from codelaw.laws import allocate_job
 
-  spec = importlib.util.spec_from_file_location("allocate_cfg", ROOT / "configs" / "allocate.py")
-  config = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(config)
-  allocate_job.main(config.get_config("paper"), str(tmp_path))
+  allocate_job.main(load_config("allocate.py", "paper"), str(tmp_path))
   result = json.loads((tmp_path / "allocation.json").read_text())
   cfg = json.loads((tmp_path / "mixtures" / "pstar" / "grain_codelaw.json").read_text())
   assert cfg["token_budget"] == result["D"]

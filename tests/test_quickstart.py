@@ -2,14 +2,13 @@
 its output, and rerunning the command trains nothing again."""
 
 import csv
-import importlib.util
 import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import run_launcher
+from helpers import load_config, run_launcher
 
 from codelaw.study import studies
 
@@ -25,10 +24,7 @@ def launch(workdir: Path) -> subprocess.CompletedProcess:
 
 
 def quickstart_config(arg: str = "scale=smoke"):
-  spec = importlib.util.spec_from_file_location("quickstart_config", ROOT / "configs" / "quickstart.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(arg)
+  return load_config("quickstart.py", arg)
 
 
 def rows(path: Path) -> list[dict]:

@@ -2,14 +2,13 @@
 (the per-language fitter) and a real allocation.json (the allocate job), then every figure and table checked;
 plus a partial study and the bad inputs."""
 
-import importlib.util
 import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_launcher
+from helpers import load_config, run_launcher
 from PIL import Image
 
 from codelaw.errors import UserError
@@ -68,10 +67,7 @@ def _law(lang, N, D):
 
 
 def _load_config(name):
-  spec = importlib.util.spec_from_file_location(f"{name}_cfg", ROOT / "configs" / f"{name}.py")
-  mod = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(mod)
-  return mod.get_config()
+  return load_config(f"{name}.py")
 
 
 def _cfg(study, size, proportions, tokens, translation=None):

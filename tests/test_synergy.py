@@ -4,7 +4,6 @@ a unique-token cap that really repeats the target's data, and paired intervals o
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import ml_collections
 import numpy as np
 import pytest
 import scipy.stats
-from helpers import write_corpus
+from helpers import load_config, write_corpus
 
 from codelaw.data import accounting, pipeline
 from codelaw.errors import UserError
@@ -39,10 +38,7 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def study_config(corpus: Path, seeds=(0, 1, 2)) -> ml_collections.ConfigDict:
-  spec = importlib.util.spec_from_file_location("synergy_study_config", ROOT / "configs" / "studies" / "synergy.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config("scale=smoke")
+  config = load_config("studies/synergy.py", "scale=smoke")
   config.languages = ("python", "java")
   config.seeds = seeds
   config.base.data.corpus = str(corpus)

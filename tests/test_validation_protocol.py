@@ -3,7 +3,6 @@ never rewritten, a changed allocation is refused, and the measured gain is paire
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import ml_collections
 import numpy as np
 import pytest
 import scipy.stats
+from helpers import load_config
 
 from codelaw.errors import UserError
 from codelaw.study import studies
@@ -83,12 +83,7 @@ def write_allocation(path: Path, p_star=None, gain=None) -> Path:
 
 
 def configs(allocation: Path, seeds=(0, 1, 2)):
-  spec = importlib.util.spec_from_file_location(
-    "validation_study_config", ROOT / "configs" / "studies" / "validation.py"
-  )
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  val = module.get_config("scale=smoke")
+  val = load_config("studies/validation.py", "scale=smoke")
   val.allocation = str(allocation)
   val.seeds = seeds
   quick = ml_collections.ConfigDict(dict(executor=executor_config(), max_failed_runs=0))
