@@ -39,7 +39,7 @@ def project(x: jax.Array, w: jax.Array, n_in: int = 1, **dot_kwargs) -> jax.Arra
   The same product as the einsum, shaped so its weight gradient is a plain [tokens, in] x [tokens, out]
   contraction. Left as an einsum over [batch, length, ...], the gradient contracts two dims at once and
   XLA:CPU rewrites it with a transposed copy of the (large) output gradient: flattening first makes the
-  SwiGLU MLP's forward and backward pass 1.5x (cpu-5m) to 1.8x (cpu-200k) faster on CPU (BENCHMARKS.md).
+  SwiGLU MLP's forward and backward pass 1.4x (cpu-5m) to 1.9x (cpu-200k) faster on CPU (BENCHMARKS.md).
   """
   lead, contracted, out = x.shape[: x.ndim - n_in], x.shape[x.ndim - n_in :], w.shape[n_in:]
   size = math.prod(contracted)

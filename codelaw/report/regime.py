@@ -2,8 +2,8 @@
 identify the laws (docs/science.md §1-2)? Per language: distinct sizes and budgets, tokens per parameter,
 every run's final loss minus the unigram model's loss on the same validation tokens, every grid point
 against the margin the CPU scales require, identifiability; and one sentence on what this scale can and
-cannot show. An identifiable design is not enough: where the fit's
-diagnostics call alpha or beta weakly determined, the data do not pin the exponents and the panel says so."""
+cannot show. An identifiable design is not enough: where the fit's diagnostics call alpha or beta weakly
+determined, the data do not pin the exponents and the panel says so."""
 
 from __future__ import annotations
 
