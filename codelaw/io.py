@@ -17,13 +17,22 @@ from typing import Any
 
 from codelaw.errors import UserError
 
+# mkstemp creates its file 0600; a result renamed from it would be unreadable to the user's group (a shared
+# cluster project). Read the umask once, at import, because reading it means setting it.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-  """Writes `data` to a temp file in the same directory, then renames it over `path`."""
+  """Writes `data` to a temp file in the same directory, then renames it over `path`.
+
+  The file gets the mode a plain `open(path, "w")` would give it (0666 less the umask).
+  """
   path = Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
   try:
+    os.fchmod(fd, 0o666 & ~_UMASK)
     with os.fdopen(fd, "wb") as f:
       f.write(data)
       f.flush()

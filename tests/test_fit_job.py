@@ -2,13 +2,16 @@
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from helpers import load_config, run_launcher
 
+from codelaw import io
+from codelaw.data import corpus_format
 from codelaw.errors import UserError
-from codelaw.laws import fit_job
+from codelaw.laws import fit_job, forms, per_language
 
 
 def _write(path, header, rows):
@@ -132,3 +135,13 @@ def test_rerun_with_unchanged_inputs_keeps_the_fit(tmp_path, capsys):
   assert "kept, not refitted" not in capsys.readouterr().out
   assert (out / "fit.json").stat().st_mtime_ns != second
   assert json.loads((out / "fit.inputs.json").read_text()) == fit_job.fit_inputs(_fit_config(runs, bootstrap=6))
+
+
+def test_the_code_digest_follows_the_fit_jobs_imports():
+  job = Path(fit_job.__file__).resolve()
+  sources = fit_job._imported_sources(job, job.parents[1])
+  # Read the corpus manifest and the runs file: not in codelaw.laws, but a change there changes a fit.
+  for module in (corpus_format, io, per_language, forms):
+    assert Path(module.__file__).resolve() in sources
+  assert all(path.is_relative_to(job.parents[1]) for path in sources)
+  assert not any(part == "model" for path in sources for part in path.parts)

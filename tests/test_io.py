@@ -27,3 +27,11 @@ def test_readers_read_good_files(tmp_path):
   io.atomic_write_text(tmp_path / "a.csv", "a,b\n1,2\n3,\n")
   assert io.read_csv(tmp_path / "a.csv") == (["a", "b"], [{"a": "1", "b": "2"}, {"a": "3", "b": ""}])
   assert io.read_text(tmp_path / "a.csv").startswith("a,b")
+
+
+def test_atomic_writes_get_the_mode_of_a_plain_write(tmp_path):
+  io.atomic_write_json(tmp_path / "result.json", {"loss": 1.0})
+  plain = tmp_path / "plain.txt"
+  plain.write_text("x")
+  assert (tmp_path / "result.json").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+  assert not list(tmp_path.glob(".*.tmp"))

@@ -10,6 +10,7 @@ finished quickstart costs seconds, and its report does not move with the optimis
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import math
@@ -255,12 +256,37 @@ def _sha256(path: Path) -> str:
 
 
 def _code_sha256() -> str:
-  """One digest of the fitting code: every module of codelaw.laws and the contract of fit.json."""
+  """One digest of the fitting code: this module and every codelaw module it imports, transitively."""
   digest = hashlib.sha256()
-  here = Path(__file__).resolve().parent
-  for path in sorted([*here.glob("*.py"), here.parent / "contracts" / "fit.py"]):
-    digest.update(path.name.encode() + b"\0" + path.read_bytes())
+  package = Path(__file__).resolve().parents[1]
+  for path in sorted(_imported_sources(Path(__file__).resolve(), package)):
+    digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
   return digest.hexdigest()
+
+
+def _imported_sources(source: Path, package: Path) -> set[Path]:
+  """`source` and the files of the codelaw modules it imports at module level, followed transitively."""
+  found, todo = set(), [source]
+  while todo:
+    path = todo.pop()
+    if path in found:
+      continue
+    found.add(path)
+    for node in ast.walk(ast.parse(path.read_bytes())):
+      if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+      elif isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+      else:
+        continue
+      for name in names:
+        top, *parts = name.split(".")
+        if top != package.name:
+          continue
+        for depth in range(len(parts) + 1):  # the packages on the way are imported too
+          module = package.joinpath(*parts[:depth])
+          todo += [p for p in (module.parent / f"{module.name}.py", module / "__init__.py") if p.is_file()]
+  return found
 
 
 def fit_inputs(config) -> dict:
