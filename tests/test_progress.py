@@ -6,6 +6,7 @@ import io
 import pytest
 
 from codelaw.study.progress import Progress
+from codelaw.study.run_progress import logged_steps
 
 
 class Clock:
@@ -81,3 +82,47 @@ def test_log_prints_a_line_when_the_counts_change_and_a_terminal_redraws_in_plac
   out = tty.getvalue()
   assert out.startswith("\r\033[K[study] done 0/2") and "\r\033[K[study] hello\n" in out
   assert out.count("\n") == 2  # the note's line and the final one: the progress line itself is redrawn
+
+
+def test_running_runs_count_their_logged_work_towards_the_share_and_the_eta():
+  clock = Clock()
+  p = progress(clock=clock)
+  p.start(total=2, done=0, work_total=20.0)
+  assert p.eta_s() is None
+  # A resumed run shows 2 of its 10 at first sight: done before this session, so not part of the rate.
+  p.update(running=2, left=0, in_flight={"a": 2.0, "b": 0.0})
+  clock.t = 30.0
+  p.update(running=2, left=0, in_flight={"a": 5.0, "b": 3.0})
+  assert p.work_percent() == 40  # 8 of 20
+  assert p.eta_s() == pytest.approx(12.0 * 30.0 / 6.0)  # 12 left at 6 work per 30 s
+  clock.t = 60.0
+  p.finished(ok=True, work=10.0, run_id="a")
+  # a's 10 less the 2 it had before the session, and b's 3: 11 work in 60 s, 7 left.
+  assert p.eta_s() == pytest.approx(7.0 * 60.0 / 11.0)
+  p.update(running=1, left=0, in_flight={"b": 10.0})
+  assert p.work_percent() == 99  # 100 only once the runs have finished
+  p.finished(ok=True, work=10.0, run_id="b")
+  assert p.work_percent() == 100 and p.eta_s() == 0.0
+
+
+def test_a_log_gets_a_line_per_change_of_the_counts_not_per_step_of_the_work():
+  clock = Clock()
+  log = io.StringIO()
+  p = progress(log, clock)
+  p.start(total=1, done=0, work_total=100.0)
+  for step in range(1, 11):
+    clock.t = float(step)
+    p.update(running=1, left=0, in_flight={"a": float(step)})
+  assert len(log.getvalue().splitlines()) == 2  # start, and the run starting
+  clock.t = 45.0
+  p.update(running=1, left=0, in_flight={"a": 40.0})
+  assert "work 40%" in log.getvalue().splitlines()[-1]
+
+
+def test_logged_steps_add_the_branches_steps_and_skip_a_line_being_written(tmp_path):
+  assert logged_steps(tmp_path / "not-started") == 0
+  (tmp_path / "train_log.jsonl").write_text("".join(f'{{"loss": 5.0, "step": {s}}}\n' for s in range(1, 301)))
+  branch = tmp_path / "branches" / "1024"
+  branch.mkdir(parents=True)
+  (branch / "train_log.jsonl").write_text('{"step": 41}\n{"step": 42}\n{"step": 43}\n{"loss": 4.')
+  assert logged_steps(tmp_path) == 300 + 3

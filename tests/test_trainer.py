@@ -19,6 +19,7 @@ from helpers import launcher_command, write_corpus
 
 from codelaw import languages
 from codelaw.errors import UserError
+from codelaw.study import cost, run_progress
 from codelaw.train import settings, trainer
 from codelaw.train.metrics import read_jsonl
 
@@ -145,6 +146,8 @@ def test_run_with_cooldown_branch_writes_result_logs_and_tensorboard(corpus, tmp
   branch_log = read_jsonl(tmp_path / "branches" / "2048" / "train_log.jsonl")
   main_log = read_jsonl(tmp_path / "train_log.jsonl")
   assert [r["step"] for r in branch_log] == [7, 8] and [r["step"] for r in main_log] == list(range(1, 17))
+  # What the study's progress line reads while the run trains: every step of the run, branches included.
+  assert run_progress.logged_steps(tmp_path) == cost.trained_steps(config.to_dict()) == 16 + 2
   # The branch starts from the main run's state at step 6: its first loss is the main run's step-7 loss
   # (same batch, same parameters), while its learning rate already decays.
   assert branch_log[0]["loss"] == main_log[6]["loss"]

@@ -36,18 +36,26 @@ def corpus_vocab(corpus: str) -> int:
     return REFERENCE_VOCAB
 
 
-def trained_tokens(config: Mapping[str, Any]) -> int:
-  """Tokens the run trains: the main run's whole steps plus every cooldown branch's decay steps."""
-  train, seq_len = config["train"], int(config["model"]["seq_len"])
-  tokens_per_step = seq_len * int(train["global_batch_size"])
+def _tokens_per_step(config: Mapping[str, Any]) -> int:
+  return int(config["model"]["seq_len"]) * int(config["train"]["global_batch_size"])
+
+
+def trained_steps(config: Mapping[str, Any]) -> int:
+  """Optimizer steps the run takes: the main run's whole steps plus every cooldown branch's decay steps."""
+  train = config["train"]
   budgets = cooldown.plan(
     tuple(train.get("cooldown_budgets") or ()),
     int(train["tokens"]),
-    tokens_per_step,
+    _tokens_per_step(config),
     float(train["cooldown_fraction"]),
     warmup_steps=int(config.get("optim", {}).get("warmup_steps", 0) or 0),
   )
-  return int(cooldown.cost(budgets)["branched_steps"]) * tokens_per_step
+  return int(cooldown.cost(budgets)["branched_steps"])
+
+
+def trained_tokens(config: Mapping[str, Any]) -> int:
+  """Tokens the run trains: the main run's whole steps plus every cooldown branch's decay steps."""
+  return trained_steps(config) * _tokens_per_step(config)
 
 
 def run_flops(config: Mapping[str, Any], vocab_size: int) -> float:
@@ -72,6 +80,14 @@ def run_costs(runs: Sequence[Run]) -> dict[str, float]:
   except (KeyError, TypeError, ValueError, UserError):
     return {run.run_id: 1.0 for run in runs}
   return costs
+
+
+def run_steps(runs: Sequence[Run]) -> dict[str, int]:
+  """Each run's optimizer steps by run id (`trained_steps`); empty when a config lacks the keys."""
+  try:
+    return {run.run_id: trained_steps(run.config) for run in runs}
+  except (KeyError, TypeError, ValueError, UserError):
+    return {}
 
 
 def longest_first(runs: Sequence[Run], costs: Mapping[str, float]) -> list[Run]:

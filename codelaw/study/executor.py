@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import json
+import math
 import os
 import signal
 import subprocess
@@ -31,15 +32,17 @@ import submitit
 
 from codelaw.errors import UserError
 from codelaw.io import atomic_write_json
-from codelaw.study.cost import longest_first, run_costs
+from codelaw.study.cost import longest_first, run_costs, run_steps
 from codelaw.study.local_pool import WorkerPool
 from codelaw.study.progress import Progress
 from codelaw.study.results import read_result
+from codelaw.study.run_progress import logged_steps
 from codelaw.study.spec import Run
 from codelaw.train import host
 
 RunFn = Callable[[dict, str], Any]
 LOG_TAIL_LINES = 40
+IN_FLIGHT_EVERY_S = 5.0
 
 
 def train_run(config: dict, workdir: str) -> None:
@@ -200,6 +203,7 @@ class StudyExecutor:
     self.executor = make_executor(cfg, self.folder)
     self.progress = Progress(name, stream=stream or sys.stderr)
     self.jobs_file = self.folder / "jobs.json"
+    self._in_flight_read_at, self._in_flight_work = -math.inf, {}
 
   def run_dir(self, run: Run) -> Path:
     return self.dir / "runs" / run.run_id
@@ -212,7 +216,7 @@ class StudyExecutor:
         outcomes[run.run_id] = Outcome(run.run_id, "complete")
       else:
         todo.append(run)
-    costs = run_costs(runs)
+    costs, steps = run_costs(runs), run_steps(runs)
     self.progress.start(
       total=len(runs), done=len(outcomes), work_total=sum(costs.values()), work_done=sum(costs[r] for r in outcomes)
     )
@@ -232,7 +236,7 @@ class StudyExecutor:
             attempts[run.run_id] += 1
             inflight[run.run_id] = (run, job)
           self._save_jobs(inflight)
-        self.progress.update(running=len(inflight), left=len(todo))
+        self.progress.update(running=len(inflight), left=len(todo), in_flight=self._in_flight(inflight, costs, steps))
         time.sleep(float(self.cfg.poll_s))
         if interrupt.requested:
           raise KeyboardInterrupt
@@ -241,14 +245,14 @@ class StudyExecutor:
           outcome = self._collect(run, job, attempts[run_id])
           if outcome.status == "complete":
             outcomes[run_id] = outcome
-            self.progress.finished(ok=True, work=costs[run_id])
+            self.progress.finished(ok=True, work=costs[run_id], run_id=run_id)
           elif attempts[run_id] <= int(self.cfg.retries):
             self.progress.note(f"run {run_id} failed (attempt {attempts[run_id]}); retrying: {outcome.error}")
             todo.append(run)
           else:
             outcomes[run_id] = outcome
             atomic_write_json(self.run_dir(run) / "failure.json", dataclasses.asdict(outcome))
-            self.progress.finished(ok=False, work=costs[run_id])
+            self.progress.finished(ok=False, work=costs[run_id], run_id=run_id)
             self.progress.note(
               f"run {run_id} failed {attempts[run_id]} times; see {self.run_dir(run) / 'failure.json'}"
             )
@@ -262,6 +266,19 @@ class StudyExecutor:
         self.executor.close()  # idle workers end now; a worker still training (an error above) ends after it
     self.progress.close()
     return outcomes
+
+  def _in_flight(self, inflight: dict, costs: dict[str, float], steps: dict[str, int]) -> dict[str, float]:
+    """The work each running run has done so far: its cost times the share of its steps its logs show.
+    Logs are read every IN_FLIGHT_EVERY_S at most (a cluster's shared file system, hundreds of runs)."""
+    now = time.monotonic()
+    if now - self._in_flight_read_at >= IN_FLIGHT_EVERY_S:
+      self._in_flight_read_at = now
+      self._in_flight_work = {
+        run_id: costs[run_id] * min(1.0, logged_steps(self.run_dir(run)) / steps[run_id])
+        for run_id, (run, _) in inflight.items()
+        if steps.get(run_id)
+      }
+    return {run_id: work for run_id, work in self._in_flight_work.items() if run_id in inflight}
 
   def _submit(self, batch: list[Run]) -> list[Any]:
     for run in batch:
