@@ -151,6 +151,18 @@ def test_fit_by_language_beats_the_joint_fit_from_the_same_starts():
   assert np.isclose(starts["e"][1, :, 1], by_language["e"][1, 1]).any()
 
 
+def test_parameters_that_ran_off_along_a_flat_direction_are_read_at_their_limits():
+  family = ml.get_family("effective_data")
+  table = make_table("effective_data")
+  ds = ml.build_dataset(family, table)
+  params = {k: v[0, 0] for k, v in ml.random_starts(family, K, 1, 1, 0).items()}
+  ran_off = {**params, "log_alpha": np.array([-800.0, 0.0, 0.0]), "a": np.array([800.0, 0.0, 0.0])}
+  at_limits = {**params, "log_alpha": np.array([np.log(1e-3), 0.0, 0.0]), "a": np.array([30.0, 0.0, 0.0])}
+  assert np.allclose(ml.predict_log(family, ds, ran_off), ml.predict_log(family, ds, at_limits))
+  public = ml.to_public(family, ds, ran_off, table.languages, {0, 1, 2})["languages"]["python"]
+  assert public["alpha"] == pytest.approx(1e-3) and 0 < public["A"] < np.inf  # was 0.0 and inf
+
+
 def test_comparison_ranks_the_true_family_first():
   result = compare.compare_families(make_table("effective_data"), **FAST)
   assert result["ranking"][0] == "effective_data", result["families"]

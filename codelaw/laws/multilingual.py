@@ -53,6 +53,32 @@ class Family:
   separable: bool = False
 
 
+# Where the runs leave a direction flat (a size effect they do not show), an L-BFGS step can go any distance
+# along it: in a quickstart bootstrap refit exp(log_alpha) underflowed to 0 and A overflowed. So the
+# predictions read these leaves held inside limits far wider than any start box (log coefficients in the
+# data's units: e^-30..e^30; exponents 0.001..10); a parameter that ends at a limit is reported there, and
+# its interval, reaching beyond the start box, marks it weakly determined.
+_EXPONENT_LIMITS = (float(np.log(1e-3)), float(np.log(10.0)))
+LIMITS = {
+  "e": (-30.0, 30.0),
+  "a": (-30.0, 30.0),
+  "b": (-30.0, 30.0),
+  "log_alpha": _EXPONENT_LIMITS,
+  "log_beta": _EXPONENT_LIMITS,
+  "log_alpha_N": _EXPONENT_LIMITS,
+  "log_alpha_D": _EXPONENT_LIMITS,
+}
+
+
+def within_limits(params: dict, xp=jnp) -> dict:
+  """The parameters as the law reads them: every leaf named in LIMITS clipped to its limits."""
+  return {k: xp.clip(v, *LIMITS[k]) if k in LIMITS else v for k, v in params.items()}
+
+
+def _limited(predict: Callable) -> Callable:
+  return lambda params, data: predict(within_limits(params), data)
+
+
 def _lse3(e, a, b):
   return jnp.logaddexp(jnp.logaddexp(a, b), e)
 
@@ -135,10 +161,10 @@ def _paper_predict(params, data):
 
 
 FAMILY: dict[str, Family] = {
-  "effective_data": Family("effective_data", "language", _effective_box, _effective_predict, separable=True),
-  "he": Family("he", "language", _he_box, _he_predict, separable=True),
-  "data_mixing": Family("data_mixing", "language", _dml_box, _dml_predict, separable=True),
-  "paper_aggregate": Family("paper_aggregate", "mixture", _paper_box, _paper_predict),
+  "effective_data": Family("effective_data", "language", _effective_box, _limited(_effective_predict), separable=True),
+  "he": Family("he", "language", _he_box, _limited(_he_predict), separable=True),
+  "data_mixing": Family("data_mixing", "language", _dml_box, _limited(_dml_predict), separable=True),
+  "paper_aggregate": Family("paper_aggregate", "mixture", _paper_box, _limited(_paper_predict)),
 }
 
 
@@ -282,7 +308,7 @@ def predict_log(family: Family, ds: Dataset, params) -> np.ndarray:
 
 def to_public(family: Family, ds: Dataset, params, names: tuple[str, ...], evaluated: set[int]) -> dict:
   """Fitted parameters in raw N, D units (paper_aggregate: in its stated units)."""
-  p = {k: np.asarray(v) for k, v in params.items()}
+  p = within_limits({k: np.asarray(v) for k, v in params.items()}, np)
   out: dict = {}
   if family.name in ("effective_data", "he"):
     alpha, beta = np.exp(p["log_alpha"]), np.exp(p["log_beta"])
