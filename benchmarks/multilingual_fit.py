@@ -8,7 +8,8 @@ resamples within 1e-3 (relative) of it, the largest relative excess, and the boo
 language's beta and every tau next to the reference procedure's (the last one listed).
 Prints one JSON line per procedure.
   python benchmarks/multilingual_fit.py RUNS.csv [--law effective_data] [--resamples 200]
-      [--procedures joint:512:32,language:512:32,language:128:8] (procedure:point starts:bootstrap starts)
+      [--procedures joint:512:32,language:512:32,language:128:8:600]
+      (procedure:point starts:bootstrap starts[:L-BFGS steps, default --num-steps])
 """
 
 from __future__ import annotations
@@ -56,10 +57,11 @@ def main() -> None:
   weights = cluster_resample_weights(np.random.default_rng(1), ds.run_id, args.resamples, ds.mask)
   results = []
   for spec in args.procedures.split(","):
-    kind, point_starts, boot_starts = spec.split(":")
+    kind, point_starts, boot_starts, *steps = spec.split(":")
+    num_steps = int(steps[0]) if steps else args.num_steps
     fam = family if kind == "language" else dataclasses.replace(family, name=f"{family.name}_joint", separable=False)
-    _, point, point_wall, point_cpu = _fit(fam, ds, K, ds.mask[None], int(point_starts), 0, args.num_steps)
-    boot, values, boot_wall, boot_cpu = _fit(fam, ds, K, weights, int(boot_starts), 2, args.num_steps)
+    _, point, point_wall, point_cpu = _fit(fam, ds, K, ds.mask[None], int(point_starts), 0, num_steps)
+    boot, values, boot_wall, boot_cpu = _fit(fam, ds, K, weights, int(boot_starts), 2, num_steps)
     results.append((spec, point[0], boot, values, point_wall, point_cpu, boot_wall, boot_cpu))
   best_point = min(r[1] for r in results)
   best_boot = np.min([r[3] for r in results], axis=0)

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from codelaw.laws import compare, forms
+from codelaw.laws import compare, forms, identifiability
 from codelaw.laws import multilingual as ml
 from codelaw.laws.runs_io import make_results_table
 
@@ -161,6 +161,9 @@ def test_parameters_that_ran_off_along_a_flat_direction_are_read_at_their_limits
   assert np.allclose(ml.predict_log(family, ds, ran_off), ml.predict_log(family, ds, at_limits))
   public = ml.to_public(family, ds, ran_off, table.languages, {0, 1, 2})["languages"]["python"]
   assert public["alpha"] == pytest.approx(1e-3) and 0 < public["A"] < np.inf  # was 0.0 and inf
+  # Every resample at the limit: a narrow interval, still weakly determined.
+  at = [public["alpha"], public["alpha"]]
+  assert identifiability.weak({"alpha": at}, {"alpha": ml._EXPONENT_BOUNDS}) == ["alpha"]
 
 
 def test_comparison_ranks_the_true_family_first():

@@ -5,7 +5,7 @@ conversion to the published parameters. Every family is fitted by the same vmapp
 summed Huber loss of log losses (`lbfgs.multistart_minimize`), in float64. The three per-language families
 are separable (a row of language i depends on language i's parameters only), so they are fitted as K small
 problems, each with its own best start and line searches, rather than one K times larger: from the same
-starts this reaches a lower objective, and it needs far fewer starts (benchmarks/multilingual_fit.py).
+starts this reaches a lower objective (benchmarks/multilingual_fit.py).
 
 Families (forms in `codelaw.laws.forms`):
   effective_data   L_i = E_i + A_i/N^alpha_i + B_i/Deff_i^beta_i, Deff_i = D (p_i + sum_j tau_ij p_j)
@@ -57,8 +57,9 @@ class Family:
 # along it: in a quickstart bootstrap refit exp(log_alpha) underflowed to 0 and A overflowed. So the
 # predictions read these leaves held inside limits far wider than any start box (log coefficients in the
 # data's units: e^-30..e^30; exponents 0.001..10); a parameter that ends at a limit is reported there, and
-# its interval, reaching beyond the start box, marks it weakly determined.
+# an exponent whose interval reaches a limit is weakly determined.
 _EXPONENT_LIMITS = (float(np.log(1e-3)), float(np.log(10.0)))
+_EXPONENT_BOUNDS = tuple(float(np.exp(x)) for x in _EXPONENT_LIMITS)  # an interval reaching one is weak
 LIMITS = {
   "e": (-30.0, 30.0),
   "a": (-30.0, 30.0),
@@ -420,7 +421,8 @@ def fit_multilingual(
     out["repetition_decay"] = {k: REPETITION_DECAY for k in out["unique_tokens"]}
   for i in sorted(evaluated):
     name = table.languages[i]
-    weak = identifiability.weak(out["languages"][name].get("ci", {}), {}) if name in out.get("languages", {}) else []
+    ci = out["languages"][name].get("ci", {}) if name in out.get("languages", {}) else {}
+    weak = identifiability.weak(ci, {"alpha": _EXPONENT_BOUNDS, "beta": _EXPONENT_BOUNDS})
     diag[name] = identifiability.summary(
       language_design(family, ds, i, K), weak, scaling=family.name != "data_mixing"
     )  # Ye et al.: one (N, D)
