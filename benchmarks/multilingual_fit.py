@@ -4,8 +4,9 @@ against one problem per language (`multilingual.minimize` for a separable family
 For each procedure and start count: the point fit (its objective, the sum over languages) and the run-level
 bootstrap (the same resamples for every procedure, every resample refitted cold), with wall and CPU time.
 Quality is measured against the best objective any procedure reached on each resample: the share of
-resamples within 1e-3 (relative) of it, the largest relative excess, and the bootstrap interval of every
-language's beta and every tau next to the reference procedure's (the last one listed).
+resamples within 1e-3 (relative) of it, the largest relative excess, and (effective_data) per language the
+largest shift of a 95% bootstrap interval, its beta's or one of its tau's, against the last procedure listed
+(both ends' absolute moves, summed).
 Prints one JSON line per procedure.
   python benchmarks/multilingual_fit.py RUNS.csv [--law effective_data] [--resamples 200]
       [--procedures joint:512:32,language:512:32,language:128:8:600]

@@ -247,10 +247,11 @@ def make_objective(family: Family):
 def _language_objective(family: Family):
   """The objective of one language's slice of a separable family: the slice stands in for every language."""
 
+  full = make_objective(family)
+
   def objective(params_i, data, weights):
     K = data["P"].shape[-1]
-    params = jax.tree.map(lambda x: jnp.broadcast_to(x, (K,) + x.shape), params_i)
-    return lbfgs.huber_sum(family.predict_log(params, data) - data["logL"], weights, HUBER_DELTA)
+    return full(jax.tree.map(lambda x: jnp.broadcast_to(x, (K,) + x.shape), params_i), data, weights)
 
   return _OBJECTIVES.setdefault(family.name + "/language", objective)
 
